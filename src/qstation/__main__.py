@@ -1,0 +1,3 @@
+from qstation.cli.main import cli
+
+cli()

@@ -1,0 +1,1 @@
+"""HTTP machine API v1 (and our extensions), with the one error-to-response mapping."""

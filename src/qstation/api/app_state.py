@@ -1,0 +1,14 @@
+"""Access to the services the application's lifespan created."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from fastapi import Request
+
+if TYPE_CHECKING:
+    from qstation.api.app import Services
+
+
+def services_of(request: Request) -> Services:
+    return cast("Services", request.app.state.services)

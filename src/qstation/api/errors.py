@@ -1,0 +1,54 @@
+"""Every error becomes ``{"error": {"code": N, "text": "..."}}`` here, and only here.
+
+The client calls ``.json()`` on every non-200 answer, so even a route that does not exist or an
+unexpected crash must answer with a JSON body.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from qstation.errors import QStationError
+
+log = logging.getLogger(__name__)
+
+_HTTP_ERROR_CODE = 2  # same code as BadRequest: the request does not fit any route
+
+
+def error_response(status: int, code: int, text: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "text": text}}, status_code=status)
+
+
+async def _on_qstation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, QStationError)
+    return error_response(error.http_status, error.code, error.text)
+
+
+async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    return error_response(error.status_code, _HTTP_ERROR_CODE, str(error.detail))
+
+
+async def _on_validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
+    )
+    return error_response(400, _HTTP_ERROR_CODE, f"invalid request: {problems}")
+
+
+async def _on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error answering %s %s", request.method, request.url.path)
+    return error_response(500, 1, f"internal server error: {type(error).__name__}")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(QStationError, _on_qstation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

@@ -1,0 +1,86 @@
+"""Machine API v1 routes. Handlers only translate between HTTP and the service layer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
+
+from qstation.api.app_state import services_of
+from qstation.api.wire import job_view
+from qstation.errors import AuthenticationFailed, BadRequest
+from qstation.model import User
+from qstation.service.jobs import parse_json_body
+
+router = APIRouter()
+
+
+def current_user(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> User:
+    """The client sends the bare id-token; a ``Bearer`` prefix is accepted too."""
+    if not authorization:
+        raise AuthenticationFailed("missing Authorization header")
+    token = authorization.removeprefix("Bearer ").strip()
+    return services_of(request).tokens.user_of(token)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+@router.post("/v1/login")
+async def login(request: Request) -> dict[str, str]:
+    """Password login or refresh-token rotation (the same URL, told apart by the body)."""
+    body = parse_json_body(await request.body())
+    services = services_of(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the login request must be a JSON object")
+    if isinstance(body.get("refresh-token"), str):
+        pair = await run_in_threadpool(services.tokens.refresh, body["refresh-token"])
+        return pair.wire()
+    if "provider-token" in body:
+        raise AuthenticationFailed("federated login is not available on this server")
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str) or not isinstance(password, str):
+        raise BadRequest("login needs 'email' and 'password', or 'refresh-token'")
+    user = await run_in_threadpool(services.users.authenticate, email, password)
+    pair = await run_in_threadpool(services.tokens.issue, user)
+    return pair.wire()
+
+
+@router.get("/v1/machine/")
+@router.get("/v1/machine", include_in_schema=False)
+def list_machines(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
+    return [device.wire for device in services_of(request).catalogue]
+
+
+@router.get("/v1/machine/{name}")
+def machine_state(name: str, request: Request, user: CurrentUser) -> dict[str, str]:
+    services_of(request).catalogue.get(name)
+    return {"state": "online"}
+
+
+@router.post("/v1/job")
+async def submit_job(request: Request, user: CurrentUser) -> dict[str, Any]:
+    body = parse_json_body(await request.body())
+    job = await run_in_threadpool(services_of(request).jobs.submit, user, body)
+    return {"job": job.id, "status": job.status.value, "submit-date": job_view(job)["submit-date"]}
+
+
+@router.get("/v1/job/{job_id}")
+def job_status(job_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return job_view(services_of(request).jobs.get(user, job_id))
+
+
+@router.post("/v1/job/{job_id}/cancel")
+def cancel_job(job_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return job_view(services_of(request).jobs.cancel(user, job_id))
+
+
+@router.get("/beta/reservation")
+def reservations(
+    request: Request, user: CurrentUser, mode: str = "user", start: str = "", end: str = ""
+) -> list[dict[str, Any]]:
+    """The operations calendar; every target is in fair-share operation around the clock."""
+    return []

@@ -1,0 +1,1 @@
+"""Internal program form, gate table and program-level transformations."""

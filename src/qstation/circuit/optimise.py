@@ -1,0 +1,70 @@
+"""Server-side TKET optimisation for the ``tket-opt-level`` job option.
+
+Each maximal run of gates between measurements, resets, barriers and classical operations is a
+unitary block; pytket optimises each block at the requested level and rebases it to the native
+gates. Blocks are optimised separately so the measurement, reset and classical structure of the
+program is kept exactly, whichever front end produced it.
+"""
+
+from __future__ import annotations
+
+from pytket.circuit import Circuit, OpType
+from pytket.passes import (
+    AutoRebase,
+    AutoSquash,
+    BasePass,
+    FullPeepholeOptimise,
+    RemoveRedundancies,
+    SequencePass,
+    SynthesiseTK,
+)
+
+from qstation.circuit.gates import GATE_BY_OPTYPE, GATES
+from qstation.circuit.program import Gate, Operation, Program
+
+OPTIMISATION_LEVELS = (0, 1, 2)
+_NATIVE_TARGET = {OpType.PhasedX, OpType.Rz, OpType.ZZPhase}
+
+
+def _level_pass(level: int) -> BasePass:
+    rebase = AutoRebase(_NATIVE_TARGET)
+    squash = AutoSquash({OpType.PhasedX, OpType.Rz})
+    if level == 0:
+        return rebase
+    if level == 1:
+        return SequencePass([SynthesiseTK(), rebase, squash, RemoveRedundancies()])
+    return SequencePass(
+        [FullPeepholeOptimise(target_2qb_gate=OpType.TK2), rebase, squash, RemoveRedundancies()]
+    )
+
+
+def optimise(program: Program, level: int) -> Program:
+    """The program with every unitary block optimised at ``level`` (0, 1 or 2)."""
+    compilation = _level_pass(level)
+    operations: list[Operation] = []
+    block: list[Gate] = []
+    for operation in (*program.operations, None):
+        if isinstance(operation, Gate):
+            block.append(operation)
+            continue
+        if block:
+            operations.extend(_optimise_block(block, program.n_qubits, compilation))
+            block = []
+        if operation is not None:
+            operations.append(operation)
+    return Program(program.n_qubits, dict(program.registers), tuple(operations))
+
+
+def _optimise_block(block: list[Gate], n_qubits: int, compilation: BasePass) -> list[Gate]:
+    circuit = Circuit(n_qubits)
+    for gate in block:
+        circuit.add_gate(GATES[gate.name].optype, list(gate.params), list(gate.qubits))
+    compilation.apply(circuit)
+    return [
+        Gate(
+            GATE_BY_OPTYPE[command.op.type].name,
+            tuple(qubit.index[0] for qubit in command.qubits),
+            tuple(float(p) for p in command.op.params),
+        )
+        for command in circuit.get_commands()
+    ]

@@ -1,0 +1,147 @@
+"""The internal program form every front end produces and every engine runs.
+
+A program is a flat list of operations over ``n_qubits`` qubits and named classical registers
+(Python ints of a declared width, unsigned, up to 64 bits). Quantum operations are gates from
+:mod:`qstation.circuit.gates` (angles in half-turns, the H-Series convention), measurements into
+one register bit, resets and barriers. Classical operations assign the value of an expression to
+a register or to one bit. :class:`Record` captures a value as a named job output at the point it
+runs, which is how both languages report results: QASM records every creg at the end, QIR
+records what ``__quantum__rt__*_record_output`` calls name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_REGISTER_WIDTH = 64
+WORD_MASK = (1 << MAX_REGISTER_WIDTH) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class BitRef:
+    register: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.register}[{self.index}]"
+
+
+# --- classical expressions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBit:
+    bit: BitRef
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRegister:
+    register: str
+
+
+UnaryOperator = Literal["not", "neg"]
+BinaryOperator = Literal[
+    "add", "sub", "mul", "udiv", "urem", "and", "or", "xor", "shl", "lshr",
+    "eq", "ne", "ult", "ule", "ugt", "uge",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    operator: UnaryOperator
+    operand: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    operator: BinaryOperator
+    left: Expression
+    right: Expression
+
+
+Expression = Const | ReadBit | ReadRegister | Unary | Binary
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    name: str  # a key of qstation.circuit.gates.GATES
+    qubits: tuple[int, ...]
+    params: tuple[float, ...] = ()  # half-turns
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    qubit: int
+    target: BitRef
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    qubit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Barrier:
+    qubits: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """Set a whole register to an expression's value (truncated to the register width)."""
+
+    register: str
+    value: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class SetBit:
+    """Set one bit to the lowest bit of an expression's value."""
+
+    target: BitRef
+    value: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Capture ``value`` as job output ``label``, written as a ``width``-bit binary string."""
+
+    label: str
+    value: Expression
+    width: int
+
+
+QuantumOperation = Gate | Measure | Reset | Barrier
+ClassicalOperation = Assign | SetBit | Record
+Operation = QuantumOperation | ClassicalOperation
+
+
+@dataclass(frozen=True)
+class Program:
+    n_qubits: int
+    registers: dict[str, int]  # name -> width, in declaration order
+    operations: tuple[Operation, ...]
+
+    def output_labels(self) -> list[str]:
+        """Job output names in the order they are first recorded."""
+        return list(dict.fromkeys(op.label for op in self.operations if isinstance(op, Record)))
+
+    def gates(self) -> list[Gate]:
+        return [op for op in self.operations if isinstance(op, Gate)]
+
+    def used_qubits(self) -> set[int]:
+        used: set[int] = set()
+        for op in self.operations:
+            if isinstance(op, Gate):
+                used.update(op.qubits)
+            elif isinstance(op, Measure | Reset):
+                used.add(op.qubit)
+        return used

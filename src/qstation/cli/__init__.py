@@ -1,0 +1,1 @@
+"""The ``qstation`` command line: serve, worker and user administration."""

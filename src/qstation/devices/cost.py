@@ -1,0 +1,30 @@
+"""HQC cost, by the published formula.
+
+``HQC = 5 + C · (N1q + 10·N2q + 5·Nm) / 5000`` with C the shots, N1q the single-qubit gates
+(``Rz`` included, as pytket's gate counts do), N2q the native two-qubit gates and Nm the state
+preparations, measurements and resets, counting one implicit preparation per qubit.
+"""
+
+from __future__ import annotations
+
+from qstation.circuit.gates import GATES
+from qstation.circuit.program import Gate, Measure, Program, Reset
+
+
+def hqc_cost(program: Program, shots: int) -> float:
+    one_qubit = two_qubit = state_operations = 0
+    for operation in program.operations:
+        if isinstance(operation, Gate):
+            if GATES[operation.name].is_two_qubit:
+                two_qubit += 1
+            else:
+                one_qubit += 1
+        elif isinstance(operation, Measure | Reset):
+            state_operations += 1
+    state_operations += program.n_qubits
+    return 5 + shots * (one_qubit + 10 * two_qubit + 5 * state_operations) / 5000
+
+
+def format_cost(cost: float) -> str:
+    """Costs go over the wire as 2-decimal strings, as the real service sends them."""
+    return f"{cost:.2f}"

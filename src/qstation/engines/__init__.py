@@ -1,0 +1,1 @@
+"""Emulation engines behind one protocol, plus the syntax checker."""

@@ -1,0 +1,122 @@
+"""One exception root for qstation.
+
+Every error a user can see is a subclass of :class:`QStationError` carrying its machine-API
+error code and HTTP status; ``qstation.api.errors`` turns them into the wire format
+``{"error": {"code": N, "text": "..."}}`` in one place. Job-level failures (a job that ends
+``failed``) use :class:`JobFailure` subclasses whose codes are the documented job failure codes
+and whose text becomes the job's ``error`` field as ``"<code>: <text>"``.
+"""
+
+from __future__ import annotations
+
+
+class QStationError(Exception):
+    """Something went wrong in qstation."""
+
+    code: int = 1
+    http_status: int = 500
+
+    def __init__(self, text: str | None = None) -> None:
+        self.text = text or (self.__doc__ or "").strip()
+        super().__init__(self.text)
+
+
+# --- request errors: answered over HTTP -------------------------------------------------
+
+
+class BadRequest(QStationError):
+    """The request is malformed."""
+
+    code = 2
+    http_status = 400
+
+
+class AuthenticationFailed(QStationError):
+    """Authorization failed: the credentials or token are not valid."""
+
+    code = 3
+    http_status = 401
+
+
+class InvalidRefreshToken(QStationError):
+    """Invalid Refresh Token"""  # the client string-matches this exact phrase
+
+    code = 4
+    http_status = 400
+
+
+class JobNotFound(QStationError):
+    """Error: job does not exist"""  # the seed notebook shows this text verbatim
+
+    code = 21
+    http_status = 404
+
+
+class JobAlreadyFinished(QStationError):
+    """Error: job has completed already"""  # the client's integration test matches this phrase
+
+    code = 22
+    http_status = 400
+
+
+class UnknownMachine(QStationError):
+    """Error: machine does not exist"""
+
+    code = 23
+    http_status = 404
+
+
+class InvalidJobRequest(QStationError):
+    """The job request is not valid."""
+
+    code = 24
+    http_status = 400
+
+
+class UserExists(QStationError):
+    """A user with this email exists already."""
+
+    code = 30
+    http_status = 409
+
+
+class UserNotFound(QStationError):
+    """No such user."""
+
+    code = 31
+    http_status = 404
+
+
+class ConfigurationError(QStationError):
+    """The service configuration is not valid."""
+
+    code = 40
+    http_status = 500
+
+
+# --- job failures: recorded on the job, never raised through the API ----------------------
+
+
+class JobFailure(QStationError):
+    """Job processing error"""
+
+    code = 1001
+    label = "Job processing error"
+
+    def job_error(self, job_id: str) -> str:
+        """The job's ``error`` field: ``"<code>: <label>: job <id>: <text>"``."""
+        return f"{self.code}: {self.label}: job {job_id}: {self.text}"
+
+
+class CompileError(JobFailure):
+    """the program could not be compiled"""
+
+    code = 1000
+    label = "Compile error"
+
+
+class ExecutionError(JobFailure):
+    """the program could not be executed"""
+
+    code = 2000
+    label = "Execution error"

@@ -1,0 +1,77 @@
+"""From a job's ``program`` text (base64 of LLVM bitcode) to the body of its QIR entry point."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+import pyqir
+
+from qstation.errors import CompileError
+from qstation.frontends.qir.operands import mnemonic
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """The single entry point of a module; holding the module keeps its LLVM objects alive."""
+
+    module: pyqir.Module
+    function: pyqir.Function
+    instructions: list[pyqir.Instruction]
+    block_is_named: bool  # an unnamed entry block takes the LLVM value number %0
+    required_num_qubits: int | None
+    required_num_results: int | None
+
+
+def read_entry_point(program: str) -> EntryPoint:
+    """Decode, parse and verify ``program`` and return its one straight-line entry point."""
+    return _entry_point(_parse(_decode(program)))
+
+
+def control_flow_error(opcode: pyqir.Opcode) -> CompileError:
+    return CompileError(f"QIR control flow ({mnemonic(opcode)}) is not supported yet")
+
+
+def _decode(program: str) -> bytes:
+    try:
+        # Whitespace is tolerated: some clients wrap long base64 text.
+        return base64.b64decode("".join(program.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise CompileError("program is not valid base64") from None
+
+
+def _parse(bitcode: bytes) -> pyqir.Module:
+    try:
+        module = pyqir.Module.from_bitcode(pyqir.Context(), bitcode)
+    except ValueError as error:
+        raise CompileError(f"program is not valid LLVM bitcode: {error}") from None
+    problem = module.verify()
+    if problem is not None:
+        raise CompileError(f"program is not a valid LLVM module: {problem.strip()}")
+    return module
+
+
+def _entry_point(module: pyqir.Module) -> EntryPoint:
+    functions = [function for function in module.functions if pyqir.is_entry_point(function)]
+    if not functions:
+        raise CompileError('QIR program has no entry point (a function with "entry_point")')
+    if len(functions) > 1:
+        raise CompileError("several entry points are not supported yet")
+    (function,) = functions
+    blocks = function.basic_blocks
+    if not blocks:
+        raise CompileError(f"QIR entry point '{function.name}' has no body")
+    if function.params:
+        raise CompileError(f"QIR entry point '{function.name}' must not take parameters")
+    if len(blocks) > 1:
+        terminator = blocks[0].terminator
+        raise control_flow_error(terminator.opcode if terminator else pyqir.Opcode.BR)
+    return EntryPoint(
+        module=module,
+        function=function,
+        instructions=blocks[0].instructions,
+        block_is_named=bool(blocks[0].name),
+        required_num_qubits=pyqir.required_num_qubits(function),
+        required_num_results=pyqir.required_num_results(function),
+    )

@@ -1,0 +1,161 @@
+"""Records shared by the store, the service, the worker and the API.
+
+Job status words are the eight the machine API knows (any other word crashes the client).
+Every status change goes through :data:`ALLOWED_TRANSITIONS`; the store guards each change in SQL
+(``… WHERE status IN (:expected)``) so two workers can never both finish one job.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELING = "canceling"
+    CANCELED = "canceled"
+    DEPLETED = "depleted"
+    TERMINATED = "terminated"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {
+        JobStatus.COMPLETED,
+        JobStatus.FAILED,
+        JobStatus.CANCELED,
+        JobStatus.DEPLETED,
+        JobStatus.TERMINATED,
+    }
+)
+
+ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset(
+        {JobStatus.RUNNING, JobStatus.CANCELED, JobStatus.FAILED, JobStatus.DEPLETED}
+    ),
+    # RUNNING -> RUNNING is a re-claim after the previous worker's lease expired.
+    JobStatus.RUNNING: frozenset(
+        {
+            JobStatus.RUNNING,
+            JobStatus.COMPLETED,
+            JobStatus.FAILED,
+            JobStatus.CANCELING,
+            JobStatus.DEPLETED,
+            JobStatus.TERMINATED,
+        }
+    ),
+    JobStatus.CANCELING: frozenset({JobStatus.CANCELED, JobStatus.FAILED}),
+    JobStatus.COMPLETED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELED: frozenset(),
+    JobStatus.DEPLETED: frozenset(),
+    JobStatus.TERMINATED: frozenset(),
+}
+
+
+def sources_of(target: JobStatus) -> frozenset[JobStatus]:
+    """The statuses from which ``target`` may be reached."""
+    return frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+    password_hash: str
+    group: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A validated submission, ready to be committed."""
+
+    id: str
+    owner_id: str
+    name: str
+    machine: str
+    language: str
+    program: str
+    count: int
+    options: dict[str, Any]
+    group: str
+    seed: int
+    submitted_at: datetime
+    cfl: str | None = None
+    max_cost: float | None = None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    owner_id: str
+    name: str
+    machine: str
+    language: str
+    program: str
+    count: int
+    options: dict[str, Any]
+    group: str
+    seed: int
+    status: JobStatus
+    submitted_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    cfl: str | None = None
+    max_cost: float | None = None
+    error: str | None = None
+    cost: float | None = None
+    results: dict[str, list[str]] | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job a worker now owns until ``lease_expires_at`` (renewed by heartbeats)."""
+
+    job: JobRecord
+    attempt_id: int
+    worker_id: str
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """Answer to a heartbeat: does the worker still own the job, and is a cancel pending?"""
+
+    owned: bool
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One execution attempt of a job: who ran it, when, and how it ended."""
+
+    id: int
+    job_id: str
+    worker_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str | None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """What a worker reports when an attempt ends."""
+
+    status: JobStatus  # COMPLETED, FAILED or CANCELED
+    results: dict[str, list[str]] | None = None
+    cost: float | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

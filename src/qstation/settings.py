@@ -1,0 +1,85 @@
+"""The one typed configuration object.
+
+Precedence: command-line flag > ``QSTATION_*`` environment variable > default. Only this module
+reads the environment. Secrets (the database URL may hold a password) are never logged: use
+:meth:`Settings.describe` for log lines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+def default_data_dir() -> Path:
+    """The user's data directory, where the embedded SQLite store lives by default."""
+    return Path(platformdirs.user_data_dir("qstation", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, with its unit and meaning."""
+
+    model_config = SettingsConfigDict(env_prefix="QSTATION_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    """Directory for the embedded SQLite database (``qstation.db``)."""
+
+    database: str | None = None
+    """SQLAlchemy URL (``postgresql://…`` or ``sqlite:///…``); default: SQLite in ``data_dir``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    workers: int = 1
+    """Worker processes started by ``serve``; 0 runs the API alone."""
+
+    devices_file: Path | None = None
+    """JSON device catalogue replacing the packaged one."""
+
+    lease_seconds: float = 30.0
+    """How long a worker owns a claimed job without renewing; past it another worker re-runs it."""
+
+    poll_interval_seconds: float = 0.2
+    """How often an idle worker looks for queued jobs."""
+
+    execution_memory_bytes: int = 8 * 2**30
+    """Address-space limit for one execution child; beyond it the job fails, the worker lives."""
+
+    execution_timeout_seconds: float = 24 * 3600.0
+    """Wall-clock limit for one execution attempt."""
+
+    id_token_seconds: int = 3600
+    refresh_token_seconds: int = 30 * 24 * 3600
+
+    def database_url(self) -> str:
+        """The store's URL: the configured one, else SQLite in the data directory."""
+        if self.database:
+            return normalise_database_url(self.database)
+        return f"sqlite:///{(self.data_dir / 'qstation.db').resolve()}"
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``QSTATION_*`` variables, to hand to a worker process."""
+        return {
+            f"QSTATION_{name.upper()}": str(value)
+            for name, value in self.model_dump().items()
+            if value is not None
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """Settings for a log line, with any password in the database URL masked."""
+        shown = self.model_dump(mode="json")
+        shown["database"] = make_url(self.database_url()).render_as_string(hide_password=True)
+        return shown
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` form users write and pick the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

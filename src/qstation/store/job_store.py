@@ -1,0 +1,442 @@
+"""The durable job store: jobs, execution attempts, users, refresh tokens and service secrets.
+
+One implementation serves SQLite (one file shared by the API process and the worker processes)
+and PostgreSQL. Every job status change goes through :func:`_transition`, an ``UPDATE … WHERE
+status = :source`` checked against :data:`qstation.model.ALLOWED_TRANSITIONS`: whoever loses a
+race finds the guard no longer matches, so a job is claimed and finished exactly once.
+
+All datetimes are naive UTC and passed in by the caller, so tests control the clock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Select,
+    and_,
+    create_engine,
+    delete,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from qstation import errors
+from qstation.model import (
+    ALLOWED_TRANSITIONS,
+    Attempt,
+    ClaimedJob,
+    ExecutionOutcome,
+    JobRecord,
+    JobStatus,
+    LeaseState,
+    NewJob,
+    User,
+)
+from qstation.store.migrations import migrate
+from qstation.store.schema import job_attempts, jobs, refresh_tokens, service_secrets, users
+
+LEASE_EXPIRED = "lease_expired"
+"""Outcome of an attempt whose worker stopped renewing its lease (the job was taken back)."""
+
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READ_ONLY_OPTION = "qstation_read_only"
+_LEASE_HOLDERS = (JobStatus.RUNNING, JobStatus.CANCELING)
+_LEASE_RELEASED: Mapping[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+# Record fields whose column is named differently ("group" is an SQL keyword).
+_COLUMN_OF_FIELD = {"group": "group_name"}
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine configured for many processes sharing the database.
+
+    SQLite: WAL (readers never block the writer), a long busy timeout (writers queue instead of
+    failing) and ``BEGIN IMMEDIATE`` for write transactions, which takes the write lock up front
+    so a transaction never has to upgrade a read lock and fail with ``database is locked``.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    if parsed.database in (None, "", ":memory:"):
+        raise errors.ConfigurationError(
+            "The job store needs a SQLite file its processes share, not an in-memory database."
+        )
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed)
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # SQLAlchemy, not the sqlite3 module, decides when a transaction begins (and how).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _begin_sqlite_transaction(conn: Connection) -> None:
+    read_only = conn.get_execution_options().get(_READ_ONLY_OPTION, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def open_store(url: str) -> JobStore:
+    """Open the store at ``url``, bringing its schema up to date first."""
+    engine = create_store_engine(url)
+    migrate(engine)
+    return JobStore(engine)
+
+
+class JobStore:
+    """Durable state shared by the API and the workers, safe under concurrent processes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    def create_job(self, job: NewJob) -> JobRecord:
+        """Commit a queued job; once this returns, the job survives a crash."""
+        values = {
+            **_columns_of(job),
+            "status": JobStatus.QUEUED,
+            "attempts": 0,
+            "cancel_requested": False,
+        }
+        with self._engine.begin() as conn:
+            row = conn.execute(insert(jobs).values(values).returning(*jobs.c)).one()
+        return _job_record(row)
+
+    def get_job(self, job_id: str, owner_id: str | None) -> JobRecord:
+        """The job, if ``owner_id`` owns it (``None``: an administrator, who sees every job).
+
+        Another owner's job raises the same :class:`~qstation.errors.JobNotFound` as an unknown
+        id, so job ids cannot be probed.
+        """
+        with self._read() as conn:
+            row = conn.execute(_select_job(job_id, owner_id)).first()
+        if row is None:
+            raise errors.JobNotFound()
+        return _job_record(row)
+
+    def claim_next_job(
+        self, worker_id: str, now: datetime, lease_seconds: float
+    ) -> ClaimedJob | None:
+        """Take the oldest queued job, or a running one whose worker's lease expired.
+
+        A canceling job whose worker died is finished as canceled rather than run again.
+        """
+        lease_expires_at = now + timedelta(seconds=lease_seconds)
+        with self._engine.begin() as conn:
+            while (row := conn.execute(_select_claimable(now)).first()) is not None:
+                source = JobStatus(row.status)
+                if source is not JobStatus.QUEUED:
+                    _close_attempt(
+                        conn,
+                        row.current_attempt_id,
+                        now,
+                        LEASE_EXPIRED,
+                        f"worker {row.lease_owner} stopped renewing its lease",
+                    )
+                if source is JobStatus.CANCELING:
+                    values = {"finished_at": now, **_LEASE_RELEASED}
+                    _transition(conn, row.id, source, JobStatus.CANCELED, values, _claimable(now))
+                    continue
+                values = {
+                    "started_at": row.started_at or now,
+                    "attempts": jobs.c.attempts + 1,
+                    "lease_owner": worker_id,
+                    "lease_expires_at": lease_expires_at,
+                    "cancel_requested": False,
+                }
+                claimed = _transition(
+                    conn, row.id, source, JobStatus.RUNNING, values, _claimable(now)
+                )
+                if claimed is None:
+                    continue
+                attempt_id = conn.execute(
+                    insert(job_attempts)
+                    .values(job_id=row.id, worker_id=worker_id, started_at=now)
+                    .returning(job_attempts.c.id)
+                ).scalar_one()
+                conn.execute(
+                    update(jobs).where(jobs.c.id == row.id).values(current_attempt_id=attempt_id)
+                )
+                return ClaimedJob(_job_record(claimed), attempt_id, worker_id, lease_expires_at)
+        return None
+
+    def renew_lease(self, attempt_id: int, now: datetime, lease_seconds: float) -> LeaseState:
+        """Extend the lease if this attempt still owns its job; tell the worker of a cancel."""
+        with self._engine.begin() as conn:
+            cancel_requested = conn.execute(
+                update(jobs)
+                .where(jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS))
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+                .returning(jobs.c.cancel_requested)
+            ).scalar_one_or_none()
+        return LeaseState(
+            owned=cancel_requested is not None, cancel_requested=bool(cancel_requested)
+        )
+
+    def finish_attempt(self, attempt_id: int, outcome: ExecutionOutcome, now: datetime) -> bool:
+        """Record how an attempt ended; ``False`` if it no longer owns its job (a stale worker).
+
+        A job being canceled ends canceled whatever the outcome, keeping the results given.
+        """
+        if not outcome.status.is_final:
+            raise ValueError(f"an attempt cannot end with status {outcome.status}")
+        owned_by_attempt = select(jobs.c.id, jobs.c.status).where(
+            jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS)
+        )
+        values = {
+            "finished_at": now,
+            "results": outcome.results,
+            "cost": outcome.cost,
+            "error": outcome.error,
+            **_LEASE_RELEASED,
+        }
+        with self._engine.begin() as conn:
+            # Retried when a cancel lands between the read and the guarded update.
+            while (job := conn.execute(owned_by_attempt).first()) is not None:
+                source = JobStatus(job.status)
+                target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
+                still_current = jobs.c.current_attempt_id == attempt_id
+                if _transition(conn, job.id, source, target, values, still_current) is not None:
+                    _close_attempt(conn, attempt_id, now, outcome.status, outcome.error)
+                    return True
+        return False
+
+    def cancel_job(self, job_id: str, owner_id: str | None, now: datetime) -> JobRecord:
+        """Cancel a queued job at once; ask the worker of a running job to stop."""
+        with self._engine.begin() as conn:
+            # Retried when a worker claims or finishes the job between the read and the update.
+            while True:
+                row = conn.execute(_select_job(job_id, owner_id)).first()
+                if row is None:
+                    raise errors.JobNotFound()
+                source = JobStatus(row.status)
+                if source.is_final:
+                    raise errors.JobAlreadyFinished()
+                if source is JobStatus.CANCELING:
+                    return _job_record(row)
+                if source is JobStatus.QUEUED:
+                    changed = _transition(
+                        conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}
+                    )
+                else:
+                    changed = _transition(
+                        conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True}
+                    )
+                if changed is not None:
+                    return _job_record(changed)
+
+    def fail_job(self, job_id: str, error: str, now: datetime) -> bool:
+        """Fail a job that never ran; ``False`` if it is no longer queued (or does not exist)."""
+        with self._engine.begin() as conn:
+            failed = _transition(
+                conn,
+                job_id,
+                JobStatus.QUEUED,
+                JobStatus.FAILED,
+                {"error": error, "finished_at": now},
+            )
+        return failed is not None
+
+    def list_attempts(self, job_id: str) -> list[Attempt]:
+        """The job's execution attempts, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(job_attempts)
+                .where(job_attempts.c.job_id == job_id)
+                .order_by(job_attempts.c.id)
+            ).all()
+        return [Attempt(**_fields_of(Attempt, row)) for row in rows]
+
+    # --- users ----------------------------------------------------------------------------
+
+    def create_user(self, user: User) -> User:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(users).values(_columns_of(user)))
+        except IntegrityError as exc:
+            raise errors.UserExists(f"A user with email {user.email} exists already.") from exc
+        return user
+
+    def get_user_by_email(self, email: str) -> User | None:
+        return self._find_user(users.c.email == email)
+
+    def get_user(self, user_id: str) -> User | None:
+        return self._find_user(users.c.id == user_id)
+
+    def list_users(self) -> list[User]:
+        with self._read() as conn:
+            rows = conn.execute(select(users).order_by(users.c.created_at, users.c.email)).all()
+        return [User(**_fields_of(User, row)) for row in rows]
+
+    def remove_user(self, email: str) -> None:
+        """Delete the user and their refresh tokens; their jobs stay, for accounting."""
+        with self._engine.begin() as conn:
+            user_id = conn.scalar(select(users.c.id).where(users.c.email == email))
+            if user_id is None:
+                raise errors.UserNotFound(f"No user with email {email}.")
+            conn.execute(delete(refresh_tokens).where(refresh_tokens.c.user_id == user_id))
+            conn.execute(delete(users).where(users.c.id == user_id))
+
+    def _find_user(self, condition: ColumnElement[bool]) -> User | None:
+        with self._read() as conn:
+            row = conn.execute(select(users).where(condition)).first()
+        return None if row is None else User(**_fields_of(User, row))
+
+    # --- refresh tokens -------------------------------------------------------------------
+
+    def add_refresh_token(self, token_hash: str, user_id: str, expires_at: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(refresh_tokens).values(
+                    token_hash=token_hash, user_id=user_id, expires_at=expires_at
+                )
+            )
+
+    def consume_refresh_token(self, token_hash: str, now: datetime) -> str | None:
+        """Revoke a valid token and return its user id: each token refreshes exactly once."""
+        with self._engine.begin() as conn:
+            user_id: str | None = conn.execute(
+                update(refresh_tokens)
+                .where(
+                    refresh_tokens.c.token_hash == token_hash,
+                    refresh_tokens.c.revoked_at.is_(None),
+                    refresh_tokens.c.expires_at > now,
+                )
+                .values(revoked_at=now)
+                .returning(refresh_tokens.c.user_id)
+            ).scalar_one_or_none()
+        return user_id
+
+    def revoke_refresh_tokens(self, user_id: str, now: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(refresh_tokens)
+                .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+
+    # --- service secrets ------------------------------------------------------------------
+
+    def get_or_create_secret(self, name: str, make: Callable[[], str]) -> str:
+        """The named secret, made on first use; processes starting together agree on one value."""
+        by_name = select(service_secrets.c.value).where(service_secrets.c.name == name)
+        with self._engine.begin() as conn:
+            value: str | None = conn.scalar(by_name)
+            if value is not None:
+                return value
+            dialect_insert = (
+                postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            )
+            conn.execute(
+                dialect_insert(service_secrets)
+                .values(name=name, value=make())
+                .on_conflict_do_nothing()
+            )
+            stored: str = conn.execute(by_name).scalar_one()
+        return stored
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A connection for reads: on SQLite its transaction does not take the write lock."""
+        with self._engine.connect() as conn:
+            conn.execution_options(**{_READ_ONLY_OPTION: True})
+            yield conn
+
+
+# --- named queries ------------------------------------------------------------------------
+
+
+def _select_job(job_id: str, owner_id: str | None) -> Select[Any]:
+    query = select(jobs).where(jobs.c.id == job_id)
+    return query if owner_id is None else query.where(jobs.c.owner_id == owner_id)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        jobs.c.status == JobStatus.QUEUED,
+        and_(jobs.c.status.in_(_LEASE_HOLDERS), jobs.c.lease_expires_at < now),
+    )
+
+
+def _select_claimable(now: datetime) -> Select[Any]:
+    """The oldest claimable job, locked; other PostgreSQL workers skip it and take the next."""
+    return (
+        select(jobs)
+        .where(_claimable(now))
+        .order_by(jobs.c.submitted_at, jobs.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _transition(
+    conn: Connection,
+    job_id: str,
+    source: JobStatus,
+    target: JobStatus,
+    values: Mapping[str, Any],
+    *guards: ColumnElement[bool],
+) -> Row[Any] | None:
+    """Move the job from ``source`` to ``target`` if it is still in ``source`` (and ``guards``
+    hold); return the updated row, or ``None`` when someone else changed the job first."""
+    if target not in ALLOWED_TRANSITIONS[source]:
+        raise ValueError(f"job status {source} cannot become {target}")
+    return conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status == source, *guards)
+        .values({**values, "status": target})
+        .returning(*jobs.c)
+    ).first()
+
+
+def _close_attempt(
+    conn: Connection, attempt_id: int, now: datetime, outcome: str, message: str | None
+) -> None:
+    conn.execute(
+        update(job_attempts)
+        .where(job_attempts.c.id == attempt_id, job_attempts.c.ended_at.is_(None))
+        .values(ended_at=now, outcome=outcome, message=message)
+    )
+
+
+# --- rows <-> records -----------------------------------------------------------------------
+
+
+def _columns_of(record: NewJob | User) -> dict[str, Any]:
+    return {_COLUMN_OF_FIELD.get(f.name, f.name): getattr(record, f.name) for f in fields(record)}
+
+
+def _fields_of(record_type: type[JobRecord | User | Attempt], row: Row[Any]) -> dict[str, Any]:
+    columns = row._mapping
+    return {f.name: columns[_COLUMN_OF_FIELD.get(f.name, f.name)] for f in fields(record_type)}
+
+
+def _job_record(row: Row[Any]) -> JobRecord:
+    return JobRecord(**{**_fields_of(JobRecord, row), "status": JobStatus(row.status)})

@@ -1,0 +1,141 @@
+"""Ordered schema migrations, applied once each, safe when several processes start together.
+
+Each migration is frozen once released: it states the DDL of its own day and never imports
+:mod:`qstation.store.schema`, which describes today's tables. A test runs every migration on an
+empty database and checks the result equals :data:`qstation.store.schema.metadata`.
+
+Concurrency: the whole run is one transaction holding a database-wide lock (SQLite: the store's
+engine begins write transactions with ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
+advisory lock), so a second process waits, then finds nothing left to do. Both databases have
+transactional DDL, so a failed migration leaves no half-built schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Double,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+)
+
+from qstation.store.schema import schema_version
+
+# Any fixed 64-bit key works; this one spells "qstation" in ASCII.
+_MIGRATION_LOCK_KEY = int.from_bytes(b"qstation", "big")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_initial_tables(conn: Connection) -> None:
+    v1 = MetaData()
+    Table(
+        "users",
+        v1,
+        Column("id", String(32), primary_key=True),
+        Column("email", String(320), nullable=False, unique=True),
+        Column("password_hash", Text, nullable=False),
+        Column("group_name", String(64), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+    )
+    Table(
+        "refresh_tokens",
+        v1,
+        Column("token_hash", String(64), primary_key=True),
+        Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
+        Column("expires_at", DateTime, nullable=False),
+        Column("revoked_at", DateTime, nullable=True),
+    )
+    Table(
+        "jobs",
+        v1,
+        Column("id", String(64), primary_key=True),
+        Column("owner_id", String(32), nullable=False),
+        Column("name", Text, nullable=False),
+        Column("machine", String(64), nullable=False),
+        Column("language", String(32), nullable=False),
+        Column("program", Text, nullable=False),
+        Column("count", Integer, nullable=False),
+        Column("options", JSON, nullable=False),
+        Column("group_name", String(64), nullable=False),
+        Column("seed", BigInteger, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("submitted_at", DateTime, nullable=False),
+        Column("started_at", DateTime, nullable=True),
+        Column("finished_at", DateTime, nullable=True),
+        Column("cfl", Text, nullable=True),
+        Column("max_cost", Double, nullable=True),
+        Column("error", Text, nullable=True),
+        Column("cost", Double, nullable=True),
+        Column("results", JSON, nullable=True),
+        Column("attempts", Integer, nullable=False),
+        Column("current_attempt_id", Integer, nullable=True, index=True),
+        Column("lease_owner", String(128), nullable=True),
+        Column("lease_expires_at", DateTime, nullable=True),
+        Column("cancel_requested", Boolean, nullable=False),
+        Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
+        Index("ix_jobs_owner_id", "owner_id"),
+    )
+    Table(
+        "job_attempts",
+        v1,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("job_id", String(64), ForeignKey("jobs.id"), nullable=False, index=True),
+        Column("worker_id", String(128), nullable=False),
+        Column("started_at", DateTime, nullable=False),
+        Column("ended_at", DateTime, nullable=True),
+        Column("outcome", String(32), nullable=True),
+        Column("message", Text, nullable=True),
+    )
+    Table(
+        "service_secrets",
+        v1,
+        Column("name", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    v1.create_all(conn, checkfirst=False)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
+)
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Apply the migrations this database lacks; return their versions (empty: up to date).
+
+    ``engine`` must come from :func:`qstation.store.job_store.create_store_engine`, whose SQLite
+    configuration makes this transaction take the write lock at its start.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+        schema_version.create(conn, checkfirst=True)
+        current = conn.scalar(select(func.max(schema_version.c.version))) or 0
+        pending = [m for m in MIGRATIONS if m.version > current]
+        for migration in pending:
+            migration.apply(conn)
+            conn.execute(insert(schema_version).values(version=migration.version))
+    return [m.version for m in pending]

@@ -1,0 +1,105 @@
+"""The store's tables as the code uses them today.
+
+This is the target the migrations must reach: a test runs every migration on an empty database
+and compares the result with :data:`metadata`. Change a table here only together with a new
+migration. Timestamps are naive UTC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),  # 32 hex digits
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("group_name", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    # Only the SHA-256 hex of a token is stored: a leaked table cannot be replayed.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    # No foreign key: a removed user's jobs are kept.
+    Column("owner_id", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("machine", String(64), nullable=False),
+    Column("language", String(32), nullable=False),
+    Column("program", Text, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("group_name", String(64), nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("started_at", DateTime, nullable=True),
+    Column("finished_at", DateTime, nullable=True),
+    Column("cfl", Text, nullable=True),
+    Column("max_cost", Double, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("cost", Double, nullable=True),
+    Column("results", JSON(none_as_null=True), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    # The lease: which attempt owns the job and until when (renewed by heartbeats).
+    Column("current_attempt_id", Integer, nullable=True, index=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", DateTime, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False),
+    Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
+    Index("ix_jobs_owner_id", "owner_id"),
+)
+
+job_attempts = Table(
+    "job_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(64), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("worker_id", String(128), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("message", Text, nullable=True),
+)
+
+service_secrets = Table(
+    "service_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# One row per applied migration; the migration runner creates it before anything else.
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)

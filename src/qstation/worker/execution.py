@@ -1,0 +1,67 @@
+"""One execution attempt of a job: compile, optimise, check, cost and run.
+
+This runs inside the disposable child process, so whatever it does (a crash, running out of
+memory) cannot take down the worker or the server. Every failure becomes a ``failed`` outcome
+whose error names the job and the cause.
+"""
+
+from __future__ import annotations
+
+from qstation.circuit.optimise import OPTIMISATION_LEVELS, optimise
+from qstation.circuit.program import Program, Record
+from qstation.devices.catalogue import Device
+from qstation.devices.cost import hqc_cost
+from qstation.devices.validation import check_program_fits
+from qstation.engines.statevector import StateVectorEngine
+from qstation.errors import CompileError, ExecutionError, JobFailure
+from qstation.frontends import compile_program
+from qstation.model import ExecutionOutcome, JobRecord, JobStatus
+
+
+def execute(job: JobRecord, device: Device, memory_limit_bytes: int) -> ExecutionOutcome:
+    try:
+        program = prepare_program(job, device)
+        cost = hqc_cost(program, job.count)
+        if device.is_syntax_checker:
+            results = all_zero_results(program, job.count)
+        else:
+            results = run_exact(program, job, device, memory_limit_bytes)
+    except JobFailure as failure:
+        return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
+    except MemoryError:
+        failure = ExecutionError("the emulation ran out of memory")
+        return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
+    return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost)
+
+
+def prepare_program(job: JobRecord, device: Device) -> Program:
+    """The program as the device will run it: translated, optimised if asked, checked."""
+    program = compile_program(job.language, job.program)
+    level = job.options.get("tket-opt-level")
+    if level is not None:
+        if level not in OPTIMISATION_LEVELS or isinstance(level, bool):
+            raise CompileError(f"tket-opt-level must be one of {OPTIMISATION_LEVELS}, not {level!r}")
+        program = optimise(program, level)
+    check_program_fits(program, device)
+    return program
+
+
+def all_zero_results(program: Program, shots: int) -> dict[str, list[str]]:
+    """What a syntax checker returns: every output zero in every shot."""
+    widths: dict[str, int] = {}
+    for operation in program.operations:
+        if isinstance(operation, Record):
+            widths.setdefault(operation.label, operation.width)
+    return {label: ["0" * width] * shots for label, width in widths.items()}
+
+
+def run_exact(
+    program: Program, job: JobRecord, device: Device, memory_limit_bytes: int
+) -> dict[str, list[str]]:
+    used = len(program.used_qubits())
+    if used > device.state_vector_qubits:
+        raise ExecutionError(
+            f"the program acts on {used} qubits; {device.name}'s state-vector engine runs at "
+            f"most {device.state_vector_qubits}"
+        )
+    return StateVectorEngine(memory_limit_bytes).run(program, job.count, job.seed)

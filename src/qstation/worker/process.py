@@ -1,0 +1,78 @@
+"""A worker as an operating-system process: ``qstation worker`` and the ones ``serve`` starts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from types import FrameType
+
+from qstation.devices.catalogue import DeviceCatalogue
+from qstation.settings import Settings
+from qstation.store import open_store
+from qstation.worker.supervisor import Worker, die_with_parent
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, embedded: bool = False) -> None:
+    """Work until SIGTERM/SIGINT (or, when embedded, until the server process is gone)."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    parent = os.getppid()
+    if embedded:
+        die_with_parent()
+    store = open_store(settings.database_url())
+    try:
+        worker = Worker(store, DeviceCatalogue.load(settings.devices_file), settings)
+        worker.run_forever(lambda: stop.is_set() or (embedded and os.getppid() != parent))
+    finally:
+        store.close()
+
+
+class EmbeddedWorkers:
+    """Worker processes owned by ``serve``: started with it, restarted if they die, stopped with it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self._stopping = threading.Event()
+        self._monitor = threading.Thread(target=self._watch, name="worker-monitor", daemon=True)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        environment = {**os.environ, **self.settings.as_environment()}
+        command = [sys.executable, "-m", "qstation", "worker", "--embedded"]
+        return subprocess.Popen(command, env=environment)
+
+    def start(self) -> None:
+        self.processes = [self._spawn() for _ in range(self.settings.workers)]
+        self._monitor.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            for i, process in enumerate(self.processes):
+                if process.poll() is not None and not self._stopping.is_set():
+                    log.warning("worker process %s exited (%s); restarting", process.pid, process.returncode)
+                    self.processes[i] = self._spawn()
+
+    def stop(self, grace_seconds: float = 10.0) -> None:
+        self._stopping.set()
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + grace_seconds
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

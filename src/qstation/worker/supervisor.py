@@ -1,0 +1,162 @@
+"""The worker loop: claim a job, run it in a forked child, report exactly once.
+
+The child is disposable (the rq habit): an emulation that crashes, is killed or exhausts its
+memory limit ends that job ``failed`` with the cause, and the worker carries on. While the child
+runs, the worker renews the job's lease; if the worker itself dies, the lease expires and another
+worker runs the job again. A stale worker's report is refused by the store's guard.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from multiprocessing.connection import Connection
+from typing import Any
+
+from qstation.devices.catalogue import Device, DeviceCatalogue
+from qstation.errors import ExecutionError, QStationError
+from qstation.model import ClaimedJob, ExecutionOutcome, JobRecord, JobStatus
+from qstation.service.clock import Clock, utc_now
+from qstation.settings import Settings
+from qstation.store import JobStore
+from qstation.worker.execution import execute
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies, so no orphan keeps running."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _virtual_memory_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _child_main(connection: Connection, job: JobRecord, device: Device, memory: int) -> None:
+    die_with_parent()
+    if sys.platform == "linux":
+        limit = _virtual_memory_bytes() + memory
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        outcome = execute(job, device, memory)
+    except Exception as error:  # a bug must still end the job with a message, not a hang
+        outcome = _failure(job.id, f"internal error: {type(error).__name__}: {error}")
+    connection.send(outcome)
+    connection.close()
+
+
+class Worker:
+    def __init__(
+        self,
+        store: JobStore,
+        catalogue: DeviceCatalogue,
+        settings: Settings,
+        worker_id: str | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.settings = settings
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.clock = clock
+        self._context = multiprocessing.get_context("fork")
+
+    def run_forever(self, should_stop: Callable[[], bool]) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not should_stop():
+            try:
+                found = self.run_once()
+            except QStationError:
+                log.exception("worker %s: store error; retrying", self.worker_id)
+                found = False
+            if not found:
+                time.sleep(self.settings.poll_interval_seconds)
+        log.info("worker %s stopped", self.worker_id)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when the queue had nothing to run."""
+        claim = self.store.claim_next_job(
+            self.worker_id, self.clock(), self.settings.lease_seconds
+        )
+        if claim is None:
+            return False
+        log.info("worker %s runs job %s (attempt %s)", self.worker_id, claim.job.id, claim.attempt_id)
+        outcome = self._supervise(claim)
+        if outcome is not None:
+            accepted = self.store.finish_attempt(claim.attempt_id, outcome, self.clock())
+            if not accepted:
+                log.warning("job %s: attempt %s was superseded", claim.job.id, claim.attempt_id)
+        return True
+
+    def _supervise(self, claim: ClaimedJob) -> ExecutionOutcome | None:
+        """Run the child to its end; None when another worker owns the job now."""
+        job = claim.job
+        try:
+            device = self.catalogue.get(job.machine)
+        except QStationError as error:
+            return _failure(job.id, error.text)
+        receiver, sender = self._context.Pipe(duplex=False)
+        child = self._context.Process(
+            target=_child_main,
+            args=(sender, job, device, self.settings.execution_memory_bytes),
+            daemon=True,
+        )
+        child.start()
+        sender.close()
+        deadline = time.monotonic() + self.settings.execution_timeout_seconds
+        heartbeat = self.settings.lease_seconds / 3
+        try:
+            while True:
+                if receiver.poll(heartbeat):
+                    return self._receive(receiver, child, job.id)
+                lease = self.store.renew_lease(
+                    claim.attempt_id, self.clock(), self.settings.lease_seconds
+                )
+                if not lease.owned:
+                    return None
+                if lease.cancel_requested:
+                    return ExecutionOutcome(JobStatus.CANCELED)
+                if time.monotonic() > deadline:
+                    limit = timedelta(seconds=self.settings.execution_timeout_seconds)
+                    return _failure(job.id, f"the execution exceeded its time limit of {limit}")
+        finally:
+            receiver.close()
+            if child.is_alive():
+                child.kill()
+            child.join()
+
+    @staticmethod
+    def _receive(receiver: Connection, child: Any, job_id: str) -> ExecutionOutcome:
+        try:
+            outcome = receiver.recv()
+        except (EOFError, OSError):
+            child.join()
+            code = child.exitcode
+            cause = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            return _failure(job_id, f"the execution process terminated unexpectedly ({cause})")
+        assert isinstance(outcome, ExecutionOutcome)
+        return outcome
+
+
+def _failure(job_id: str, text: str) -> ExecutionOutcome:
+    return ExecutionOutcome(JobStatus.FAILED, error=ExecutionError(text).job_error(job_id))

@@ -1,0 +1,661 @@
+"""The job store's contract, run unchanged on SQLite and on PostgreSQL.
+
+The clock is always passed in, so lease expiry is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import Dialect, Engine, inspect, select
+
+from qstation import errors
+from qstation.model import ExecutionOutcome, JobRecord, JobStatus, NewJob, User
+from qstation.store import JobStore, open_store
+from qstation.store.job_store import LEASE_EXPIRED, create_store_engine
+from qstation.store.migrations import MIGRATIONS, migrate
+from qstation.store.schema import metadata, schema_version
+
+T0 = datetime(2026, 3, 1, 9, 30, 15, 123456)
+LEASE = 30.0
+OWNER = "a" * 32
+OTHER_OWNER = "b" * 32
+RESULTS = {"c": ["01", "10", "11"]}
+
+Result = TypeVar("Result")
+
+
+def new_job(
+    job_id: str | None = None, submitted_at: datetime = T0, owner_id: str = OWNER
+) -> NewJob:
+    return NewJob(
+        id=job_id or uuid.uuid4().hex,
+        owner_id=owner_id,
+        name="bell pair",
+        machine="H1-1E",
+        language="OPENQASM 2.0",
+        program='OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n',
+        count=100,
+        options={"simulator": "state-vector", "noise": {"p1": 1e-4}},
+        group="research",
+        seed=2**62 + 7,
+        submitted_at=submitted_at,
+        cfl="bell",
+        max_cost=12.5,
+    )
+
+
+def new_user(email: str = "ada@example.org") -> User:
+    return User(
+        id=uuid.uuid4().hex,
+        email=email,
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+        group="research",
+        created_at=T0,
+    )
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def completed(cost: float = 3.0) -> ExecutionOutcome:
+    return ExecutionOutcome(status=JobStatus.COMPLETED, results=RESULTS, cost=cost)
+
+
+def run_together(url: str, threads: int, work: Callable[[JobStore], Result]) -> list[Result]:
+    """Start several threads at once, each opening its own store on ``url`` like a process."""
+    start = threading.Barrier(threads)
+
+    def run() -> Result:
+        start.wait()
+        store = open_store(url)
+        try:
+            return work(store)
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        return [future.result() for future in [pool.submit(run) for _ in range(threads)]]
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    opened = create_store_engine(store_url)
+    yield opened
+    opened.dispose()
+
+
+# --- creating and reading jobs ----------------------------------------------------------
+
+
+def test_created_job_is_queued_and_keeps_every_submitted_field(store: JobStore) -> None:
+    job = new_job()
+
+    created = store.create_job(job)
+
+    assert created == JobRecord(
+        id=job.id,
+        owner_id=job.owner_id,
+        name=job.name,
+        machine=job.machine,
+        language=job.language,
+        program=job.program,
+        count=job.count,
+        options=job.options,
+        group=job.group,
+        seed=job.seed,
+        status=JobStatus.QUEUED,
+        submitted_at=job.submitted_at,
+        cfl=job.cfl,
+        max_cost=job.max_cost,
+    )
+    assert store.get_job(job.id, OWNER) == created
+
+
+def test_created_job_is_committed_and_visible_to_another_store(
+    store: JobStore, store_url: str
+) -> None:
+    created = store.create_job(new_job())
+
+    other = open_store(store_url)
+    try:
+        assert other.get_job(created.id, OWNER) == created
+    finally:
+        other.close()
+
+
+def test_job_of_another_owner_is_reported_exactly_like_an_unknown_job(store: JobStore) -> None:
+    job = store.create_job(new_job())
+
+    with pytest.raises(errors.JobNotFound) as foreign:
+        store.get_job(job.id, OTHER_OWNER)
+    with pytest.raises(errors.JobNotFound) as unknown:
+        store.get_job(uuid.uuid4().hex, OWNER)
+
+    assert (foreign.value.code, foreign.value.text) == (unknown.value.code, unknown.value.text)
+
+
+def test_administrator_reads_any_owners_job(store: JobStore) -> None:
+    job = store.create_job(new_job(owner_id=OTHER_OWNER))
+
+    assert store.get_job(job.id, None) == job
+
+
+# --- claiming ---------------------------------------------------------------------------
+
+
+def test_claim_takes_the_oldest_submission_first_and_breaks_ties_by_id(store: JobStore) -> None:
+    for job_id, submitted in [("j-late", at(20)), ("j-b", at(10)), ("j-a", at(10)), ("j-0", T0)]:
+        store.create_job(new_job(job_id, submitted_at=submitted))
+
+    claimed = [store.claim_next_job("w1", at(60), LEASE) for _ in range(5)]
+
+    assert [c.job.id if c else None for c in claimed] == ["j-0", "j-a", "j-b", "j-late", None]
+
+
+def test_claim_starts_the_job_under_a_lease_and_records_an_attempt(store: JobStore) -> None:
+    job = store.create_job(new_job())
+
+    claimed = store.claim_next_job("w1", at(5), LEASE)
+
+    assert claimed is not None
+    assert claimed.worker_id == "w1"
+    assert claimed.lease_expires_at == at(5 + LEASE)
+    assert claimed.job.id == job.id
+    assert claimed.job.status is JobStatus.RUNNING
+    assert claimed.job.started_at == at(5)
+    assert claimed.job.attempts == 1
+    assert store.get_job(job.id, OWNER) == claimed.job
+    [attempt] = store.list_attempts(job.id)
+    assert (attempt.id, attempt.worker_id, attempt.started_at) == (claimed.attempt_id, "w1", at(5))
+    assert (attempt.ended_at, attempt.outcome) == (None, None)
+
+
+def test_claim_finds_nothing_in_an_empty_store(store: JobStore) -> None:
+    assert store.claim_next_job("w1", T0, LEASE) is None
+
+
+def test_running_job_under_a_live_lease_is_not_claimed_again(store: JobStore) -> None:
+    store.create_job(new_job())
+    store.claim_next_job("w1", T0, LEASE)
+
+    assert store.claim_next_job("w2", at(LEASE - 1), LEASE) is None
+
+
+def test_expired_lease_is_reclaimed_as_a_new_attempt_and_the_stale_worker_cannot_finish(
+    store: JobStore,
+) -> None:
+    job = store.create_job(new_job())
+    first = store.claim_next_job("w1", T0, LEASE)
+    assert first is not None
+
+    second = store.claim_next_job("w2", at(LEASE + 1), LEASE)
+
+    assert second is not None
+    assert second.job.id == job.id
+    assert second.attempt_id != first.attempt_id
+    assert second.job.attempts == 2
+    assert second.job.started_at == T0  # the job started when it was first claimed
+    stale, current = store.list_attempts(job.id)
+    assert (stale.ended_at, stale.outcome) == (at(LEASE + 1), LEASE_EXPIRED)
+    assert (current.id, current.ended_at) == (second.attempt_id, None)
+
+    assert store.renew_lease(first.attempt_id, at(LEASE + 2), LEASE).owned is False
+    assert store.finish_attempt(first.attempt_id, completed(), at(LEASE + 3)) is False
+    assert store.get_job(job.id, OWNER) == second.job
+
+    assert store.finish_attempt(second.attempt_id, completed(), at(LEASE + 4)) is True
+    assert store.get_job(job.id, OWNER).status is JobStatus.COMPLETED
+
+
+def test_concurrent_workers_never_claim_the_same_job(store: JobStore, store_url: str) -> None:
+    job_ids = {store.create_job(new_job(submitted_at=at(i))).id for i in range(40)}
+
+    def claim_all(worker: JobStore) -> list[str]:
+        worker_id = uuid.uuid4().hex
+        claimed = []
+        while (claim := worker.claim_next_job(worker_id, at(100), 3600)) is not None:
+            claimed.append(claim.job.id)
+        return claimed
+
+    per_worker = run_together(store_url, 4, claim_all)
+
+    every_claim = [job_id for claims in per_worker for job_id in claims]
+    assert sorted(every_claim) == sorted(job_ids)
+    assert all(len(store.list_attempts(job_id)) == 1 for job_id in job_ids)
+
+
+# --- leases -----------------------------------------------------------------------------
+
+
+def test_renewed_lease_keeps_the_job_from_other_workers(store: JobStore) -> None:
+    store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+
+    state = store.renew_lease(claimed.attempt_id, at(LEASE - 1), LEASE)
+
+    assert (state.owned, state.cancel_requested) == (True, False)
+    assert store.claim_next_job("w2", at(LEASE + 1), LEASE) is None
+    assert store.claim_next_job("w2", at(2 * LEASE), LEASE) is not None
+
+
+def test_renew_lease_of_a_finished_attempt_reports_the_job_is_no_longer_owned(
+    store: JobStore,
+) -> None:
+    store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+    store.finish_attempt(claimed.attempt_id, completed(), at(1))
+
+    state = store.renew_lease(claimed.attempt_id, at(2), LEASE)
+
+    assert (state.owned, state.cancel_requested) == (False, False)
+
+
+def test_renew_lease_tells_the_worker_that_a_cancel_was_requested(store: JobStore) -> None:
+    job = store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+    store.cancel_job(job.id, OWNER, at(1))
+
+    state = store.renew_lease(claimed.attempt_id, at(2), LEASE)
+
+    assert (state.owned, state.cancel_requested) == (True, True)
+
+
+# --- finishing --------------------------------------------------------------------------
+
+
+def test_completed_attempt_stores_results_and_cost_and_closes_the_attempt(
+    store: JobStore,
+) -> None:
+    job = store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+
+    assert store.finish_attempt(claimed.attempt_id, completed(cost=4.25), at(7)) is True
+
+    finished = store.get_job(job.id, OWNER)
+    assert finished.status is JobStatus.COMPLETED
+    assert (finished.results, finished.cost, finished.error) == (RESULTS, 4.25, None)
+    assert (finished.started_at, finished.finished_at) == (T0, at(7))
+    [attempt] = store.list_attempts(job.id)
+    assert (attempt.ended_at, attempt.outcome, attempt.message) == (at(7), "completed", None)
+
+
+def test_failed_attempt_stores_the_error_and_cost(store: JobStore) -> None:
+    job = store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+    outcome = ExecutionOutcome(status=JobStatus.FAILED, error="2000: Execution error", cost=1.0)
+
+    assert store.finish_attempt(claimed.attempt_id, outcome, at(3)) is True
+
+    failed = store.get_job(job.id, OWNER)
+    assert failed.status is JobStatus.FAILED
+    assert (failed.error, failed.cost, failed.results, failed.finished_at) == (
+        "2000: Execution error",
+        1.0,
+        None,
+        at(3),
+    )
+    [attempt] = store.list_attempts(job.id)
+    assert (attempt.outcome, attempt.message) == ("failed", "2000: Execution error")
+
+
+def test_an_attempt_finishes_its_job_exactly_once(store: JobStore) -> None:
+    job = store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+    store.finish_attempt(claimed.attempt_id, completed(cost=2.0), at(1))
+    first_end = store.get_job(job.id, OWNER)
+
+    failure = ExecutionOutcome(status=JobStatus.FAILED, error="late")
+    assert store.finish_attempt(claimed.attempt_id, failure, at(2)) is False
+
+    assert store.get_job(job.id, OWNER) == first_end
+    [attempt] = store.list_attempts(job.id)
+    assert (attempt.ended_at, attempt.outcome) == (at(1), "completed")
+
+
+def test_attempt_of_a_canceling_job_ends_it_canceled_keeping_the_results(
+    store: JobStore,
+) -> None:
+    job = store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+    store.cancel_job(job.id, OWNER, at(1))
+
+    assert store.finish_attempt(claimed.attempt_id, completed(), at(2)) is True
+
+    canceled = store.get_job(job.id, OWNER)
+    assert canceled.status is JobStatus.CANCELED
+    assert (canceled.results, canceled.finished_at) == (RESULTS, at(2))
+
+
+def test_an_attempt_cannot_end_in_a_non_final_status(store: JobStore) -> None:
+    store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+
+    with pytest.raises(ValueError):
+        store.finish_attempt(claimed.attempt_id, ExecutionOutcome(JobStatus.RUNNING), at(1))
+
+
+# --- canceling --------------------------------------------------------------------------
+
+
+def test_cancel_of_a_queued_job_cancels_it_at_once(store: JobStore) -> None:
+    job = store.create_job(new_job())
+
+    canceled = store.cancel_job(job.id, OWNER, at(4))
+
+    assert (canceled.status, canceled.finished_at) == (JobStatus.CANCELED, at(4))
+    assert store.get_job(job.id, OWNER) == canceled
+    assert store.claim_next_job("w1", at(5), LEASE) is None
+
+
+def test_cancel_of_a_running_job_asks_its_worker_to_stop(store: JobStore) -> None:
+    job = store.create_job(new_job())
+    store.claim_next_job("w1", T0, LEASE)
+
+    canceling = store.cancel_job(job.id, OWNER, at(1))
+
+    assert (canceling.status, canceling.finished_at) == (JobStatus.CANCELING, None)
+
+
+def test_cancel_of_a_canceling_job_changes_nothing(store: JobStore) -> None:
+    job = store.create_job(new_job())
+    store.claim_next_job("w1", T0, LEASE)
+    canceling = store.cancel_job(job.id, OWNER, at(1))
+
+    assert store.cancel_job(job.id, OWNER, at(2)) == canceling
+
+
+def _completed(store: JobStore, job_id: str) -> None:
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+    store.finish_attempt(claimed.attempt_id, completed(), at(1))
+
+
+def _failed(store: JobStore, job_id: str) -> None:
+    store.fail_job(job_id, "1000: Compile error: bad gate", at(1))
+
+
+def _canceled(store: JobStore, job_id: str) -> None:
+    store.cancel_job(job_id, OWNER, at(1))
+
+
+@pytest.mark.parametrize("finish", [_completed, _failed, _canceled])
+def test_cancel_of_a_finished_job_is_refused(
+    store: JobStore, finish: Callable[[JobStore, str], None]
+) -> None:
+    job = store.create_job(new_job())
+    finish(store, job.id)
+    finished = store.get_job(job.id, OWNER)
+
+    with pytest.raises(errors.JobAlreadyFinished):
+        store.cancel_job(job.id, OWNER, at(2))
+
+    assert store.get_job(job.id, OWNER) == finished
+
+
+def test_cancel_of_another_owners_job_is_reported_like_an_unknown_job(store: JobStore) -> None:
+    job = store.create_job(new_job())
+
+    with pytest.raises(errors.JobNotFound):
+        store.cancel_job(job.id, OTHER_OWNER, at(1))
+    with pytest.raises(errors.JobNotFound):
+        store.cancel_job(uuid.uuid4().hex, OWNER, at(1))
+
+    assert store.get_job(job.id, OWNER).status is JobStatus.QUEUED
+    assert store.cancel_job(job.id, None, at(2)).status is JobStatus.CANCELED
+
+
+def test_canceling_job_whose_worker_died_ends_canceled_instead_of_running_again(
+    store: JobStore,
+) -> None:
+    doomed = store.create_job(new_job("j-doomed", submitted_at=T0))
+    waiting = store.create_job(new_job("j-waiting", submitted_at=at(1)))
+    claimed = store.claim_next_job("w1", at(2), LEASE)
+    assert claimed is not None
+    store.cancel_job(doomed.id, OWNER, at(3))
+
+    next_claim = store.claim_next_job("w2", at(LEASE + 3), LEASE)
+
+    assert next_claim is not None
+    assert next_claim.job.id == waiting.id
+    canceled = store.get_job(doomed.id, OWNER)
+    assert (canceled.status, canceled.finished_at) == (JobStatus.CANCELED, at(LEASE + 3))
+    [attempt] = store.list_attempts(doomed.id)
+    assert (attempt.ended_at, attempt.outcome) == (at(LEASE + 3), LEASE_EXPIRED)
+    assert store.finish_attempt(claimed.attempt_id, completed(), at(LEASE + 4)) is False
+
+
+# --- failing before running -------------------------------------------------------------
+
+
+def test_fail_job_fails_a_queued_job_with_its_error(store: JobStore) -> None:
+    job = store.create_job(new_job())
+
+    assert store.fail_job(job.id, "3001: Program size limit exceeded", at(1)) is True
+
+    failed = store.get_job(job.id, OWNER)
+    assert (failed.status, failed.error, failed.finished_at) == (
+        JobStatus.FAILED,
+        "3001: Program size limit exceeded",
+        at(1),
+    )
+    assert store.claim_next_job("w1", at(2), LEASE) is None
+
+
+def test_fail_job_leaves_a_job_that_already_runs_alone(store: JobStore) -> None:
+    job = store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE)
+    assert claimed is not None
+
+    assert store.fail_job(job.id, "too late", at(1)) is False
+
+    assert store.get_job(job.id, OWNER) == claimed.job
+    assert store.fail_job(uuid.uuid4().hex, "no such job", at(1)) is False
+
+
+# --- users ------------------------------------------------------------------------------
+
+
+def test_created_user_is_found_by_id_by_email_and_in_the_list(store: JobStore) -> None:
+    ada = store.create_user(new_user("ada@example.org"))
+    bob = store.create_user(new_user("bob@example.org"))
+
+    assert store.get_user(ada.id) == ada
+    assert store.get_user_by_email("bob@example.org") == bob
+    assert store.list_users() == [ada, bob]
+    assert store.get_user(uuid.uuid4().hex) is None
+    assert store.get_user_by_email("eve@example.org") is None
+
+
+def test_second_user_with_the_same_email_is_refused(store: JobStore) -> None:
+    store.create_user(new_user("ada@example.org"))
+
+    with pytest.raises(errors.UserExists, match=re.escape("ada@example.org")):
+        store.create_user(new_user("ada@example.org"))
+
+    assert len(store.list_users()) == 1
+
+
+def test_removed_user_loses_refresh_tokens_but_keeps_jobs(store: JobStore) -> None:
+    ada = store.create_user(new_user())
+    store.add_refresh_token("f" * 64, ada.id, at(3600))
+    job = store.create_job(new_job(owner_id=ada.id))
+
+    store.remove_user(ada.email)
+
+    assert store.get_user(ada.id) is None
+    assert store.consume_refresh_token("f" * 64, at(1)) is None
+    assert store.get_job(job.id, ada.id) == job
+
+
+def test_removing_an_unknown_user_is_refused(store: JobStore) -> None:
+    with pytest.raises(errors.UserNotFound, match=re.escape("eve@example.org")):
+        store.remove_user("eve@example.org")
+
+
+# --- refresh tokens ---------------------------------------------------------------------
+
+
+def test_refresh_token_can_be_consumed_exactly_once(store: JobStore) -> None:
+    ada = store.create_user(new_user())
+    store.add_refresh_token("1" * 64, ada.id, at(3600))
+
+    assert store.consume_refresh_token("1" * 64, at(10)) == ada.id
+    assert store.consume_refresh_token("1" * 64, at(11)) is None
+
+
+def test_expired_or_unknown_refresh_token_is_refused(store: JobStore) -> None:
+    ada = store.create_user(new_user())
+    store.add_refresh_token("1" * 64, ada.id, at(3600))
+
+    assert store.consume_refresh_token("1" * 64, at(3600)) is None
+    assert store.consume_refresh_token("2" * 64, at(1)) is None
+
+
+def test_revoked_refresh_tokens_are_refused(store: JobStore) -> None:
+    ada = store.create_user(new_user())
+    store.add_refresh_token("1" * 64, ada.id, at(3600))
+    store.add_refresh_token("2" * 64, ada.id, at(3600))
+
+    store.revoke_refresh_tokens(ada.id, at(1))
+
+    assert store.consume_refresh_token("1" * 64, at(2)) is None
+    assert store.consume_refresh_token("2" * 64, at(2)) is None
+
+
+def test_only_one_of_two_concurrent_refreshes_succeeds(store: JobStore, store_url: str) -> None:
+    ada = store.create_user(new_user())
+    store.add_refresh_token("1" * 64, ada.id, at(3600))
+
+    user_ids = run_together(store_url, 2, lambda s: s.consume_refresh_token("1" * 64, at(1)))
+
+    assert sorted(user_ids, key=str) == sorted([ada.id, None], key=str)
+
+
+# --- service secrets --------------------------------------------------------------------
+
+
+def test_secret_is_made_once_and_then_kept(store: JobStore) -> None:
+    made = store.get_or_create_secret("jwt-signing-key", lambda: "first")
+
+    again = store.get_or_create_secret("jwt-signing-key", lambda: pytest.fail("made twice"))
+
+    assert made == again == "first"
+
+
+def test_processes_starting_together_agree_on_one_secret(store: JobStore, store_url: str) -> None:
+    values = run_together(
+        store_url, 4, lambda s: s.get_or_create_secret("jwt-signing-key", lambda: uuid.uuid4().hex)
+    )
+
+    assert len(set(values)) == 1
+    assert store.get_or_create_secret("jwt-signing-key", lambda: "other") == values[0]
+
+
+# --- migrations -------------------------------------------------------------------------
+
+
+def test_migrations_are_numbered_one_to_n_in_order() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_migrating_an_up_to_date_store_changes_nothing(store: JobStore, engine: Engine) -> None:
+    job = store.create_job(new_job())
+
+    assert migrate(engine) == []
+
+    assert store.get_job(job.id, OWNER) == job
+    with engine.connect() as conn:
+        assert conn.scalars(select(schema_version.c.version)).all() == [
+            m.version for m in MIGRATIONS
+        ]
+
+
+def test_stores_opened_together_on_an_empty_database_migrate_it_once(
+    store_url: str, engine: Engine
+) -> None:
+    run_together(store_url, 3, lambda s: None)
+
+    with engine.connect() as conn:
+        assert conn.scalars(select(schema_version.c.version)).all() == [
+            m.version for m in MIGRATIONS
+        ]
+
+
+def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
+    migrate(engine)
+
+    assert _reflected_schema(engine) == _declared_schema(engine.dialect)
+
+
+def _reflected_schema(engine: Engine) -> dict[str, dict[str, Any]]:
+    inspector = inspect(engine)
+    return {
+        table: {
+            "columns": {
+                c["name"]: (c["type"].compile(engine.dialect), c["nullable"])
+                for c in inspector.get_columns(table)
+            },
+            "primary_key": set(inspector.get_pk_constraint(table)["constrained_columns"]),
+            "foreign_keys": {
+                (tuple(fk["constrained_columns"]), fk["referred_table"])
+                for fk in inspector.get_foreign_keys(table)
+            },
+            "unique": {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)},
+            "indexes": {
+                (i["name"], tuple(i["column_names"]))
+                for i in inspector.get_indexes(table)
+                if "duplicates_constraint" not in i
+            },
+        }
+        for table in inspector.get_table_names()
+    }
+
+
+def _declared_schema(dialect: Dialect) -> dict[str, dict[str, Any]]:
+    return {
+        table.name: {
+            "columns": {c.name: (c.type.compile(dialect), c.nullable) for c in table.columns},
+            "primary_key": {c.name for c in table.primary_key},
+            "foreign_keys": {
+                (tuple(fk.column_keys), fk.referred_table.name)
+                for fk in table.foreign_key_constraints
+            },
+            "unique": {(c.name,) for c in table.columns if c.unique},
+            "indexes": {(i.name, tuple(c.name for c in i.columns)) for i in table.indexes},
+        }
+        for table in metadata.sorted_tables
+    }
+
+
+# --- SQLite specifics -------------------------------------------------------------------
+
+
+def test_sqlite_store_creates_the_directory_of_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "qstation.db"
+
+    open_store(f"sqlite:///{path}").close()
+
+    assert path.is_file()
+
+
+def test_in_memory_sqlite_is_refused_because_processes_cannot_share_it() -> None:
+    with pytest.raises(errors.ConfigurationError):
+        create_store_engine("sqlite://")
