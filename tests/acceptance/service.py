@@ -57,13 +57,13 @@ class ServiceProcess:
         qstation("user", "add", email, *extra, "--password-stdin", *self.store_args, stdin=PASSWORD + "\n")
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "qstation", "serve", "--port", str(self.port), *self.store_args, *self.serve_args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-        )
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "qstation", "serve", "--port", str(self.port), *self.store_args, *self.serve_args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -102,7 +102,11 @@ def _begin_sqlite_transaction(conn: Connection) -> None:
 def open_store(url: str) -> JobStore:
     """Open the store at ``url``, bringing its schema up to date first."""
     engine = create_store_engine(url)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return JobStore(engine)
 
 
@@ -152,17 +156,13 @@ class JobStore:
         with self._engine.begin() as conn:
             while (row := conn.execute(_select_claimable(now)).first()) is not None:
                 source = JobStatus(row.status)
-                if source is not JobStatus.QUEUED:
-                    _close_attempt(
-                        conn,
-                        row.current_attempt_id,
-                        now,
-                        LEASE_EXPIRED,
-                        f"worker {row.lease_owner} stopped renewing its lease",
-                    )
                 if source is JobStatus.CANCELING:
                     values = {"finished_at": now, **_LEASE_RELEASED}
-                    _transition(conn, row.id, source, JobStatus.CANCELED, values, _claimable(now))
+                    canceled = _transition(
+                        conn, row.id, source, JobStatus.CANCELED, values, _claimable(now)
+                    )
+                    if canceled is not None:
+                        _close_expired_attempt(conn, row, now)
                     continue
                 values = {
                     "started_at": row.started_at or now,
@@ -176,6 +176,8 @@ class JobStore:
                 )
                 if claimed is None:
                     continue
+                if source is JobStatus.RUNNING:
+                    _close_expired_attempt(conn, row, now)
                 attempt_id = conn.execute(
                     insert(job_attempts)
                     .values(job_id=row.id, worker_id=worker_id, started_at=now)
@@ -424,6 +426,11 @@ def _close_attempt(
         .where(job_attempts.c.id == attempt_id, job_attempts.c.ended_at.is_(None))
         .values(ended_at=now, outcome=outcome, message=message)
     )
+
+
+def _close_expired_attempt(conn: Connection, job: Row[Any], now: datetime) -> None:
+    message = f"worker {job.lease_owner} stopped renewing its lease"
+    _close_attempt(conn, job.current_attempt_id, now, LEASE_EXPIRED, message)
 
 
 # --- rows <-> records -----------------------------------------------------------------------
