@@ -17,6 +17,8 @@ from qstation.engines.randomness import shot_generator, shot_keys, shot_uniforms
 from qstation.errors import ExecutionError
 
 BYTES_PER_AMPLITUDE = 16
+PEAK_STATES = 3
+"""Peak working memory in states: the state, a gate's output, and the sampling arrays."""
 
 
 class StateVectorEngine:
@@ -45,11 +47,11 @@ class StateVectorEngine:
         return classical.results()
 
     def _check_memory(self, n_qubits: int) -> None:
-        needed = BYTES_PER_AMPLITUDE * 2**n_qubits
+        needed = PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits
         if needed > self.memory_limit_bytes:
             raise ExecutionError(
-                f"a {n_qubits}-qubit state vector needs {needed / 2**30:.1f} GiB, above this "
-                f"worker's limit of {self.memory_limit_bytes / 2**30:.1f} GiB"
+                f"a {n_qubits}-qubit state-vector emulation needs about {needed / 2**30:.1f} GiB, "
+                f"above this worker's limit of {self.memory_limit_bytes / 2**30:.1f} GiB"
             )
 
 

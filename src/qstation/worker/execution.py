@@ -28,9 +28,6 @@ def execute(job: JobRecord, device: Device, memory_limit_bytes: int) -> Executio
             results = run_exact(program, job, device, memory_limit_bytes)
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
-    except MemoryError:
-        failure = ExecutionError("the emulation ran out of memory")
-        return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
     return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost)
 
 

@@ -44,23 +44,35 @@ def die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _virtual_memory_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
+_MEMORY_SLACK_BYTES = 64 * 2**20
+
+
+def _address_space(field: str) -> int:
+    """``VmSize`` or ``VmPeak`` of this process, in bytes (0 where /proc is absent)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return 0
 
 
 def _child_main(connection: Connection, job: JobRecord, device: Device, memory: int) -> None:
     die_with_parent()
-    if sys.platform == "linux":
-        limit = _virtual_memory_bytes() + memory
+    limit = _address_space("VmSize") + memory
+    if limit > memory:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         outcome = execute(job, device, memory)
     except Exception as error:  # a bug must still end the job with a message, not a hang
-        outcome = _failure(job.id, f"internal error: {type(error).__name__}: {error}")
+        # At the address-space limit libraries fail in many ways, not only with MemoryError.
+        if _address_space("VmPeak") + _MEMORY_SLACK_BYTES >= limit:
+            cause = f"the execution ran out of its memory limit of {memory / 2**30:.2f} GiB"
+        else:
+            cause = "internal error"
+        outcome = _failure(job.id, f"{cause} ({type(error).__name__}: {error})")
     connection.send(outcome)
     connection.close()
 

@@ -1,0 +1,25 @@
+# The two set-up commands of the README. Each installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+ARGS ?=
+
+.PHONY: serve test
+
+$(VENV)/.runtime-installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.runtime-installed
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+## Start the service: HTTP API on 127.0.0.1:8000 + an embedded worker, SQLite in the user's data dir.
+serve: $(VENV)/.runtime-installed
+	$(VENV)/bin/qstation serve $(ARGS)
+
+## Run the whole test suite (starts the local PostgreSQL server if it is down).
+test: $(VENV)/.test-installed
+	scripts/ensure-postgres
+	$(VENV)/bin/python -m pytest $(ARGS)

@@ -1,0 +1,104 @@
+"""A real worker on a real SQLite store: failures end jobs with a cause, the worker lives on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from qstation.devices.catalogue import DeviceCatalogue
+from qstation.model import JobRecord, JobStatus, NewJob, User
+from qstation.service.clock import utc_now
+from qstation.settings import Settings
+from qstation.store import JobStore, open_store
+from qstation.worker.supervisor import Worker
+
+OWNER = User("0" * 32, "owner@example.com", "x", "DEFAULT", utc_now())
+
+
+def qasm(n_qubits: int, body: str = "") -> str:
+    measures = "".join(f"measure q[{q}] -> c[{q}];\n" for q in range(n_qubits))
+    return (
+        f'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[{n_qubits}];\ncreg c[{n_qubits}];\n'
+        f"{body}{measures}"
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[JobStore]:
+    opened = open_store(f"sqlite:///{tmp_path / 'qstation.db'}")
+    opened.create_user(OWNER)
+    yield opened
+    opened.close()
+
+
+def submit(store: JobStore, program: str, machine: str = "H1-1E", count: int = 10) -> JobRecord:
+    job = NewJob(
+        id=os.urandom(16).hex(), owner_id=OWNER.id, name="t", machine=machine,
+        language="OPENQASM 2.0", program=program, count=count, options={}, group="DEFAULT",
+        seed=1, submitted_at=utc_now(),
+    )  # fmt: skip
+    return store.create_job(job)
+
+
+def worker(store: JobStore, **settings: object) -> Worker:
+    return Worker(store, DeviceCatalogue.load(), Settings(**settings), worker_id="test-worker")  # type: ignore[arg-type]
+
+
+def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
+    store: JobStore,
+) -> None:
+    hungry = submit(store, qasm(20, "".join(f"U1q(0.5*pi,0) q[{q}];\n" for q in range(20))))
+    small = submit(store, qasm(2))
+    # 20 MiB passes nothing heavier than the engine's own check; the child's limit stops the rest.
+    tight = worker(store, execution_memory_bytes=20 * 2**20)
+    assert tight.run_once() and tight.run_once()
+    for job in (hungry, small):
+        failed = store.get_job(job.id, None)
+        assert failed.status is JobStatus.FAILED
+        assert failed.error is not None and job.id in failed.error
+        assert "GiB" in failed.error and "memory" in failed.error or "needs about" in failed.error
+    roomy = worker(store)
+    again = submit(store, qasm(2))
+    assert roomy.run_once()
+    assert store.get_job(again.id, None).status is JobStatus.COMPLETED
+
+
+def test_killed_execution_child_fails_the_job_with_the_signal(store: JobStore) -> None:
+    slow = submit(store, qasm(12, "reset q[0];\nU1q(0.5*pi,0) q[0];\n" * 40), count=10_000)
+    running = worker(store)
+    thread = threading.Thread(target=running.run_once)
+    thread.start()
+    me = psutil.Process()
+    deadline = time.monotonic() + 30
+    while not me.children() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (child,) = me.children()
+    os.kill(child.pid, signal.SIGKILL)
+    thread.join(timeout=30)
+    failed = store.get_job(slow.id, None)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == (
+        f"2000: Execution error: job {slow.id}: the execution process terminated unexpectedly (signal 9)"
+    )
+
+
+def test_cancel_of_a_running_job_stops_its_child(store: JobStore) -> None:
+    slow = submit(store, qasm(12, "reset q[0];\nU1q(0.5*pi,0) q[0];\n" * 40), count=10_000)
+    running = worker(store, lease_seconds=0.3)
+    thread = threading.Thread(target=running.run_once)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while store.get_job(slow.id, None).status is not JobStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.cancel_job(slow.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert store.get_job(slow.id, None).status is JobStatus.CANCELED
+    assert psutil.Process().children() == []

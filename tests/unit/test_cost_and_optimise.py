@@ -1,0 +1,68 @@
+"""HQC costs by hand, and server-side optimisation that keeps a program's meaning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pytket.circuit import Circuit
+
+from qstation.circuit.gates import GATES
+from qstation.circuit.optimise import optimise
+from qstation.circuit.program import BitRef, Gate, Measure, Program, ReadRegister, Record, Reset
+from qstation.devices.cost import format_cost, hqc_cost
+
+
+def seed_program() -> Program:
+    gates = [Gate("U1q", (q,), (0.05, 0.02)) for q in range(10)]
+    measures = [Measure(q, BitRef("c", q)) for q in range(10)]
+    return Program(10, {"c": 10}, (*gates, *measures, Record("c", ReadRegister("c"), 10)))
+
+
+def test_seed_job_costs_as_the_published_formula_says() -> None:
+    # 10 U1q, 0 two-qubit, 10 preparations + 10 measurements, 10 shots.
+    assert hqc_cost(seed_program(), 10) == pytest.approx(5 + 10 * (10 + 5 * 20) / 5000)
+    assert format_cost(hqc_cost(seed_program(), 10)) == "5.22"
+
+
+def test_two_qubit_gates_and_resets_are_charged() -> None:
+    program = Program(
+        2,
+        {"c": 1},
+        (Gate("ZZ", (0, 1)), Gate("Rz", (0,), (0.3,)), Reset(1), Measure(0, BitRef("c", 0))),
+    )
+    assert hqc_cost(program, 1000) == pytest.approx(5 + 1000 * (1 + 10 + 5 * 4) / 5000)
+
+
+def unitary_of(program: Program) -> np.ndarray:
+    circuit = Circuit(program.n_qubits)
+    for gate in program.gates():
+        circuit.add_gate(GATES[gate.name].optype, list(gate.params), list(gate.qubits))
+    return circuit.get_unitary()
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_optimisation_keeps_each_block_unitary_and_the_measurements(level: int) -> None:
+    rng = np.random.default_rng(level)
+    gates = [Gate("U1q", (q,), tuple(rng.uniform(0, 2, 2))) for q in range(3)]
+    gates += [Gate("Rxxyyzz", (0, 1), tuple(rng.uniform(0, 1, 3))), Gate("ZZ", (1, 2))]
+    gates += [Gate("U1q", (0,), (0.5, 0.0)), Gate("U1q", (0,), (-0.5, 0.0))]  # cancels
+    measures = [Measure(q, BitRef("c", q)) for q in range(3)]
+    program = Program(3, {"c": 3}, (*gates, *measures))
+    optimised = optimise(program, level)
+    assert optimised.operations[-3:] == tuple(measures)
+    before, after = unitary_of(program), unitary_of(optimised)
+    overlap = abs(np.trace(before.conj().T @ after)) / 8  # equal up to a global phase
+    assert overlap == pytest.approx(1.0, abs=1e-9)
+    assert {g.name for g in optimised.gates()} <= {"U1q", "Rz", "RZZ"}
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_optimisation_removes_gates_that_cancel(level: int) -> None:
+    gates = (
+        Gate("U1q", (0,), (0.3, 0.1)),
+        Gate("U1q", (0,), (-0.3, 0.1)),
+        Gate("Rz", (1,), (0.25,)),
+        Gate("Rz", (1,), (-0.25,)),
+    )
+    program = Program(2, {"c": 2}, (*gates, Measure(0, BitRef("c", 0)), Measure(1, BitRef("c", 1))))
+    assert optimise(program, level).gates() == []
