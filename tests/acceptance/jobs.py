@@ -11,7 +11,9 @@ from pytket.extensions.quantinuum import QuantinuumBackend
 DONE = {StatusEnum.COMPLETED, StatusEnum.ERROR, StatusEnum.CANCELLED}
 
 
-def wait_until_done(backend: QuantinuumBackend, handle: ResultHandle, timeout: float = 120) -> StatusEnum:
+def wait_until_done(
+    backend: QuantinuumBackend, handle: ResultHandle, timeout: float = 120
+) -> StatusEnum:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = backend.circuit_status(handle).status

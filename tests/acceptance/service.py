@@ -33,12 +33,16 @@ def qstation(*args: str, stdin: str | None = None, env: dict[str, str] | None = 
         timeout=120,
     )
     if completed.returncode != 0:
-        raise AssertionError(f"qstation {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}")
+        raise AssertionError(
+            f"qstation {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}"
+        )
     return completed.stdout
 
 
 class ServiceProcess:
-    def __init__(self, data_dir: Path, store_args: Sequence[str], serve_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self, data_dir: Path, store_args: Sequence[str], serve_args: Sequence[str] = ()
+    ) -> None:
         self.data_dir = data_dir
         self.store_args = list(store_args)
         self.serve_args = list(serve_args)
@@ -46,7 +50,11 @@ class ServiceProcess:
         self.log_path = data_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         # short leases so a job cut off by a kill runs again within seconds
-        self.env = {**os.environ, "QSTATION_LEASE_SECONDS": "3", "QSTATION_POLL_INTERVAL_SECONDS": "0.05"}
+        self.env = {
+            **os.environ,
+            "QSTATION_LEASE_SECONDS": "3",
+            "QSTATION_POLL_INTERVAL_SECONDS": "0.05",
+        }
 
     @property
     def url(self) -> str:
@@ -54,12 +62,29 @@ class ServiceProcess:
 
     def add_user(self, email: str, group: str | None = None) -> None:
         extra = ["--group", group] if group else []
-        qstation("user", "add", email, *extra, "--password-stdin", *self.store_args, stdin=PASSWORD + "\n")
+        qstation(
+            "user",
+            "add",
+            email,
+            *extra,
+            "--password-stdin",
+            *self.store_args,
+            stdin=PASSWORD + "\n",
+        )
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "qstation", "serve", "--port", str(self.port), *self.store_args, *self.serve_args],
+                [
+                    sys.executable,
+                    "-m",
+                    "qstation",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *self.store_args,
+                    *self.serve_args,
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,

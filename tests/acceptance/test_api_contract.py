@@ -42,7 +42,14 @@ class Session:
         return requests.get(self.base + path, headers={"Authorization": self.id_token}, timeout=30)
 
     def submit(self, **overrides: Any) -> requests.Response:
-        body = {"name": "t", "count": 10, "machine": "H1-1E", "language": "OPENQASM 2.0", "program": GOOD_QASM, "options": {}}
+        body = {
+            "name": "t",
+            "count": 10,
+            "machine": "H1-1E",
+            "language": "OPENQASM 2.0",
+            "program": GOOD_QASM,
+            "options": {},
+        }
         body.update(overrides)
         return self.post("job", body)
 
@@ -83,28 +90,48 @@ def test_refresh_tokens_rotate_and_a_spent_one_is_refused(service: ServiceProces
     assert "Invalid Refresh Token" in error_of(again)["text"]
 
 
-def test_wrong_password_and_bad_tokens_are_refused_with_json(service: ServiceProcess, alice: Session) -> None:
-    wrong = requests.post(service.url + "v1/login", data=json.dumps({"email": ALICE, "password": "x"}), timeout=10)
+def test_wrong_password_and_bad_tokens_are_refused_with_json(
+    service: ServiceProcess, alice: Session
+) -> None:
+    wrong = requests.post(
+        service.url + "v1/login", data=json.dumps({"email": ALICE, "password": "x"}), timeout=10
+    )
     assert wrong.status_code == 401
     error_of(wrong)
-    forged = jwt.encode({"sub": "someone", "exp": time.time() + 60}, "a forged signing key that is not the server key", algorithm="HS256")
-    response = requests.get(service.url + "v1/machine/?config=true", headers={"Authorization": forged}, timeout=10)
+    forged = jwt.encode(
+        {"sub": "someone", "exp": time.time() + 60},
+        "a forged signing key that is not the server key",
+        algorithm="HS256",
+    )
+    response = requests.get(
+        service.url + "v1/machine/?config=true", headers={"Authorization": forged}, timeout=10
+    )
     assert response.status_code == 401
     error_of(response)
-    bearer = requests.get(service.url + "v1/machine/?config=true", headers={"Authorization": f"Bearer {alice.id_token}"}, timeout=10)
+    bearer = requests.get(
+        service.url + "v1/machine/?config=true",
+        headers={"Authorization": f"Bearer {alice.id_token}"},
+        timeout=10,
+    )
     assert bearer.status_code == 200
 
 
 def test_machine_list_has_hardware_emulators_and_syntax_checkers(alice: Session) -> None:
     machines = {m["name"]: m for m in alice.get("machine/?config=true").json()}
     for family in ("H1-1", "H2-1", "H2-2"):
-        hardware, emulator, checker = machines[family], machines[family + "E"], machines[family + "SC"]
+        hardware, emulator, checker = (
+            machines[family],
+            machines[family + "E"],
+            machines[family + "SC"],
+        )
         assert hardware["system_type"] == "hardware"
         assert hardware["syntax_checker"] == family + "SC" and hardware["emulator"] == family + "E"
         assert emulator["system_type"] == "emulator" and "p2" in json.dumps(emulator["noise_specs"])
         assert checker["system_type"] == "syntax checker" and "TK2" in checker["gateset"]
         for machine in (hardware, emulator, checker):
-            assert {"n_qubits", "n_classical_registers", "gateset", "max_n_shots", "wasm"} <= set(machine)
+            assert {"n_qubits", "n_classical_registers", "gateset", "max_n_shots", "wasm"} <= set(
+                machine
+            )
             assert "qstation" not in machine
     assert alice.get("machine/H2-1").json() == {"state": "online"}
     assert error_of(alice.get("machine/H9-9"))["text"].startswith("Error: machine")
@@ -126,26 +153,73 @@ def test_accepted_job_has_a_32_hex_id_and_completes(alice: Session) -> None:
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "JSON object"),
-        (json.dumps({"machine": "H1-1E", "language": "OPENQASM 2.0", "program": GOOD_QASM}), "count"),
-        (json.dumps({"machine": "H1-1E", "count": "ten", "language": "OPENQASM 2.0", "program": GOOD_QASM}), "count"),
-        (json.dumps({"machine": "H1-1E", "count": 10001, "language": "OPENQASM 2.0", "program": GOOD_QASM}), "10000"),
-        (json.dumps({"machine": "Z9", "count": 1, "language": "OPENQASM 2.0", "program": GOOD_QASM}), "Z9"),
-        (json.dumps({"machine": "H1-1E", "count": 1, "language": "Cobol", "program": GOOD_QASM}), "Cobol"),
-        (json.dumps({"machine": "H1-1E", "count": 1, "language": "OPENQASM 2.0", "program": GOOD_QASM, "options": {"seed": "x"}}), "seed"),
+        (
+            json.dumps({"machine": "H1-1E", "language": "OPENQASM 2.0", "program": GOOD_QASM}),
+            "count",
+        ),
+        (
+            json.dumps(
+                {
+                    "machine": "H1-1E",
+                    "count": "ten",
+                    "language": "OPENQASM 2.0",
+                    "program": GOOD_QASM,
+                }
+            ),
+            "count",
+        ),
+        (
+            json.dumps(
+                {
+                    "machine": "H1-1E",
+                    "count": 10001,
+                    "language": "OPENQASM 2.0",
+                    "program": GOOD_QASM,
+                }
+            ),
+            "10000",
+        ),
+        (
+            json.dumps(
+                {"machine": "Z9", "count": 1, "language": "OPENQASM 2.0", "program": GOOD_QASM}
+            ),
+            "Z9",
+        ),
+        (
+            json.dumps({"machine": "H1-1E", "count": 1, "language": "Cobol", "program": GOOD_QASM}),
+            "Cobol",
+        ),
+        (
+            json.dumps(
+                {
+                    "machine": "H1-1E",
+                    "count": 1,
+                    "language": "OPENQASM 2.0",
+                    "program": GOOD_QASM,
+                    "options": {"seed": "x"},
+                }
+            ),
+            "seed",
+        ),
     ],
 )
-def test_bad_submissions_get_a_json_error_naming_the_cause(alice: Session, body: str, expected: str) -> None:
+def test_bad_submissions_get_a_json_error_naming_the_cause(
+    alice: Session, body: str, expected: str
+) -> None:
     response = alice.post("job", body)
     assert response.status_code in (400, 404)
     assert expected in error_of(response)["text"]
 
 
+HEADER = 'OPENQASM 2.0;\ninclude "hqslib1.inc";\n'
+
+
 @pytest.mark.parametrize(
     ("program", "expected"),
     [
-        ("OPENQASM 2.0;\ninclude \"hqslib1.inc\";\nqreg q[21];\ncreg c[1];\nmeasure q[20] -> c[0];\n", "21 qubits"),
-        ("OPENQASM 2.0;\ninclude \"hqslib1.inc\";\nqreg q[1];\ncreg c[1];\nU1q(0.5*pi q[0];\n", "invalid OPENQASM"),
-        ("OPENQASM 2.0;\ninclude \"hqslib1.inc\";\nqreg q[1];\ncreg c[1];\nh q[0];\nmeasure q[0] -> c[0];\n", "H"),
+        (HEADER + "qreg q[21];\ncreg c[1];\nmeasure q[20] -> c[0];\n", "21 qubits"),
+        (HEADER + "qreg q[1];\ncreg c[1];\nU1q(0.5*pi q[0];\n", "invalid OPENQASM"),
+        (HEADER + "qreg q[1];\ncreg c[1];\nh q[0];\nmeasure q[0] -> c[0];\n", "H"),
     ],
 )
 def test_programs_that_cannot_compile_end_failed_naming_job_and_cause(
@@ -159,7 +233,9 @@ def test_programs_that_cannot_compile_end_failed_naming_job_and_cause(
     assert alice.wait(alice.submit().json()["job"])["status"] == "completed"  # still serving
 
 
-def test_another_users_job_looks_exactly_like_a_missing_one(service: ServiceProcess, alice: Session) -> None:
+def test_another_users_job_looks_exactly_like_a_missing_one(
+    service: ServiceProcess, alice: Session
+) -> None:
     bob = Session(service, BOB)
     job_id = alice.submit().json()["job"]
     for response in (bob.get(f"job/{job_id}"), bob.get("job/66f2da298ea84373b2b7968a7bb6d7b7")):

@@ -60,7 +60,9 @@ def test_kill_9_of_the_server_loses_no_job_and_runs_none_twice(tmp_path: Path) -
     try:
         backend = client(service.url, "H1-1E")
         handles = [
-            backend.process_circuit(slow_circuit(), n_shots=40, options={"seed": i}, noisy_simulation=False)
+            backend.process_circuit(
+                slow_circuit(), n_shots=40, options={"seed": i}, noisy_simulation=False
+            )
             for i in range(50)
         ]
         # Kill while some jobs are running and most are queued.

@@ -22,7 +22,9 @@ def emulator(service: ServiceProcess) -> QuantinuumBackend:
     return client(service.url, "H1-1E")
 
 
-def run(backend: QuantinuumBackend, circuit: Circuit, shots: int, **kwargs: object) -> Counter[tuple[int, ...]]:
+def run(
+    backend: QuantinuumBackend, circuit: Circuit, shots: int, **kwargs: object
+) -> Counter[tuple[int, ...]]:
     handle = backend.process_circuit(
         backend.get_compiled_circuit(circuit), n_shots=shots, noisy_simulation=False, **kwargs
     )
@@ -71,7 +73,9 @@ def test_random_circuit_statistics_match_exact_probabilities(emulator: Quantinuu
     assert p_value > 0.001
 
 
-def shots_of(backend: QuantinuumBackend, circuit: Circuit, language: Language, seed: int) -> np.ndarray:
+def shots_of(
+    backend: QuantinuumBackend, circuit: Circuit, language: Language, seed: int
+) -> np.ndarray:
     handle = backend.process_circuit(
         circuit, n_shots=300, options={"seed": seed}, noisy_simulation=False, language=language
     )
@@ -102,7 +106,9 @@ def test_job_without_seed_gets_a_generated_seed_recorded_and_reproducible(
     assert status is not None
     seed = status["seed"]
     assert isinstance(seed, int)
-    replay = emulator.process_circuit(circuit, n_shots=200, noisy_simulation=False, options={"seed": seed})
+    replay = emulator.process_circuit(
+        circuit, n_shots=200, noisy_simulation=False, options={"seed": seed}
+    )
     wait_until_done(emulator, replay)
     np.testing.assert_array_equal(
         emulator.get_result(handle).get_shots(), emulator.get_result(replay).get_shots()

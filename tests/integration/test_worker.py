@@ -63,7 +63,7 @@ def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
         failed = store.get_job(job.id, None)
         assert failed.status is JobStatus.FAILED
         assert failed.error is not None and job.id in failed.error
-        assert "GiB" in failed.error and "memory" in failed.error or "needs about" in failed.error
+        assert ("GiB" in failed.error and "memory" in failed.error) or "needs about" in failed.error
     roomy = worker(store)
     again = submit(store, qasm(2))
     assert roomy.run_once()
@@ -85,7 +85,8 @@ def test_killed_execution_child_fails_the_job_with_the_signal(store: JobStore) -
     failed = store.get_job(slow.id, None)
     assert failed.status is JobStatus.FAILED
     assert failed.error == (
-        f"2000: Execution error: job {slow.id}: the execution process terminated unexpectedly (signal 9)"
+        f"2000: Execution error: job {slow.id}: "
+        "the execution process terminated unexpectedly (signal 9)"
     )
 
 
@@ -95,7 +96,9 @@ def test_cancel_of_a_running_job_stops_its_child(store: JobStore) -> None:
     thread = threading.Thread(target=running.run_once)
     thread.start()
     deadline = time.monotonic() + 30
-    while store.get_job(slow.id, None).status is not JobStatus.RUNNING and time.monotonic() < deadline:
+    while (
+        store.get_job(slow.id, None).status is not JobStatus.RUNNING and time.monotonic() < deadline
+    ):
         time.sleep(0.01)
     assert store.cancel_job(slow.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
     thread.join(timeout=30)

@@ -16,9 +16,7 @@ from qstation.service.jobs import parse_json_body
 router = APIRouter()
 
 
-def current_user(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> User:
+def current_user(request: Request, authorization: Annotated[str | None, Header()] = None) -> User:
     """The client sends the bare id-token; a ``Bearer`` prefix is accepted too."""
     if not authorization:
         raise AuthenticationFailed("missing Authorization header")

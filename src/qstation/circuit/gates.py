@@ -7,6 +7,7 @@ against pytket's own unitary), with the first listed qubit as the most significa
 
 from __future__ import annotations
 
+import cmath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,8 +18,8 @@ Matrix = np.ndarray
 
 
 def _rz(angle: float) -> Matrix:
-    phase = np.exp(-0.5j * np.pi * angle)
-    return np.array([[phase, 0], [0, phase.conjugate()]], dtype=complex)
+    phase = cmath.exp(-0.5j * cmath.pi * angle)
+    return np.diag([phase, phase.conjugate()])
 
 
 def _rx(angle: float) -> Matrix:
@@ -28,11 +29,11 @@ def _rx(angle: float) -> Matrix:
 
 def _phased_x(params: Sequence[float]) -> Matrix:
     theta, phi = params
-    return _rz(phi) @ _rx(theta) @ _rz(-phi)
+    return np.linalg.multi_dot([_rz(phi), _rx(theta), _rz(-phi)])
 
 
 def _zz_phase(angle: float) -> Matrix:
-    phase = np.exp(-0.5j * np.pi * angle)
+    phase = cmath.exp(-0.5j * cmath.pi * angle)
     return np.diag([phase, phase.conjugate(), phase.conjugate(), phase])
 
 

@@ -18,9 +18,21 @@ from qstation.settings import Settings
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--data-dir``, ``--database`` and ``--devices``: which store and catalogue to act on."""
 
-    @click.option("--data-dir", type=click.Path(path_type=Path), help="Directory of the embedded SQLite store.")
-    @click.option("--database", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --data-dir).")
-    @click.option("--devices", "devices_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="JSON device catalogue replacing the packaged one.")
+    @click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        help="Directory of the embedded SQLite store.",
+    )
+    @click.option(
+        "--database",
+        help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --data-dir).",
+    )
+    @click.option(
+        "--devices",
+        "devices_file",
+        type=click.Path(path_type=Path, exists=True, dir_okay=False),
+        help="JSON device catalogue replacing the packaged one.",
+    )
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
         return command(**kwargs)
@@ -53,14 +65,20 @@ def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
 def cli(log_level: str) -> None:
     """qstation: a self-hosted quantum job service speaking the H-Series machine API v1."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @cli.command()
 @store_options
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
-@click.option("--workers", type=click.IntRange(min=0), help="Embedded worker processes (default 1; 0 = API only).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    help="Embedded worker processes (default 1; 0 = API only).",
+)
 @_fail_cleanly
 def serve(**flags: Any) -> None:
     """Run the HTTP API and its embedded workers."""
@@ -107,7 +125,9 @@ def _user_service(**flags: Any) -> Any:
 @user.command("add")
 @click.argument("email")
 @click.option("--group", help="The user's default group (default DEFAULT).")
-@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+@click.option(
+    "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
+)
 @store_options
 @_fail_cleanly
 def user_add(email: str, group: str | None, password_stdin: bool, **flags: Any) -> None:
@@ -129,7 +149,9 @@ def user_list(**flags: Any) -> None:
     service = _user_service(**flags)
     try:
         for account in service.list():
-            click.echo(f"{account.email}\t{account.group}\t{account.created_at.isoformat(timespec='seconds')}")
+            click.echo(
+                f"{account.email}\t{account.group}\t{account.created_at.isoformat(timespec='seconds')}"
+            )
     finally:
         service.store.close()
 

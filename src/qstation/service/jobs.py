@@ -52,9 +52,7 @@ def _describe(error: ValidationError) -> str:
 
 
 class JobService:
-    def __init__(
-        self, store: JobStore, catalogue: DeviceCatalogue, clock: Clock = utc_now
-    ) -> None:
+    def __init__(self, store: JobStore, catalogue: DeviceCatalogue, clock: Clock = utc_now) -> None:
         self.store = store
         self.catalogue = catalogue
         self.clock = clock
@@ -99,7 +97,11 @@ class JobService:
         seed = options.get("seed")
         if seed is None:
             return secrets.randbelow(_SEED_LIMIT)
-        if isinstance(seed, bool) or not isinstance(seed, int) or not -_SEED_LIMIT <= seed < _SEED_LIMIT:
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, int)
+            or not -_SEED_LIMIT <= seed < _SEED_LIMIT
+        ):
             raise InvalidJobRequest(f"options.seed must be a 64-bit signed integer, not {seed!r}")
         return seed
 

@@ -37,7 +37,9 @@ def prepare_program(job: JobRecord, device: Device) -> Program:
     level = job.options.get("tket-opt-level")
     if level is not None:
         if level not in OPTIMISATION_LEVELS or isinstance(level, bool):
-            raise CompileError(f"tket-opt-level must be one of {OPTIMISATION_LEVELS}, not {level!r}")
+            raise CompileError(
+                f"tket-opt-level must be one of {OPTIMISATION_LEVELS}, not {level!r}"
+            )
         program = optimise(program, level)
     check_program_fits(program, device)
     return program

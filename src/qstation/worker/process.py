@@ -40,7 +40,7 @@ def run_worker(settings: Settings, embedded: bool = False) -> None:
 
 
 class EmbeddedWorkers:
-    """Worker processes owned by ``serve``: started with it, restarted if they die, stopped with it."""
+    """Worker processes owned by ``serve``: started and stopped with it, restarted if they die."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -61,7 +61,9 @@ class EmbeddedWorkers:
         while not self._stopping.wait(1.0):
             for i, process in enumerate(self.processes):
                 if process.poll() is not None and not self._stopping.is_set():
-                    log.warning("worker process %s exited (%s); restarting", process.pid, process.returncode)
+                    log.warning(
+                        "worker process %s exited (%s); restarting", process.pid, process.returncode
+                    )
                     self.processes[i] = self._spawn()
 
     def stop(self, grace_seconds: float = 10.0) -> None:

@@ -107,12 +107,12 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue had nothing to run."""
-        claim = self.store.claim_next_job(
-            self.worker_id, self.clock(), self.settings.lease_seconds
-        )
+        claim = self.store.claim_next_job(self.worker_id, self.clock(), self.settings.lease_seconds)
         if claim is None:
             return False
-        log.info("worker %s runs job %s (attempt %s)", self.worker_id, claim.job.id, claim.attempt_id)
+        log.info(
+            "worker %s runs job %s (attempt %s)", self.worker_id, claim.job.id, claim.attempt_id
+        )
         outcome = self._supervise(claim)
         if outcome is not None:
             accepted = self.store.finish_attempt(claim.attempt_id, outcome, self.clock())

@@ -8,7 +8,7 @@ not run yet, naming the construct.
 from __future__ import annotations
 
 from pytket.circuit import Bit, Circuit, Command, OpType, Qubit
-from pytket.qasm import circuit_from_qasm_str
+from pytket.qasm.qasm import circuit_from_qasm_str
 
 from qstation.circuit.gates import GATE_BY_OPTYPE
 from qstation.circuit.program import (
@@ -34,9 +34,7 @@ def compile_qasm(text: str) -> Program:
         _translate(command, qubit_index) for command in circuit.get_commands()
     ]
     registers = {register.name: register.size for register in circuit.c_registers}
-    operations.extend(
-        Record(name, ReadRegister(name), width) for name, width in registers.items()
-    )
+    operations.extend(Record(name, ReadRegister(name), width) for name, width in registers.items())
     return Program(circuit.n_qubits, registers, tuple(operations))
 
 
