@@ -80,6 +80,7 @@ def test_killed_execution_child_fails_the_job_with_the_signal(store: JobStore) -
     while not me.children() and time.monotonic() < deadline:
         time.sleep(0.01)
     (child,) = me.children()
+    time.sleep(1.0)  # past compiling (well under a second), deep in 10,000 trajectories
     os.kill(child.pid, signal.SIGKILL)
     thread.join(timeout=30)
     failed = store.get_job(slow.id, None)
@@ -105,3 +106,25 @@ def test_cancel_of_a_running_job_stops_its_child(store: JobStore) -> None:
     assert not thread.is_alive()
     assert store.get_job(slow.id, None).status is JobStatus.CANCELED
     assert psutil.Process().children() == []
+
+
+def test_program_that_crashes_the_qir_reader_fails_as_a_compile_error(store: JobStore) -> None:
+    # Three random byte changes to pytket-qir bitcode that make LLVM's reader abort the process
+    # (found by mutation fuzzing; no in-process check can catch it).
+    crashing = (Path(__file__).parent.parent / "data" / "qir_aborts_pyqir_reader.b64").read_text()
+    job = store.create_job(
+        NewJob(
+            id=os.urandom(16).hex(), owner_id=OWNER.id, name="t", machine="H1-1E",
+            language="QIR 1.0", program=crashing, count=1, options={}, group="DEFAULT",
+            seed=1, submitted_at=utc_now(),
+        )  # fmt: skip
+    )
+    running = worker(store)
+    assert running.run_once()
+    failed = store.get_job(job.id, None)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None
+    assert failed.error.startswith(f"1000: Compile error: job {job.id}: the program crashed")
+    following = submit(store, qasm(1))
+    assert running.run_once()
+    assert store.get_job(following.id, None).status is JobStatus.COMPLETED

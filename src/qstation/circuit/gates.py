@@ -29,7 +29,8 @@ def _rx(angle: float) -> Matrix:
 
 def _phased_x(params: Sequence[float]) -> Matrix:
     theta, phi = params
-    return np.linalg.multi_dot([_rz(phi), _rx(theta), _rz(-phi)])
+    product: Matrix = _rz(phi) @ _rx(theta) @ _rz(-phi)
+    return product
 
 
 def _zz_phase(angle: float) -> Matrix:

@@ -7,6 +7,8 @@ whose error names the job and the cause.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from qstation.circuit.optimise import OPTIMISATION_LEVELS, optimise
 from qstation.circuit.program import Program, Record
 from qstation.devices.catalogue import Device
@@ -18,9 +20,16 @@ from qstation.frontends import compile_program
 from qstation.model import ExecutionOutcome, JobRecord, JobStatus
 
 
-def execute(job: JobRecord, device: Device, memory_limit_bytes: int) -> ExecutionOutcome:
+def execute(
+    job: JobRecord,
+    device: Device,
+    memory_limit_bytes: int,
+    on_compiled: Callable[[], None] = lambda: None,
+) -> ExecutionOutcome:
+    """Run one attempt; ``on_compiled`` marks the end of the compile phase for the supervisor."""
     try:
         program = prepare_program(job, device)
+        on_compiled()
         cost = hqc_cost(program, job.count)
         if device.is_syntax_checker:
             results = all_zero_results(program, job.count)

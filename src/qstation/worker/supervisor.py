@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qstation.devices.catalogue import Device, DeviceCatalogue
-from qstation.errors import ExecutionError, QStationError
+from qstation.errors import CompileError, ExecutionError, QStationError
 from qstation.model import ClaimedJob, ExecutionOutcome, JobRecord, JobStatus
 from qstation.service.clock import Clock, utc_now
 from qstation.settings import Settings
@@ -45,6 +45,8 @@ def die_with_parent() -> None:
 
 
 _MEMORY_SLACK_BYTES = 64 * 2**20
+_COMPILED = "compiled"
+"""Sent by the child when compiling is over: a crash before it is the program's fault."""
 
 
 def _address_space(field: str) -> int:
@@ -65,7 +67,7 @@ def _child_main(connection: Connection, job: JobRecord, device: Device, memory: 
     if limit > memory:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        outcome = execute(job, device, memory)
+        outcome = execute(job, device, memory, on_compiled=lambda: connection.send(_COMPILED))
     except Exception as error:  # a bug must still end the job with a message, not a hang
         # At the address-space limit libraries fail in many ways, not only with MemoryError.
         if _address_space("VmPeak") + _MEMORY_SLACK_BYTES >= limit:
@@ -137,10 +139,15 @@ class Worker:
         sender.close()
         deadline = time.monotonic() + self.settings.execution_timeout_seconds
         heartbeat = self.settings.lease_seconds / 3
+        compiled = False
         try:
             while True:
                 if receiver.poll(heartbeat):
-                    return self._receive(receiver, child, job.id)
+                    message = self._receive(receiver, child, job.id, compiled)
+                    if isinstance(message, ExecutionOutcome):
+                        return message
+                    compiled = True
+                    continue
                 lease = self.store.renew_lease(
                     claim.attempt_id, self.clock(), self.settings.lease_seconds
                 )
@@ -158,16 +165,22 @@ class Worker:
             child.join()
 
     @staticmethod
-    def _receive(receiver: Connection, child: Any, job_id: str) -> ExecutionOutcome:
+    def _receive(
+        receiver: Connection, child: Any, job_id: str, compiled: bool
+    ) -> ExecutionOutcome | str:
+        """The child's next message, or a failure naming how and in which phase it died."""
         try:
-            outcome = receiver.recv()
+            message = receiver.recv()
         except (EOFError, OSError):
             child.join()
             code = child.exitcode
             cause = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            if not compiled:
+                crash = CompileError(f"the program crashed the compiler ({cause})")
+                return ExecutionOutcome(JobStatus.FAILED, error=crash.job_error(job_id))
             return _failure(job_id, f"the execution process terminated unexpectedly ({cause})")
-        assert isinstance(outcome, ExecutionOutcome)
-        return outcome
+        assert isinstance(message, ExecutionOutcome | str)
+        return message
 
 
 def _failure(job_id: str, text: str) -> ExecutionOutcome:

@@ -17,7 +17,6 @@ class EntryPoint:
     """The single entry point of a module; holding the module keeps its LLVM objects alive."""
 
     module: pyqir.Module
-    function: pyqir.Function
     instructions: list[pyqir.Instruction]
     block_is_named: bool  # an unnamed entry block takes the LLVM value number %0
     required_num_qubits: int | None
@@ -69,7 +68,6 @@ def _entry_point(module: pyqir.Module) -> EntryPoint:
         raise control_flow_error(terminator.opcode if terminator else pyqir.Opcode.BR)
     return EntryPoint(
         module=module,
-        function=function,
         instructions=blocks[0].instructions,
         block_is_named=bool(blocks[0].name),
         required_num_qubits=pyqir.required_num_qubits(function),

@@ -1,0 +1,602 @@
+"""The QIR 1.0 front end: pytket-qir output in both profiles, hand-written LLVM, hostile input.
+
+Programs are checked by evaluating them with a tiny reference interpreter for basis states:
+circuits flip qubits with ``PhasedX(1, phi)`` and otherwise use only diagonal gates, so every
+measurement outcome is known and the classical part must reproduce the expected creg values.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from base64 import b64encode
+
+import pyqir
+import pytest
+from pytket import Circuit
+from pytket.circuit.logic_exp import reg_lt
+from pytket.qir import QIRFormat, QIRProfile, pytket_to_qir
+
+from qstation.circuit.program import (
+    WORD_MASK,
+    Assign,
+    Barrier,
+    Binary,
+    BitRef,
+    Const,
+    Expression,
+    Gate,
+    Measure,
+    Program,
+    ReadBit,
+    ReadRegister,
+    Record,
+    Reset,
+    SetBit,
+    Unary,
+)
+from qstation.errors import CompileError
+from qstation.frontends.qir import compile_qir
+
+PROFILES = [QIRProfile.PYTKET, QIRProfile.ADAPTIVE]
+PI = "0x400921FB54442D18"  # math.pi as an LLVM double
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _from_pytket(circuit: Circuit, profile: QIRProfile) -> Program:
+    bitcode = pytket_to_qir(circuit, "test", QIRFormat.BINARY, profile=profile)
+    assert isinstance(bitcode, bytes)
+    return compile_qir(b64encode(bitcode).decode())
+
+
+def _base64_bitcode(llvm_ir: str) -> str:
+    return b64encode(pyqir.Module.from_ir(pyqir.Context(), llvm_ir).bitcode).decode()
+
+
+_LABELS = "\n".join(f'@{name} = internal constant [2 x i8] c"{name}\\00"' for name in "abcde")
+_DECLARATIONS = """
+declare void @__quantum__qis__phasedx__body(double, double, ptr)
+declare void @__quantum__qis__rz__body(double, ptr)
+declare void @__quantum__qis__zzmax__body(ptr, ptr)
+declare void @__quantum__qis__mz__body(ptr, ptr)
+declare void @__quantum__qis__foo__body(ptr)
+declare i1 @__quantum__qis__read_result__body(ptr)
+declare void @__quantum__rt__initialize(ptr)
+declare void @__quantum__rt__tuple_record_output(i64, ptr)
+declare void @__quantum__rt__int_record_output(i64, ptr)
+declare void @__quantum__rt__bool_record_output(i1, ptr)
+declare void @__quantum__rt__result_record_output(ptr, ptr)
+declare ptr @create_creg(i64)
+declare void @mz_to_creg_bit(ptr, ptr, i64)
+declare i64 @get_int_from_creg(ptr)
+"""
+_ENTRY = '"entry_point" "required_num_qubits"="2" "required_num_results"="2"'
+
+
+def _module(body: str, attributes: str = _ENTRY, extra: str = "") -> str:
+    """A module whose entry point @main runs ``body`` and returns."""
+    return (
+        f"{_LABELS}\n"
+        f"define void @main() #0 {{\nentry:\n{body}\n  ret void\n}}\n"
+        f"{extra}\n{_DECLARATIONS}\nattributes #0 = {{ {attributes} }}\n"
+    )
+
+
+def _from_body(body: str, attributes: str = _ENTRY, extra: str = "") -> Program:
+    return compile_qir(_base64_bitcode(_module(body, attributes, extra)))
+
+
+def _run(program: Program) -> dict[str, str]:
+    """Evaluate a program whose qubits stay basis states; outputs as MSB-first bit strings."""
+    qubits = [0] * program.n_qubits
+    registers = dict.fromkeys(program.registers, 0)
+    outputs: dict[str, str] = {}
+
+    def width(register: str) -> int:
+        assert register in program.registers, f"register {register} is not declared"
+        assert 0 <= program.registers[register] <= 64
+        return program.registers[register]
+
+    def set_bit(bit: BitRef, value: int) -> None:
+        assert bit.index < width(bit.register)
+        registers[bit.register] = registers[bit.register] & ~(1 << bit.index) | (value << bit.index)
+
+    def evaluate(expression: Expression) -> int:
+        match expression:
+            case Const(value):
+                return value & WORD_MASK
+            case ReadBit(bit):
+                assert bit.index < width(bit.register)
+                return registers[bit.register] >> bit.index & 1
+            case ReadRegister(register):
+                width(register)
+                return registers[register]
+            case Unary("not", operand):
+                return ~evaluate(operand) & WORD_MASK
+            case Unary("neg", operand):
+                return -evaluate(operand) & WORD_MASK
+            case Binary(operator, left, right):
+                return _binary(operator, evaluate(left), evaluate(right)) & WORD_MASK
+        raise AssertionError(f"unknown expression {expression}")
+
+    for operation in program.operations:
+        match operation:
+            case Gate("U1q", (qubit,), (theta, _)):
+                assert math.isclose(theta, round(theta)), "only basis-state flips are deterministic"
+                qubits[qubit] ^= round(theta) % 2
+            case Gate("Rz" | "RZZ" | "ZZ"):
+                pass  # diagonal: a basis state keeps its bits
+            case Reset(qubit):
+                qubits[qubit] = 0
+            case Measure(qubit, target):
+                set_bit(target, qubits[qubit])
+            case Barrier():
+                pass
+            case Assign(register, value):
+                registers[register] = evaluate(value) & ((1 << width(register)) - 1)
+            case SetBit(target, value):
+                set_bit(target, evaluate(value) & 1)
+            case Record(label, value, bits):
+                number = evaluate(value)
+                assert 1 <= bits <= 64 and number < 1 << bits, f"{label}={number} overflows {bits}"
+                outputs[label] = format(number, f"0{bits}b")
+            case _:
+                raise AssertionError(f"not a basis-state operation: {operation}")
+    return outputs
+
+
+def _binary(operator: str, a: int, b: int) -> int:
+    match operator:
+        case "add":
+            return a + b
+        case "sub":
+            return a - b
+        case "mul":
+            return a * b
+        case "udiv":
+            return a // b
+        case "urem":
+            return a % b
+        case "and":
+            return a & b
+        case "or":
+            return a | b
+        case "xor":
+            return a ^ b
+        case "shl":
+            return a << b if b < 64 else 0
+        case "lshr":
+            return a >> b
+    comparisons = {
+        "eq": a == b,
+        "ne": a != b,
+        "ult": a < b,
+        "ule": a <= b,
+        "ugt": a > b,
+        "uge": a >= b,
+    }
+    return int(comparisons[operator])
+
+
+def _creg_circuit(values: dict[str, tuple[int, int]]) -> Circuit:
+    """One qubit per creg bit, flipped to ``value``'s bit, surrounded by diagonal gates."""
+    n_qubits = sum(width for width, _ in values.values())
+    circuit = Circuit(n_qubits)
+    qubit = 0
+    measurements = []
+    for name, (width, value) in values.items():
+        register = circuit.add_c_register(name, width)
+        for index in range(width):
+            if value >> index & 1:
+                circuit.PhasedX(1, 0.25, qubit)
+            circuit.Rz(0.3, qubit)
+            measurements.append((qubit, register[index]))
+            qubit += 1
+    for first in range(n_qubits - 1):
+        circuit.ZZPhase(0.2, first, first + 1)
+    circuit.ZZMax(0, n_qubits - 1)
+    for qubit_, bit in reversed(measurements):
+        circuit.Measure(qubit_, bit)
+    return circuit
+
+
+# --- pytket-qir programs, both profiles -------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_native_gates_arrive_in_order_with_half_turn_angles(profile: QIRProfile) -> None:
+    circuit = Circuit(3)
+    circuit.PhasedX(0.1, 0.2, 0).Rz(0.3, 1).ZZPhase(0.4, 0, 1).ZZMax(1, 2)
+    circuit.TK2(0.1, 0.2, 0.3, 0, 2)
+
+    gates = _from_pytket(circuit, profile).gates()
+
+    assert [(gate.name, gate.qubits) for gate in gates] == [
+        ("U1q", (0,)),
+        ("Rz", (1,)),
+        ("RZZ", (0, 1)),
+        ("ZZ", (1, 2)),
+        ("Rxxyyzz", (0, 2)),
+    ]
+    expected = [(0.1, 0.2), (0.3,), (0.4,), (), (0.1, 0.2, 0.3)]
+    for gate, params in zip(gates, expected, strict=True):
+        assert gate.params == pytest.approx(params, abs=1e-12)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_barriers_and_resets_keep_their_qubits(profile: QIRProfile) -> None:
+    circuit = Circuit(3)
+    circuit.add_barrier([0, 2])
+    circuit.Reset(1)
+    circuit.add_barrier([0, 1, 2])
+
+    program = _from_pytket(circuit, profile)
+
+    assert list(program.operations) == [Barrier((0, 2)), Reset(1), Barrier((0, 1, 2))]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_qubit_count_is_the_declared_one_even_if_unused(profile: QIRProfile) -> None:
+    circuit = Circuit(5)
+    circuit.Rz(0.5, 1)
+
+    assert _from_pytket(circuit, profile).n_qubits == 5
+
+
+def test_pytket_profile_measures_into_cregs_in_creation_order() -> None:
+    circuit = Circuit(2)
+    first, second = circuit.add_c_register("a", 2), circuit.add_c_register("b", 3)
+    circuit.Measure(0, second[2]).Measure(1, first[0])
+
+    program = _from_pytket(circuit, QIRProfile.PYTKET)
+
+    measures = {op for op in program.operations if isinstance(op, Measure)}
+    assert measures == {Measure(0, BitRef("creg1", 2)), Measure(1, BitRef("creg0", 0))}
+    assert program.registers["creg0"] == 2
+    assert program.registers["creg1"] == 3
+
+
+def test_adaptive_profile_measures_into_one_result_slot_per_qubit() -> None:
+    circuit = Circuit(2)
+    register = circuit.add_c_register("a", 2)
+    circuit.Measure(1, register[0]).Measure(0, register[1])
+
+    program = _from_pytket(circuit, QIRProfile.ADAPTIVE)
+
+    measures = {op for op in program.operations if isinstance(op, Measure)}
+    assert measures == {Measure(1, BitRef("result1", 0)), Measure(0, BitRef("result0", 0))}
+    assert program.registers["result0"] == program.registers["result1"] == 1
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_records_of_a_3_and_a_5_bit_creg_are_3_and_5_wide(profile: QIRProfile) -> None:
+    program = _from_pytket(_creg_circuit({"a": (3, 0b101), "b": (5, 0b10011)}), profile)
+
+    records = [op for op in program.operations if isinstance(op, Record)]
+    assert [(record.label, record.width) for record in records] == [("a", 3), ("b", 5)]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(
+    ("a", "b"), [(0, 0), (0b101, 0b10011), (0b111, 0b11111), (0b100, 0b10000), (0b010, 0b01110)]
+)
+def test_measured_bits_reproduce_the_creg_values(profile: QIRProfile, a: int, b: int) -> None:
+    program = _from_pytket(_creg_circuit({"a": (3, a), "b": (5, b)}), profile)
+
+    assert _run(program) == {"a": format(a, "03b"), "b": format(b, "05b")}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_classical_operations_compute_what_pytket_means(profile: QIRProfile) -> None:
+    circuit = Circuit(2)
+    a, b = circuit.add_c_register("a", 3), circuit.add_c_register("b", 4)
+    flags = circuit.add_c_register("flags", 2)
+    circuit.PhasedX(1, 0, 0)
+    circuit.Measure(0, a[1])  # a = 010
+    circuit.add_c_setbits([True], [a[0]])  # a = 011
+    circuit.add_c_copybits([a[1]], [a[2]])  # a = 111
+    circuit.add_c_setbits([True, False, True, False], b.to_list())  # b = 0101
+    circuit.add_clexpr_from_logicexp(a + b, b.to_list())  # b = 7 + 5 = 1100
+    circuit.add_clexpr_from_logicexp(reg_lt(a, b), [flags[0]])  # 7 < 12
+    circuit.add_clexpr_from_logicexp(a[0] ^ b[0], [flags[1]])  # 1 ^ 0
+
+    assert _run(_from_pytket(circuit, profile)) == {"a": "111", "b": "1100", "flags": "11"}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_conditional_gates_are_refused_as_control_flow(profile: QIRProfile) -> None:
+    circuit = Circuit(1, 1)
+    circuit.Measure(0, 0)
+    circuit.PhasedX(1, 0, 0, condition_bits=[0], condition_value=1)
+
+    with pytest.raises(CompileError, match=r"QIR control flow \(br\) is not supported yet"):
+        _from_pytket(circuit, profile)
+
+
+# --- hand-written QIR ---------------------------------------------------------------------------
+
+
+def test_result_and_bool_outputs_are_one_bit_wide() -> None:
+    program = _from_body(f"""
+  call void @__quantum__rt__initialize(ptr null)
+  call void @__quantum__qis__phasedx__body(double {PI}, double 0.0, ptr inttoptr (i64 1 to ptr))
+  call void @__quantum__qis__mz__body(ptr inttoptr (i64 1 to ptr), ptr inttoptr (i64 1 to ptr))
+  %bit = call i1 @__quantum__qis__read_result__body(ptr inttoptr (i64 1 to ptr))
+  %flipped = xor i1 %bit, true
+  call void @__quantum__rt__tuple_record_output(i64 2, ptr null)
+  call void @__quantum__rt__result_record_output(ptr inttoptr (i64 1 to ptr), ptr @a)
+  call void @__quantum__rt__bool_record_output(i1 %flipped, ptr @b)""")
+
+    assert _run(program) == {"a": "1", "b": "0"}
+    assert program.n_qubits == 2
+    assert program.registers["%bit"] == program.registers["%flipped"] == 1
+
+
+def test_unnamed_values_get_the_numbers_llvm_prints() -> None:
+    program = _from_body("""
+  %0 = call i1 @__quantum__qis__read_result__body(ptr null)
+  %1 = zext i1 %0 to i64
+  call void @__quantum__rt__int_record_output(i64 %1, ptr @a)""")
+
+    assert program.registers == {"result0": 1, "%0": 1, "%1": 64}
+    assert program.operations == (
+        Assign("%0", ReadBit(BitRef("result0", 0))),
+        Assign("%1", ReadRegister("%0")),
+        Record("a", ReadRegister("%1"), 1),
+    )
+
+
+def test_qubit_count_without_attribute_is_one_past_the_highest_qubit() -> None:
+    program = _from_body(
+        "  call void @__quantum__qis__rz__body(double 1.0, ptr inttoptr (i64 3 to ptr))",
+        attributes='"entry_point"',
+    )
+
+    assert program.n_qubits == 4
+    (gate,) = program.gates()
+    assert (gate.name, gate.qubits) == ("Rz", (3,))
+    assert gate.params == pytest.approx((1 / math.pi,))
+
+
+def test_integer_instructions_follow_llvm_semantics() -> None:
+    program = _from_body(f"""
+  call void @__quantum__qis__phasedx__body(double {PI}, double 0.0, ptr null)
+  call void @__quantum__qis__mz__body(ptr null, ptr null)
+  %one = call i1 @__quantum__qis__read_result__body(ptr null)
+  %byte = zext i1 %one to i8
+  %minus_one = sub i8 0, %byte
+  %all_ones = sext i8 %minus_one to i64
+  %small = sext i8 %byte to i64
+  %nibble = trunc i64 %all_ones to i4
+  %nibble64 = zext i4 %nibble to i64
+  %negative = icmp slt i8 %minus_one, 0
+  %positive = icmp sgt i8 %minus_one, 0
+  %above = icmp ugt i8 %minus_one, 200
+  %picked = select i1 %negative, i64 6, i64 9
+  %shifted = shl i64 %picked, 3
+  %halved = lshr i64 %shifted, 1
+  %quotient = udiv i64 %halved, 5
+  %rest = urem i64 %halved, 5
+  %sum = add i64 %quotient, %rest
+  %square = mul i64 %sum, %sum
+  %flags = zext i1 %positive to i64
+  %flag_above = zext i1 %above to i64
+  %both = shl i64 %flag_above, 1
+  %bits = or i64 %both, %flags
+  call void @__quantum__rt__int_record_output(i64 %all_ones, ptr @a)
+  call void @__quantum__rt__int_record_output(i64 %nibble64, ptr @b)
+  call void @__quantum__rt__int_record_output(i64 %square, ptr @c)
+  call void @__quantum__rt__int_record_output(i64 %bits, ptr @d)
+  call void @__quantum__rt__int_record_output(i64 %small, ptr @e)""")
+
+    outputs = _run(program)
+
+    assert outputs == {
+        "a": "1" * 64,
+        "b": "1111",
+        "c": format(64, "064b"),
+        "d": "10",
+        "e": format(1, "064b"),
+    }
+    records = [op for op in program.operations if isinstance(op, Record)]
+    assert [record.width for record in records] == [64, 4, 64, 2, 64]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "width"),
+    [
+        ("or i64 %bit, 0", 1),
+        ("mul i64 %bit, 8", 4),
+        ("shl i64 %bit, 5", 6),
+        ("or i64 %bit, 12", 4),
+        ("xor i64 255, %bit", 8),
+        ("and i64 %bit, 12", 1),
+        ("add i64 %bit, 7", 4),
+        ("lshr i64 4095, 4", 8),
+        ("select i1 %one, i64 5, i64 200", 8),
+        ("sub i64 %bit, 1", 64),
+        ("mul i64 %bit, 3", 64),
+        ("udiv i64 %bit, 3", 64),
+    ],
+)
+def test_int_record_width_is_the_significant_width_of_the_value(
+    instruction: str, width: int
+) -> None:
+    program = _from_body(f"""
+  %one = call i1 @__quantum__qis__read_result__body(ptr null)
+  %bit = zext i1 %one to i64
+  %value = {instruction}
+  call void @__quantum__rt__int_record_output(i64 %value, ptr @a)""")
+
+    (record,) = (op for op in program.operations if isinstance(op, Record))
+    assert record.width == width
+    _run(program)  # the value fits: the reference interpreter checks every record
+
+
+def test_int_record_width_of_a_creg_is_its_width_and_of_a_constant_its_bit_length() -> None:
+    program = _from_body("""
+  %creg = call ptr @create_creg(i64 6)
+  call void @mz_to_creg_bit(ptr null, ptr %creg, i64 5)
+  %value = call i64 @get_int_from_creg(ptr %creg)
+  call void @__quantum__rt__int_record_output(i64 %value, ptr @a)
+  call void @__quantum__rt__int_record_output(i64 5, ptr @b)""")
+
+    assert _run(program) == {"a": "000000", "b": "101"}
+    assert program.registers["creg0"] == 6
+
+
+def test_output_labels_stop_at_the_terminating_nul() -> None:
+    program = _from_body(
+        "  call void @__quantum__rt__int_record_output(i64 1, ptr @label)",
+        extra='@label = internal constant [8 x i8] c"0_t1\\00xyz"',
+    )
+
+    assert program.output_labels() == ["0_t1"]
+
+
+# --- refused programs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "  call void @__quantum__qis__foo__body(ptr null)",
+            "unsupported QIR function '__quantum__qis__foo__body'",
+        ),
+        ("  br label %next\nnext:", r"QIR control flow \(br\) is not supported yet"),
+        (
+            "  switch i64 0, label %next [ i64 1, label %next ]\nnext:",
+            r"QIR control flow \(switch\) is not supported yet",
+        ),
+        ("  %f = fadd double 1.0, 2.0", "unsupported LLVM instruction 'fadd'"),
+        ("  %p = alloca i64", "unsupported LLVM instruction 'alloca'"),
+        ("  store i64 1, ptr null", "unsupported LLVM instruction 'store'"),
+        (
+            "  %x = ashr i64 8, 1",
+            "unsupported LLVM instruction 'ashr'",
+        ),
+        (
+            "  call void @__quantum__qis__rz__body(double 1.0, ptr inttoptr (i64 5 to ptr))",
+            "qubit 5 is out of range: the entry point declares 2 qubits",
+        ),
+        (
+            "  call void @__quantum__qis__mz__body(ptr null, ptr inttoptr (i64 7 to ptr))",
+            "result 7 is out of range: the entry point declares 2 results",
+        ),
+        (
+            "  %c = call ptr @create_creg(i64 3)\n"
+            "  call void @mz_to_creg_bit(ptr null, ptr %c, i64 3)",
+            "creg index 3 is out of range for a creg of width 3",
+        ),
+        ("  %c = call ptr @create_creg(i64 65)", "at most 64 bits"),
+        (
+            "  call void @mz_to_creg_bit(ptr null, ptr null, i64 0)",
+            "not a register made by create_creg",
+        ),
+        (
+            "  call void @__quantum__qis__rz__body(double 1.0, ptr @a)",
+            "qubit must be a static qubit id",
+        ),
+        (
+            "  call void @__quantum__qis__rz__body(double 0x7FF8000000000000, ptr null)",
+            "gate angle nan is not a finite number",
+        ),
+        (
+            "  call void @__quantum__qis__rz__body(double poison, ptr null)",
+            "gate angles must be floating-point constants",
+        ),
+        (
+            "  call void (ptr) @__quantum__qis__rz__body(ptr null)",
+            "'__quantum__qis__rz__body' takes 2 arguments, not 1",
+        ),
+        (
+            "  call void @__quantum__qis__zzmax__body(ptr null, ptr null)",
+            "acts twice on the same qubit",
+        ),
+        (
+            "  call void @__quantum__rt__int_record_output(i64 1, ptr null)",
+            "output labels must be constant strings",
+        ),
+        (
+            "  call void @__quantum__rt__int_record_output(i64 undef, ptr @a)",
+            "unsupported constant operand 'i64 undef'",
+        ),
+        (
+            "  %r = call i1 @__quantum__qis__read_result__body(ptr null)\n"
+            "  %w = zext i1 %r to i128",
+            "128-bit integer; at most 64 bits are supported",
+        ),
+    ],
+)
+def test_unsupported_constructs_are_compile_errors_naming_them(body: str, message: str) -> None:
+    with pytest.raises(CompileError, match=message):
+        _from_body(body)
+
+
+def test_several_entry_points_are_refused() -> None:
+    second = 'define void @other() #1 {\nentry:\n  ret void\n}\nattributes #1 = { "entry_point" }'
+
+    with pytest.raises(CompileError, match="several entry points are not supported yet"):
+        _from_body("", extra=second)
+
+
+def test_a_module_without_entry_point_is_refused() -> None:
+    with pytest.raises(CompileError, match="QIR program has no entry point"):
+        _from_body("", attributes='"required_num_qubits"="1"')
+
+
+def test_an_entry_point_with_parameters_is_refused() -> None:
+    text = 'define void @main(i64 %x) #0 {\nentry:\n  ret void\n}\nattributes #0 = {"entry_point"}'
+
+    with pytest.raises(CompileError, match="must not take parameters"):
+        compile_qir(_base64_bitcode(text))
+
+
+def test_a_name_pyqir_cannot_decode_is_a_compile_error() -> None:
+    body = '  call void @"\\FF"()'  # pyqir panics reading a function name that is not UTF-8
+
+    with pytest.raises(CompileError, match="QIR program could not be read"):
+        _from_body(body, extra='declare void @"\\FF"()')
+
+
+@pytest.mark.parametrize(
+    ("program", "message"),
+    [
+        ("this is not base64!", "program is not valid base64"),
+        ("é", "program is not valid base64"),
+        ("", "program is not valid LLVM bitcode"),
+        (b64encode(b"BC\xc0\xde" + bytes(64)).decode(), "program is not valid LLVM bitcode"),
+        (b64encode(_module("").encode()).decode(), "program is not valid LLVM bitcode"),
+    ],
+)
+def test_text_that_is_not_bitcode_is_a_compile_error(program: str, message: str) -> None:
+    with pytest.raises(CompileError, match=message):
+        compile_qir(program)
+
+
+def test_random_bytes_are_compile_errors() -> None:
+    generator = random.Random(20240611)
+    for _ in range(200):
+        data = bytes(generator.randrange(256) for _ in range(generator.randrange(1, 300)))
+        with pytest.raises(CompileError, match="not valid LLVM bitcode"):
+            compile_qir(b64encode(data).decode())
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_truncation_of_valid_bitcode_is_a_compile_error(profile: QIRProfile) -> None:
+    circuit = _creg_circuit({"a": (2, 0b10)})
+    bitcode = pytket_to_qir(circuit, "test", QIRFormat.BINARY, profile=profile)
+    assert isinstance(bitcode, bytes)
+    for length in range(0, len(bitcode), 5):
+        with pytest.raises(CompileError):
+            compile_qir(b64encode(bitcode[:length]).decode())
+
+
+def test_base64_wrapped_over_lines_is_accepted() -> None:
+    text = _base64_bitcode(_module("  call void @__quantum__rt__int_record_output(i64 1, ptr @a)"))
+    wrapped = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+
+    assert _run(compile_qir(wrapped)) == {"a": "1"}
