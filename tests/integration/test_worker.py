@@ -38,10 +38,16 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
     opened.close()
 
 
-def submit(store: JobStore, program: str, machine: str = "H1-1E", count: int = 10) -> JobRecord:
+def submit(
+    store: JobStore,
+    program: str,
+    machine: str = "H1-1E",
+    count: int = 10,
+    language: str = "OPENQASM 2.0",
+) -> JobRecord:
     job = NewJob(
         id=os.urandom(16).hex(), owner_id=OWNER.id, name="t", machine=machine,
-        language="OPENQASM 2.0", program=program, count=count, options={}, group="DEFAULT",
+        language=language, program=program, count=count, options={}, group="DEFAULT",
         seed=1, submitted_at=utc_now(),
     )  # fmt: skip
     return store.create_job(job)
@@ -112,13 +118,7 @@ def test_program_that_crashes_the_qir_reader_fails_as_a_compile_error(store: Job
     # Three random byte changes to pytket-qir bitcode that make LLVM's reader abort the process
     # (found by mutation fuzzing; no in-process check can catch it).
     crashing = (Path(__file__).parent.parent / "data" / "qir_aborts_pyqir_reader.b64").read_text()
-    job = store.create_job(
-        NewJob(
-            id=os.urandom(16).hex(), owner_id=OWNER.id, name="t", machine="H1-1E",
-            language="QIR 1.0", program=crashing, count=1, options={}, group="DEFAULT",
-            seed=1, submitted_at=utc_now(),
-        )  # fmt: skip
-    )
+    job = submit(store, crashing, language="QIR 1.0", count=1)
     running = worker(store)
     assert running.run_once()
     failed = store.get_job(job.id, None)
