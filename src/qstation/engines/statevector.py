@@ -15,6 +15,7 @@ from qstation.circuit.program import Barrier, Gate, Measure, Program, Reset
 from qstation.engines.classical import ClassicalState
 from qstation.engines.randomness import shot_generator, shot_keys, shot_uniforms
 from qstation.errors import ExecutionError
+from qstation.sizes import describe_bytes
 
 BYTES_PER_AMPLITUDE = 16
 PEAK_STATES = 3
@@ -50,8 +51,8 @@ class StateVectorEngine:
         needed = PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits
         if needed > self.memory_limit_bytes:
             raise ExecutionError(
-                f"a {n_qubits}-qubit state-vector emulation needs about {needed / 2**30:.1f} GiB, "
-                f"above this worker's limit of {self.memory_limit_bytes / 2**30:.1f} GiB"
+                f"a {n_qubits}-qubit state-vector emulation needs about {describe_bytes(needed)}, "
+                f"above this worker's limit of {describe_bytes(self.memory_limit_bytes)}"
             )
 
 

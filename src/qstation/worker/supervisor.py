@@ -26,6 +26,7 @@ from qstation.errors import CompileError, ExecutionError, QStationError
 from qstation.model import ClaimedJob, ExecutionOutcome, JobRecord, JobStatus
 from qstation.service.clock import Clock, utc_now
 from qstation.settings import Settings
+from qstation.sizes import describe_bytes
 from qstation.store import JobStore
 from qstation.worker.execution import execute
 
@@ -71,7 +72,7 @@ def _child_main(connection: Connection, job: JobRecord, device: Device, memory: 
     except Exception as error:  # a bug must still end the job with a message, not a hang
         # At the address-space limit libraries fail in many ways, not only with MemoryError.
         if _address_space("VmPeak") + _MEMORY_SLACK_BYTES >= limit:
-            cause = f"the execution ran out of its memory limit of {memory / 2**30:.2f} GiB"
+            cause = f"the execution ran out of its memory limit of {describe_bytes(memory)}"
         else:
             cause = "internal error"
         outcome = _failure(job.id, f"{cause} ({type(error).__name__}: {error})")
