@@ -95,24 +95,13 @@ class NewJob:
     max_cost: float | None = None
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    id: str
-    owner_id: str
-    name: str
-    machine: str
-    language: str
-    program: str
-    count: int
-    options: dict[str, Any]
-    group: str
-    seed: int
+@dataclass(frozen=True, kw_only=True)
+class JobRecord(NewJob):
+    """A committed job: the submission plus where it is in its life."""
+
     status: JobStatus
-    submitted_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    cfl: str | None = None
-    max_cost: float | None = None
     error: str | None = None
     cost: float | None = None
     results: dict[str, list[str]] | None = None
