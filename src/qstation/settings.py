@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    keep_alive_seconds: int = 75
+    """Idle HTTP connections stay open this long; it must exceed the client's 5 s poll interval,
+    or a poll races the server closing the connection and fails with RemoteDisconnected."""
+
     workers: int = 1
     """Worker processes started by ``serve``; 0 runs the API alone."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 import time
 from typing import Any
 
@@ -242,6 +244,24 @@ def test_another_users_job_looks_exactly_like_a_missing_one(
         assert response.status_code == 404
         assert error_of(response) == {"code": 21, "text": "Error: job does not exist"}
     assert error_of(bob.post(f"job/{job_id}/cancel", ""))["code"] == 21
+
+
+def test_idle_connection_outlives_the_clients_five_second_poll(
+    service: ServiceProcess, alice: Session
+) -> None:
+    # pytket-quantinuum polls a job every 5 s on one requests.Session; a server that drops idle
+    # connections after 5 s races those polls, and some fail with RemoteDisconnected.
+    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    try:
+        connection.request("GET", "/v1/machine/H1-1", headers={"Authorization": alice.id_token})
+        assert connection.getresponse().read()
+        time.sleep(6)
+        assert connection.sock is not None
+        connection.sock.setblocking(False)
+        with pytest.raises(BlockingIOError):  # still open: nothing to read, no end of stream
+            connection.sock.recv(1, socket.MSG_PEEK)
+    finally:
+        connection.close()
 
 
 def test_unknown_routes_answer_json(alice: Session) -> None:

@@ -94,7 +94,13 @@ def serve(**flags: Any) -> None:
     workers = EmbeddedWorkers(settings)
     workers.start()
     try:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            timeout_keep_alive=settings.keep_alive_seconds,
+            log_level="info",
+        )
     finally:
         workers.stop()
 
