@@ -187,23 +187,22 @@ class _Translator:
 
     # --- operands ----------------------------------------------------------------------
 
-    def _qubit(self, value: pyqir.Value) -> int:
-        qubit = static_id(value, "qubit")
-        declared = self._entry.required_num_qubits
-        if declared is not None and qubit >= declared:
+    @staticmethod
+    def _declared_id(value: pyqir.Value, kind: str, declared: int | None) -> int:
+        index = static_id(value, kind)
+        if declared is not None and index >= declared:
             raise CompileError(
-                f"qubit {qubit} is out of range: the entry point declares {declared} qubits"
+                f"{kind} {index} is out of range: the entry point declares {declared} {kind}s"
             )
+        return index
+
+    def _qubit(self, value: pyqir.Value) -> int:
+        qubit = self._declared_id(value, "qubit", self._entry.required_num_qubits)
         self._max_qubit = max(self._max_qubit, qubit)
         return qubit
 
     def _result(self, value: pyqir.Value) -> BitRef:
-        result = static_id(value, "result")
-        declared = self._entry.required_num_results
-        if declared is not None and result >= declared:
-            raise CompileError(
-                f"result {result} is out of range: the entry point declares {declared} results"
-            )
+        result = self._declared_id(value, "result", self._entry.required_num_results)
         register = f"result{result}"
         self._registers.setdefault(register, 1)
         return BitRef(register, 0)
