@@ -10,6 +10,8 @@ from qstation.circuit.gates import GATES
 from qstation.circuit.optimise import optimise
 from qstation.circuit.program import BitRef, Gate, Measure, Program, ReadRegister, Record, Reset
 from qstation.devices.cost import format_cost, hqc_cost
+from qstation.engines.statevector import StateVectorEngine
+from tests.programs import gates_of
 
 
 def seed_program() -> Program:
@@ -35,7 +37,7 @@ def test_two_qubit_gates_and_resets_are_charged() -> None:
 
 def unitary_of(program: Program) -> np.ndarray:
     circuit = Circuit(program.n_qubits)
-    for gate in program.gates():
+    for gate in gates_of(program):
         circuit.add_gate(GATES[gate.name].optype, list(gate.params), list(gate.qubits))
     return circuit.get_unitary()
 
@@ -53,7 +55,26 @@ def test_optimisation_keeps_each_block_unitary_and_the_measurements(level: int) 
     before, after = unitary_of(program), unitary_of(optimised)
     overlap = abs(np.trace(before.conj().T @ after)) / 8  # equal up to a global phase
     assert overlap == pytest.approx(1.0, abs=1e-9)
-    assert {g.name for g in optimised.gates()} <= {"U1q", "Rz", "RZZ"}
+    assert {g.name for g in gates_of(optimised)} <= {"U1q", "Rz", "RZZ"}
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_optimisation_keeps_a_swap_of_qubits(level: int) -> None:
+    # X on q0, then Rxxyyzz(1/2, 1/2, 1/2), which is a SWAP up to phase: q1 must read 1.
+    swap = Gate("Rxxyyzz", (0, 1), (0.5, 0.5, 0.5))
+    program = Program(
+        2,
+        {"c": 2},
+        (
+            Gate("U1q", (0,), (1.0, 0.0)),
+            swap,
+            Measure(0, BitRef("c", 0)),
+            Measure(1, BitRef("c", 1)),
+            Record("c", ReadRegister("c"), 2),
+        ),
+    )
+    results = StateVectorEngine(2**30).run(optimise(program, level), 5, seed=0)
+    assert results == {"c": ["10"] * 5}
 
 
 @pytest.mark.parametrize("level", [1, 2])
@@ -65,4 +86,4 @@ def test_optimisation_removes_gates_that_cancel(level: int) -> None:
         Gate("Rz", (1,), (-0.25,)),
     )
     program = Program(2, {"c": 2}, (*gates, Measure(0, BitRef("c", 0)), Measure(1, BitRef("c", 1))))
-    assert optimise(program, level).gates() == []
+    assert gates_of(optimise(program, level)) == []

@@ -37,6 +37,7 @@ from qstation.circuit.program import (
 )
 from qstation.errors import CompileError
 from qstation.frontends.qir import compile_qir
+from tests.programs import gates_of, record_labels
 
 PROFILES = [QIRProfile.PYTKET, QIRProfile.ADAPTIVE]
 PI = "0x400921FB54442D18"  # math.pi as an LLVM double
@@ -91,13 +92,13 @@ def _from_body(body: str, attributes: str = _ENTRY, extra: str = "") -> Program:
 def _run(program: Program) -> dict[str, str]:
     """Evaluate a program whose qubits stay basis states; outputs as MSB-first bit strings."""
     qubits = [0] * program.n_qubits
-    registers = dict.fromkeys(program.registers, 0)
+    registers = dict.fromkeys(program.widths(), 0)
     outputs: dict[str, str] = {}
 
     def width(register: str) -> int:
-        assert register in program.registers, f"register {register} is not declared"
-        assert 0 <= program.registers[register] <= 64
-        return program.registers[register]
+        assert register in program.widths(), f"register {register} is not declared"
+        assert 0 <= program.widths()[register] <= 64
+        return program.widths()[register]
 
     def set_bit(bit: BitRef, value: int) -> None:
         assert bit.index < width(bit.register)
@@ -211,7 +212,7 @@ def test_native_gates_arrive_in_order_with_half_turn_angles(profile: QIRProfile)
     circuit.PhasedX(0.1, 0.2, 0).Rz(0.3, 1).ZZPhase(0.4, 0, 1).ZZMax(1, 2)
     circuit.TK2(0.1, 0.2, 0.3, 0, 2)
 
-    gates = _from_pytket(circuit, profile).gates()
+    gates = gates_of(_from_pytket(circuit, profile))
 
     assert [(gate.name, gate.qubits) for gate in gates] == [
         ("U1q", (0,)),
@@ -267,7 +268,8 @@ def test_adaptive_profile_measures_into_one_result_slot_per_qubit() -> None:
 
     measures = {op for op in program.operations if isinstance(op, Measure)}
     assert measures == {Measure(1, BitRef("result1", 0)), Measure(0, BitRef("result0", 0))}
-    assert program.registers["result0"] == program.registers["result1"] == 1
+    assert program.temporaries["result0"] == program.temporaries["result1"] == 1
+    assert program.registers == {}  # result slots are not classical registers of the user
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -331,7 +333,7 @@ def test_result_and_bool_outputs_are_one_bit_wide() -> None:
 
     assert _run(program) == {"a": "1", "b": "0"}
     assert program.n_qubits == 2
-    assert program.registers["%bit"] == program.registers["%flipped"] == 1
+    assert program.temporaries["%bit"] == program.temporaries["%flipped"] == 1
 
 
 def test_unnamed_values_get_the_numbers_llvm_prints() -> None:
@@ -340,7 +342,7 @@ def test_unnamed_values_get_the_numbers_llvm_prints() -> None:
   %1 = zext i1 %0 to i64
   call void @__quantum__rt__int_record_output(i64 %1, ptr @a)""")
 
-    assert program.registers == {"result0": 1, "%0": 1, "%1": 64}
+    assert program.temporaries == {"result0": 1, "%0": 1, "%1": 64}
     assert program.operations == (
         Assign("%0", ReadBit(BitRef("result0", 0))),
         Assign("%1", ReadRegister("%0")),
@@ -355,7 +357,7 @@ def test_qubit_count_without_attribute_is_one_past_the_highest_qubit() -> None:
     )
 
     assert program.n_qubits == 4
-    (gate,) = program.gates()
+    (gate,) = gates_of(program)
     assert (gate.name, gate.qubits) == ("Rz", (3,))
     assert gate.params == pytest.approx((1 / math.pi,))
 
@@ -453,7 +455,7 @@ def test_output_labels_stop_at_the_terminating_nul() -> None:
         extra='@label = internal constant [8 x i8] c"0_t1\\00xyz"',
     )
 
-    assert program.output_labels() == ["0_t1"]
+    assert record_labels(program) == ["0_t1"]
 
 
 # --- refused programs ------------------------------------------------------------------------

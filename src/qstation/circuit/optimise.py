@@ -8,6 +8,8 @@ program is kept exactly, whichever front end produced it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pytket.circuit import Circuit, OpType
 from pytket.passes import (
     AutoRebase,
@@ -33,9 +35,9 @@ def _level_pass(level: int) -> BasePass:
         return rebase
     if level == 1:
         return SequencePass([SynthesiseTK(), rebase, squash, RemoveRedundancies()])
-    return SequencePass(
-        [FullPeepholeOptimise(target_2qb_gate=OpType.TK2), rebase, squash, RemoveRedundancies()]
-    )
+    # No implicit swaps: a block is read back gate by gate, so a qubit relabelling would be lost.
+    peephole = FullPeepholeOptimise(allow_swaps=False, target_2qb_gate=OpType.TK2)
+    return SequencePass([peephole, rebase, squash, RemoveRedundancies()])
 
 
 def optimise(program: Program, level: int) -> Program:
@@ -52,7 +54,7 @@ def optimise(program: Program, level: int) -> Program:
             block = []
         if operation is not None:
             operations.append(operation)
-    return Program(program.n_qubits, dict(program.registers), tuple(operations))
+    return replace(program, operations=tuple(operations))
 
 
 def _optimise_block(block: list[Gate], n_qubits: int, compilation: BasePass) -> list[Gate]:

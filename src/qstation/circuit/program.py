@@ -11,7 +11,7 @@ records what ``__quantum__rt__*_record_output`` calls name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 MAX_REGISTER_WIDTH = 64
@@ -127,15 +127,15 @@ Operation = QuantumOperation | ClassicalOperation
 @dataclass(frozen=True)
 class Program:
     n_qubits: int
-    registers: dict[str, int]  # name -> width, in declaration order
+    registers: dict[str, int]
+    """The program's own classical registers, name -> width, in declaration order."""
     operations: tuple[Operation, ...]
+    temporaries: dict[str, int] = field(default_factory=dict)
+    """Registers a front end made for itself (QIR SSA values, result slots); not the user's."""
 
-    def output_labels(self) -> list[str]:
-        """Job output names in the order they are first recorded."""
-        return list(dict.fromkeys(op.label for op in self.operations if isinstance(op, Record)))
-
-    def gates(self) -> list[Gate]:
-        return [op for op in self.operations if isinstance(op, Gate)]
+    def widths(self) -> dict[str, int]:
+        """Every register the operations may touch, with its width."""
+        return {**self.registers, **self.temporaries}
 
     def used_qubits(self) -> set[int]:
         used: set[int] = set()

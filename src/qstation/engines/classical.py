@@ -74,9 +74,9 @@ class ClassicalState:
     """Register contents for ``n_shots`` shots."""
 
     def __init__(self, program: Program, n_shots: int) -> None:
-        self.widths = program.registers
+        self.widths = program.widths()
         self.n_shots = n_shots
-        self.words = {name: np.zeros(n_shots, dtype=np.uint64) for name in program.registers}
+        self.words = {name: np.zeros(n_shots, dtype=np.uint64) for name in self.widths}
         self.outputs: dict[str, tuple[Words, int]] = {}
 
     def set_bit(self, target: BitRef, values: Words) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -30,6 +30,11 @@ class TokenPair:
 
     def wire(self) -> dict[str, str]:
         return {"id-token": self.id_token, "refresh-token": self.refresh_token}
+
+
+def _epoch_seconds(moment: datetime) -> int:
+    """Seconds since the epoch for a naive UTC datetime (``.timestamp()`` would assume local)."""
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 def _digest(token: str) -> str:
@@ -55,8 +60,8 @@ class TokenService:
         claims = {
             "sub": user.id,
             "email": user.email,
-            "iat": int(now.timestamp()),
-            "exp": int((now + self.id_token_lifetime).timestamp()),
+            "iat": _epoch_seconds(now),
+            "exp": _epoch_seconds(now + self.id_token_lifetime),
         }
         refresh_token = secrets.token_urlsafe(32)
         self.store.add_refresh_token(
@@ -92,4 +97,5 @@ class TokenService:
         return user
 
     def revoke(self, user: User) -> None:
+        """Spend every refresh token of ``user``: they must log in with a password again."""
         self.store.revoke_refresh_tokens(user.id, self.clock())

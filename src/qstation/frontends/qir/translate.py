@@ -88,7 +88,8 @@ class _Translator:
     def __init__(self, entry: EntryPoint) -> None:
         self._entry = entry  # keeps the LLVM module alive while its values are read
         self._operations: list[Operation] = []
-        self._registers: dict[str, int] = {}
+        self._registers: dict[str, int] = {}  # the program's cregs
+        self._temporaries: dict[str, int] = {}  # SSA values and result slots
         self._cregs: dict[pyqir.Value, str] = {}  # create_creg call -> register
         self._values: dict[pyqir.Value, IntValue] = {}  # SSA value -> its temporary register
         self._next_number = 0 if entry.block_is_named else 1  # LLVM's numbering of %N
@@ -119,7 +120,7 @@ class _Translator:
                 self._define(instruction, name, value)
         declared = self._entry.required_num_qubits
         n_qubits = declared if declared is not None else self._max_qubit + 1
-        return Program(n_qubits, self._registers, tuple(self._operations))
+        return Program(n_qubits, self._registers, tuple(self._operations), self._temporaries)
 
     # --- instructions ------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ class _Translator:
 
     def _define(self, instruction: pyqir.Instruction, name: str, value: IntValue) -> None:
         width = int_width(instruction.type, f"the value of {name or 'a call'}")
-        self._registers[name] = width
+        self._temporaries[name] = width
         self._operations.append(Assign(name, value.expression))
         self._values[instruction] = IntValue(ReadRegister(name), max(1, min(value.width, width)))
 
@@ -204,7 +205,7 @@ class _Translator:
     def _result(self, value: pyqir.Value) -> BitRef:
         result = self._declared_id(value, "result", self._entry.required_num_results)
         register = f"result{result}"
-        self._registers.setdefault(register, 1)
+        self._temporaries.setdefault(register, 1)
         return BitRef(register, 0)
 
     def _creg(self, value: pyqir.Value) -> str:
