@@ -94,6 +94,13 @@ class ConfigurationError(QStationError):
     http_status = 500
 
 
+class StoreUnavailable(QStationError):
+    """The job store is unavailable; try again."""
+
+    code = 5
+    http_status = 503
+
+
 # --- job failures: recorded on the job, never raised through the API ----------------------
 
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     """How long a worker owns a claimed job without renewing; past it another worker re-runs it."""
 
+    max_attempts: int = 3
+    """Executions a job may start; one cut off this often (its worker died) fails instead."""
+
     poll_interval_seconds: float = 0.2
     """How often an idle worker looks for queued jobs."""
 

@@ -203,6 +203,31 @@ def test_accepted_job_has_a_32_hex_id_and_completes(alice: Session) -> None:
             ),
             "seed",
         ),
+        ('{"machine": "H1-1E", "count": NaN, "language": "OPENQASM 2.0", "program": "x"}', "NaN"),
+        (
+            json.dumps(
+                {
+                    "machine": "H1-1E",
+                    "count": 1,
+                    "language": "OPENQASM 2.0",
+                    "program": GOOD_QASM,
+                    "name": "a\x00b",
+                }
+            ),
+            "NUL",
+        ),
+        (
+            json.dumps(
+                {
+                    "machine": "H1-1E",
+                    "count": 1,
+                    "language": "OPENQASM 2.0",
+                    "program": GOOD_QASM,
+                    "group": "g" * 65,
+                }
+            ),
+            "group",
+        ),
     ],
 )
 def test_bad_submissions_get_a_json_error_naming_the_cause(
@@ -262,6 +287,17 @@ def test_idle_connection_outlives_the_clients_five_second_poll(
             connection.sock.recv(1, socket.MSG_PEEK)
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("job_id", ["not-a-job", "A" * 32, "0" * 31 + "%00"])
+def test_malformed_job_ids_look_like_missing_jobs(alice: Session, job_id: str) -> None:
+    assert error_of(alice.get(f"job/{job_id}")) == {"code": 21, "text": "Error: job does not exist"}
+
+
+def test_login_email_is_case_insensitive(service: ServiceProcess) -> None:
+    login = {"email": ALICE.upper(), "password": PASSWORD}
+    response = requests.post(service.url + "v1/login", data=json.dumps(login), timeout=30)
+    assert response.status_code == 200
 
 
 def test_unknown_routes_answer_json(alice: Session) -> None:

@@ -54,6 +54,17 @@ def test_user_commands_manage_the_accounts_the_server_accepts(tmp_path: Path) ->
         )
         assert login.status_code == 200
         refresh = login.json()["refresh-token"]
+        qstation("user", "revoke", "Carol@Example.com", *store_args)
+        revoked = requests.post(
+            service.url + "v1/login", data=json.dumps({"refresh-token": refresh}), timeout=30
+        )
+        assert revoked.status_code == 400
+        login = requests.post(
+            service.url + "v1/login",
+            data=json.dumps({"email": "carol@example.com", "password": PASSWORD}),
+            timeout=30,
+        )
+        refresh = login.json()["refresh-token"]
         qstation("user", "remove", "carol@example.com", *store_args)
         assert "carol@example.com" not in qstation("user", "list", *store_args)
         again = requests.post(

@@ -5,6 +5,7 @@ The clock is always passed in, so lease expiry is tested without sleeping.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import uuid
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Dialect, Engine, inspect, select
+from sqlalchemy import Dialect, Engine, create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from qstation import errors
 from qstation.model import ExecutionOutcome, JobRecord, JobStatus, NewJob, User
@@ -23,9 +25,11 @@ from qstation.store import JobStore, open_store
 from qstation.store.job_store import LEASE_EXPIRED, create_store_engine
 from qstation.store.migrations import MIGRATIONS, migrate
 from qstation.store.schema import metadata, schema_version
+from tests.conftest import POSTGRES_SERVER_URL, fresh_postgres_database
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456)
 LEASE = 30.0
+ATTEMPTS = 3  # max_attempts where the attempt cap is not under test
 OWNER = "a" * 32
 OTHER_OWNER = "b" * 32
 RESULTS = {"c": ["01", "10", "11"]}
@@ -94,6 +98,46 @@ def engine(store_url: str) -> Iterator[Engine]:
     opened.dispose()
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """For PostgreSQL-only behaviour: tests using it must be marked ``postgres``."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[JobStore]:
+    opened = open_store(postgres_url)
+    yield opened
+    opened.close()
+
+
+def on_postgres_server(sql: str, **params: Any) -> Any:
+    """Run one statement as an administrator, outside any store; return its first value."""
+    server = create_engine(f"{POSTGRES_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            result = conn.execute(text(sql), params)
+            return result.scalar() if result.returns_rows else None
+    finally:
+        server.dispose()
+
+
+def terminate_connections(url: str) -> int:
+    """Kill every connection to the database of ``url`` (waiting until they are gone)."""
+    killed: int = on_postgres_server(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+        " WHERE datname = :database AND pid <> pg_backend_pid()",
+        database=make_url(url).database,
+    )
+    return killed
+
+
+def allow_connections(url: str, allowed: bool) -> None:
+    setting = "true" if allowed else "false"
+    on_postgres_server(f'ALTER DATABASE "{make_url(url).database}" ALLOW_CONNECTIONS {setting}')
+
+
 # --- creating and reading jobs ----------------------------------------------------------
 
 
@@ -157,7 +201,7 @@ def test_claim_takes_the_oldest_submission_first_and_breaks_ties_by_id(store: Jo
     for job_id, submitted in [("j-late", at(20)), ("j-b", at(10)), ("j-a", at(10)), ("j-0", T0)]:
         store.create_job(new_job(job_id, submitted_at=submitted))
 
-    claimed = [store.claim_next_job("w1", at(60), LEASE) for _ in range(5)]
+    claimed = [store.claim_next_job("w1", at(60), LEASE, ATTEMPTS) for _ in range(5)]
 
     assert [c.job.id if c else None for c in claimed] == ["j-0", "j-a", "j-b", "j-late", None]
 
@@ -165,7 +209,7 @@ def test_claim_takes_the_oldest_submission_first_and_breaks_ties_by_id(store: Jo
 def test_claim_starts_the_job_under_a_lease_and_records_an_attempt(store: JobStore) -> None:
     job = store.create_job(new_job())
 
-    claimed = store.claim_next_job("w1", at(5), LEASE)
+    claimed = store.claim_next_job("w1", at(5), LEASE, ATTEMPTS)
 
     assert claimed is not None
     assert claimed.worker_id == "w1"
@@ -181,24 +225,24 @@ def test_claim_starts_the_job_under_a_lease_and_records_an_attempt(store: JobSto
 
 
 def test_claim_finds_nothing_in_an_empty_store(store: JobStore) -> None:
-    assert store.claim_next_job("w1", T0, LEASE) is None
+    assert store.claim_next_job("w1", T0, LEASE, ATTEMPTS) is None
 
 
 def test_running_job_under_a_live_lease_is_not_claimed_again(store: JobStore) -> None:
     store.create_job(new_job())
-    store.claim_next_job("w1", T0, LEASE)
+    store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
 
-    assert store.claim_next_job("w2", at(LEASE - 1), LEASE) is None
+    assert store.claim_next_job("w2", at(LEASE - 1), LEASE, ATTEMPTS) is None
 
 
 def test_expired_lease_is_reclaimed_as_a_new_attempt_and_the_stale_worker_cannot_finish(
     store: JobStore,
 ) -> None:
     job = store.create_job(new_job())
-    first = store.claim_next_job("w1", T0, LEASE)
+    first = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert first is not None
 
-    second = store.claim_next_job("w2", at(LEASE + 1), LEASE)
+    second = store.claim_next_job("w2", at(LEASE + 1), LEASE, ATTEMPTS)
 
     assert second is not None
     assert second.job.id == job.id
@@ -217,13 +261,103 @@ def test_expired_lease_is_reclaimed_as_a_new_attempt_and_the_stale_worker_cannot
     assert store.get_job(job.id, OWNER).status is JobStatus.COMPLETED
 
 
+def cut_off_error(job_id: str, attempts: int) -> str:
+    return (
+        f"2000: Execution error: job {job_id}: its execution was cut off {attempts} times"
+        " (each time its worker stopped without reporting); giving up"
+    )
+
+
+@pytest.mark.parametrize("max_attempts", [1, 2])
+def test_job_cut_off_max_attempts_times_ends_failed_instead_of_running_again(
+    store: JobStore, max_attempts: int
+) -> None:
+    job = store.create_job(new_job())
+    claims = []
+    for attempt in range(max_attempts):  # each claim comes after the previous lease expired
+        claim = store.claim_next_job(f"w{attempt}", at(attempt * (LEASE + 1)), LEASE, max_attempts)
+        assert claim is not None
+        assert (claim.job.id, claim.job.attempts) == (job.id, attempt + 1)
+        claims.append(claim)
+    given_up_at = at(max_attempts * (LEASE + 1))
+
+    assert store.claim_next_job("w-next", given_up_at, LEASE, max_attempts) is None
+
+    failed = store.get_job(job.id, OWNER)
+    assert (failed.status, failed.started_at, failed.finished_at, failed.attempts) == (
+        JobStatus.FAILED,
+        T0,
+        given_up_at,
+        max_attempts,
+    )
+    assert failed.error == cut_off_error(job.id, max_attempts)
+    assert [(a.id, a.ended_at, a.outcome) for a in store.list_attempts(job.id)] == [
+        (claim.attempt_id, at((i + 1) * (LEASE + 1)), LEASE_EXPIRED)
+        for i, claim in enumerate(claims)
+    ]
+    last = claims[-1].attempt_id
+    assert store.renew_lease(last, given_up_at, LEASE).owned is False
+    assert store.finish_attempt(last, completed(), given_up_at) is False
+    assert store.get_job(job.id, OWNER) == failed
+
+
+def test_claim_gives_up_on_a_job_cut_off_too_often_and_takes_the_next_one(
+    store: JobStore,
+) -> None:
+    doomed = store.create_job(new_job("j-doomed", submitted_at=T0))
+    waiting = store.create_job(new_job("j-waiting", submitted_at=at(1)))
+    for attempt in range(2):
+        claim = store.claim_next_job("w1", at(attempt * (LEASE + 1)), LEASE, 2)
+        assert claim is not None
+        assert claim.job.id == doomed.id
+
+    next_claim = store.claim_next_job("w2", at(2 * (LEASE + 1)), LEASE, 2)
+
+    assert next_claim is not None
+    assert (next_claim.job.id, next_claim.job.attempts) == (waiting.id, 1)
+    failed = store.get_job(doomed.id, OWNER)
+    assert (failed.status, failed.error) == (JobStatus.FAILED, cut_off_error(doomed.id, 2))
+
+
+def test_job_at_its_attempt_cap_keeps_running_while_its_lease_lives(store: JobStore) -> None:
+    job = store.create_job(new_job())
+    claimed = store.claim_next_job("w1", T0, LEASE, 1)
+    assert claimed is not None
+
+    assert store.claim_next_job("w2", at(LEASE - 1), LEASE, 1) is None
+
+    assert store.get_job(job.id, OWNER) == claimed.job
+    assert store.finish_attempt(claimed.attempt_id, completed(), at(LEASE - 1)) is True
+    assert store.get_job(job.id, OWNER).status is JobStatus.COMPLETED
+
+
+def test_canceling_job_cut_off_at_its_attempt_cap_ends_canceled_not_failed(
+    store: JobStore,
+) -> None:
+    job = store.create_job(new_job())
+    store.claim_next_job("w1", T0, LEASE, 1)
+    store.cancel_job(job.id, OWNER, at(1))
+
+    assert store.claim_next_job("w2", at(LEASE + 1), LEASE, 1) is None
+
+    canceled = store.get_job(job.id, OWNER)
+    assert (canceled.status, canceled.error) == (JobStatus.CANCELED, None)
+
+
+def test_attempt_cap_below_one_is_refused(store: JobStore) -> None:
+    store.create_job(new_job())
+
+    with pytest.raises(ValueError, match="max_attempts"):
+        store.claim_next_job("w1", T0, LEASE, 0)
+
+
 def test_concurrent_workers_never_claim_the_same_job(store: JobStore, store_url: str) -> None:
     job_ids = {store.create_job(new_job(submitted_at=at(i))).id for i in range(40)}
 
     def claim_all(worker: JobStore) -> list[str]:
         worker_id = uuid.uuid4().hex
         claimed = []
-        while (claim := worker.claim_next_job(worker_id, at(100), 3600)) is not None:
+        while (claim := worker.claim_next_job(worker_id, at(100), 3600, ATTEMPTS)) is not None:
             claimed.append(claim.job.id)
         return claimed
 
@@ -239,21 +373,21 @@ def test_concurrent_workers_never_claim_the_same_job(store: JobStore, store_url:
 
 def test_renewed_lease_keeps_the_job_from_other_workers(store: JobStore) -> None:
     store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
 
     state = store.renew_lease(claimed.attempt_id, at(LEASE - 1), LEASE)
 
     assert (state.owned, state.cancel_requested) == (True, False)
-    assert store.claim_next_job("w2", at(LEASE + 1), LEASE) is None
-    assert store.claim_next_job("w2", at(2 * LEASE), LEASE) is not None
+    assert store.claim_next_job("w2", at(LEASE + 1), LEASE, ATTEMPTS) is None
+    assert store.claim_next_job("w2", at(2 * LEASE), LEASE, ATTEMPTS) is not None
 
 
 def test_renew_lease_of_a_finished_attempt_reports_the_job_is_no_longer_owned(
     store: JobStore,
 ) -> None:
     store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     store.finish_attempt(claimed.attempt_id, completed(), at(1))
 
@@ -264,7 +398,7 @@ def test_renew_lease_of_a_finished_attempt_reports_the_job_is_no_longer_owned(
 
 def test_renew_lease_tells_the_worker_that_a_cancel_was_requested(store: JobStore) -> None:
     job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     store.cancel_job(job.id, OWNER, at(1))
 
@@ -280,7 +414,7 @@ def test_completed_attempt_stores_results_and_cost_and_closes_the_attempt(
     store: JobStore,
 ) -> None:
     job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
 
     assert store.finish_attempt(claimed.attempt_id, completed(cost=4.25), at(7)) is True
@@ -295,7 +429,7 @@ def test_completed_attempt_stores_results_and_cost_and_closes_the_attempt(
 
 def test_failed_attempt_stores_the_error_and_cost(store: JobStore) -> None:
     job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     outcome = ExecutionOutcome(status=JobStatus.FAILED, error="2000: Execution error", cost=1.0)
 
@@ -315,7 +449,7 @@ def test_failed_attempt_stores_the_error_and_cost(store: JobStore) -> None:
 
 def test_an_attempt_finishes_its_job_exactly_once(store: JobStore) -> None:
     job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     store.finish_attempt(claimed.attempt_id, completed(cost=2.0), at(1))
     first_end = store.get_job(job.id, OWNER)
@@ -332,7 +466,7 @@ def test_attempt_of_a_canceling_job_ends_it_canceled_keeping_the_results(
     store: JobStore,
 ) -> None:
     job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     store.cancel_job(job.id, OWNER, at(1))
 
@@ -345,7 +479,7 @@ def test_attempt_of_a_canceling_job_ends_it_canceled_keeping_the_results(
 
 def test_an_attempt_cannot_end_in_a_non_final_status(store: JobStore) -> None:
     store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
 
     with pytest.raises(ValueError):
@@ -362,12 +496,12 @@ def test_cancel_of_a_queued_job_cancels_it_at_once(store: JobStore) -> None:
 
     assert (canceled.status, canceled.finished_at) == (JobStatus.CANCELED, at(4))
     assert store.get_job(job.id, OWNER) == canceled
-    assert store.claim_next_job("w1", at(5), LEASE) is None
+    assert store.claim_next_job("w1", at(5), LEASE, ATTEMPTS) is None
 
 
 def test_cancel_of_a_running_job_asks_its_worker_to_stop(store: JobStore) -> None:
     job = store.create_job(new_job())
-    store.claim_next_job("w1", T0, LEASE)
+    store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
 
     canceling = store.cancel_job(job.id, OWNER, at(1))
 
@@ -376,20 +510,23 @@ def test_cancel_of_a_running_job_asks_its_worker_to_stop(store: JobStore) -> Non
 
 def test_cancel_of_a_canceling_job_changes_nothing(store: JobStore) -> None:
     job = store.create_job(new_job())
-    store.claim_next_job("w1", T0, LEASE)
+    store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     canceling = store.cancel_job(job.id, OWNER, at(1))
 
     assert store.cancel_job(job.id, OWNER, at(2)) == canceling
 
 
 def _completed(store: JobStore, job_id: str) -> None:
-    claimed = store.claim_next_job("w1", T0, LEASE)
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     store.finish_attempt(claimed.attempt_id, completed(), at(1))
 
 
 def _failed(store: JobStore, job_id: str) -> None:
-    store.fail_job(job_id, "1000: Compile error: bad gate", at(1))
+    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    assert claimed is not None
+    failure = ExecutionOutcome(status=JobStatus.FAILED, error="1000: Compile error: bad gate")
+    store.finish_attempt(claimed.attempt_id, failure, at(1))
 
 
 def _canceled(store: JobStore, job_id: str) -> None:
@@ -427,11 +564,11 @@ def test_canceling_job_whose_worker_died_ends_canceled_instead_of_running_again(
 ) -> None:
     doomed = store.create_job(new_job("j-doomed", submitted_at=T0))
     waiting = store.create_job(new_job("j-waiting", submitted_at=at(1)))
-    claimed = store.claim_next_job("w1", at(2), LEASE)
+    claimed = store.claim_next_job("w1", at(2), LEASE, ATTEMPTS)
     assert claimed is not None
     store.cancel_job(doomed.id, OWNER, at(3))
 
-    next_claim = store.claim_next_job("w2", at(LEASE + 3), LEASE)
+    next_claim = store.claim_next_job("w2", at(LEASE + 3), LEASE, ATTEMPTS)
 
     assert next_claim is not None
     assert next_claim.job.id == waiting.id
@@ -440,34 +577,6 @@ def test_canceling_job_whose_worker_died_ends_canceled_instead_of_running_again(
     [attempt] = store.list_attempts(doomed.id)
     assert (attempt.ended_at, attempt.outcome) == (at(LEASE + 3), LEASE_EXPIRED)
     assert store.finish_attempt(claimed.attempt_id, completed(), at(LEASE + 4)) is False
-
-
-# --- failing before running -------------------------------------------------------------
-
-
-def test_fail_job_fails_a_queued_job_with_its_error(store: JobStore) -> None:
-    job = store.create_job(new_job())
-
-    assert store.fail_job(job.id, "3001: Program size limit exceeded", at(1)) is True
-
-    failed = store.get_job(job.id, OWNER)
-    assert (failed.status, failed.error, failed.finished_at) == (
-        JobStatus.FAILED,
-        "3001: Program size limit exceeded",
-        at(1),
-    )
-    assert store.claim_next_job("w1", at(2), LEASE) is None
-
-
-def test_fail_job_leaves_a_job_that_already_runs_alone(store: JobStore) -> None:
-    job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE)
-    assert claimed is not None
-
-    assert store.fail_job(job.id, "too late", at(1)) is False
-
-    assert store.get_job(job.id, OWNER) == claimed.job
-    assert store.fail_job(uuid.uuid4().hex, "no such job", at(1)) is False
 
 
 # --- users ------------------------------------------------------------------------------
@@ -567,6 +676,92 @@ def test_processes_starting_together_agree_on_one_secret(store: JobStore, store_
 
     assert len(set(values)) == 1
     assert store.get_or_create_secret("jwt-signing-key", lambda: "other") == values[0]
+
+
+# --- database failures ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "unreachable_url",
+    [
+        pytest.param(lambda tmp: f"sqlite:///{tmp}", id="sqlite-file-is-a-directory"),
+        pytest.param(
+            lambda tmp: "postgresql+psycopg://postgres:secret@127.0.0.1:1/qstation",
+            id="postgresql-nothing-listening",
+        ),
+        pytest.param(
+            lambda tmp: "postgresql+psycopg://postgres:secret@127.0.0.1:5432/qstation_missing",
+            id="postgresql-no-such-database",
+            marks=pytest.mark.postgres,
+        ),
+    ],
+)
+def test_store_that_cannot_reach_its_database_is_unavailable_without_naming_it(
+    tmp_path: Path, unreachable_url: Callable[[Path], str]
+) -> None:
+    url = unreachable_url(tmp_path)
+
+    with pytest.raises(errors.StoreUnavailable) as raised:
+        open_store(url)
+
+    assert (raised.value.code, raised.value.http_status) == (5, 503)
+    assert raised.value.text == "The job store is unavailable; try again."
+    assert "secret" not in str(raised.value)
+
+
+@pytest.mark.postgres
+def test_postgresql_store_reconnects_after_its_connections_were_killed(
+    postgres_store: JobStore, postgres_url: str
+) -> None:
+    job = postgres_store.create_job(new_job())  # leaves an idle connection in the pool
+
+    assert terminate_connections(postgres_url) >= 1
+
+    assert postgres_store.get_job(job.id, OWNER) == job
+    assert postgres_store.claim_next_job("w1", T0, LEASE, ATTEMPTS) is not None
+
+
+@pytest.mark.postgres
+def test_postgresql_store_is_unavailable_while_its_database_refuses_connections(
+    postgres_store: JobStore, postgres_url: str
+) -> None:
+    job = postgres_store.create_job(new_job())
+    allow_connections(postgres_url, False)
+    try:
+        terminate_connections(postgres_url)
+
+        with pytest.raises(errors.StoreUnavailable):
+            postgres_store.get_job(job.id, OWNER)
+        with pytest.raises(errors.StoreUnavailable):
+            postgres_store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    finally:
+        allow_connections(postgres_url, True)
+
+    assert postgres_store.get_job(job.id, OWNER) == job
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("name", "bell\x00pair", "NUL"),
+        ("machine", "H" * 65, "value too long"),
+        ("seed", 2**63, "out of range"),
+    ],
+)
+def test_value_postgresql_cannot_store_is_a_bad_request_that_shows_no_sql(
+    postgres_store: JobStore, field: str, value: Any, reason: str
+) -> None:
+    job = dataclasses.replace(new_job(), **{field: value})
+
+    with pytest.raises(errors.BadRequest) as raised:
+        postgres_store.create_job(job)
+
+    assert raised.value.text.startswith("a value could not be stored: ")
+    assert reason in raised.value.text
+    assert not re.search("insert|jobs|%|\\$", raised.value.text, re.IGNORECASE)
+    with pytest.raises(errors.JobNotFound):
+        postgres_store.get_job(job.id, OWNER)
 
 
 # --- migrations -------------------------------------------------------------------------

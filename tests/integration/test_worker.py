@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from sqlalchemy import create_engine, text
 
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.model import JobRecord, JobStatus, NewJob, User
@@ -18,6 +20,7 @@ from qstation.service.clock import utc_now
 from qstation.settings import Settings
 from qstation.store import JobStore, open_store
 from qstation.worker.supervisor import Worker
+from tests.conftest import POSTGRES_SERVER_URL, fresh_postgres_database
 
 OWNER = User("0" * 32, "owner@example.com", "x", "DEFAULT", utc_now())
 
@@ -132,3 +135,46 @@ def test_program_that_crashes_the_qir_reader_fails_as_a_compile_error(store: Job
     following = submit(store, qasm(1))
     assert running.run_once()
     assert store.get_job(following.id, None).status is JobStatus.COMPLETED
+
+
+@pytest.mark.postgres
+def test_worker_outlives_an_unavailable_database_and_resumes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with fresh_postgres_database() as url:
+        store = open_store(url)
+        store.create_user(OWNER)
+        job = submit(store, qasm(1))
+        name = url.rsplit("/", 1)[1]
+        admin = create_engine(f"{POSTGRES_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
+
+        def set_connections(allowed: bool) -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {allowed}'))
+                if not allowed:
+                    conn.execute(
+                        text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                        {"name": name},
+                    )  # fmt: skip
+
+        running = worker(store, poll_interval_seconds=0.01)
+        loops = 0
+
+        def stop_after_outage() -> bool:
+            nonlocal loops
+            loops += 1
+            if loops == 4:  # three failed rounds while the database refused connections
+                set_connections(True)
+            return loops > 4 and store.get_job(job.id, None).status is JobStatus.COMPLETED
+
+        try:
+            set_connections(False)
+            with caplog.at_level(logging.WARNING, logger="qstation.worker.supervisor"):
+                running.run_forever(stop_after_outage)
+        finally:
+            set_connections(True)
+            admin.dispose()
+            store.close()
+        outages = [r for r in caplog.records if "store unavailable" in r.getMessage()]
+        assert len(outages) == 3

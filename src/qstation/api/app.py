@@ -4,51 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from qstation import __version__
 from qstation.api.errors import install_error_handlers
 from qstation.api.routes import router
-from qstation.devices.catalogue import DeviceCatalogue
-from qstation.service.jobs import JobService
-from qstation.service.tokens import TokenService
-from qstation.service.users import UserService
+from qstation.service.services import open_services
 from qstation.settings import Settings
-from qstation.store import JobStore, open_store
-
-
-@dataclass
-class Services:
-    store: JobStore
-    catalogue: DeviceCatalogue
-    users: UserService
-    tokens: TokenService
-    jobs: JobService
-
-
-def build_services(settings: Settings) -> Services:
-    store = open_store(settings.database_url())
-    catalogue = DeviceCatalogue.load(settings.devices_file)
-    return Services(
-        store=store,
-        catalogue=catalogue,
-        users=UserService(store),
-        tokens=TokenService(store, settings.id_token_seconds, settings.refresh_token_seconds),
-        jobs=JobService(store, catalogue),
-    )
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
+        services = open_services(settings)
         app.state.services = services
         try:
             yield
         finally:
-            services.store.close()
+            services.close()
 
     app = FastAPI(
         title="qstation machine API",

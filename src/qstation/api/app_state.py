@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 from fastapi import Request
 
 if TYPE_CHECKING:
-    from qstation.api.app import Services
+    from qstation.service.services import Services
 
 
 def services_of(request: Request) -> Services:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from qstation.errors import QStationError
+from qstation.service.validation import describe_problems
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,7 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _on_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
-    )
+    problems = describe_problems(error.errors())
     return error_response(400, _HTTP_ERROR_CODE, f"invalid request: {problems}")
 
 

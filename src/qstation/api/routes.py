@@ -11,7 +11,7 @@ from qstation.api.app_state import services_of
 from qstation.api.wire import job_view
 from qstation.errors import AuthenticationFailed, BadRequest
 from qstation.model import User
-from qstation.service.jobs import parse_json_body
+from qstation.service.validation import parse_json_body
 
 router = APIRouter()
 

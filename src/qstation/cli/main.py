@@ -5,14 +5,18 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from qstation.errors import QStationError
 from qstation.settings import Settings
+
+if TYPE_CHECKING:
+    from qstation.service.services import Services
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,11 +89,11 @@ def serve(**flags: Any) -> None:
     import uvicorn
 
     from qstation.api.app import create_app
-    from qstation.store import open_store
+    from qstation.service.services import open_services
     from qstation.worker.process import EmbeddedWorkers
 
     settings = make_settings(**flags)
-    open_store(settings.database_url()).close()  # migrate once before workers start
+    open_services(settings).close()  # check the catalogue and migrate once before workers start
     logging.getLogger("qstation").info("serving with %s", settings.describe())
     workers = EmbeddedWorkers(settings)
     workers.start()
@@ -121,11 +125,15 @@ def user() -> None:
     """Manage user accounts."""
 
 
-def _user_service(**flags: Any) -> Any:
-    from qstation.service.users import UserService
-    from qstation.store import open_store
+@contextmanager
+def _services(**flags: Any) -> Iterator[Services]:
+    from qstation.service.services import open_services
 
-    return UserService(open_store(make_settings(**flags).database_url()))
+    services = open_services(make_settings(**flags))
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 @user.command("add")
@@ -139,11 +147,8 @@ def _user_service(**flags: Any) -> Any:
 def user_add(email: str, group: str | None, password_stdin: bool, **flags: Any) -> None:
     """Create a user; the password is read from standard input."""
     password = sys.stdin.readline().rstrip("\r\n")
-    service = _user_service(**flags)
-    try:
-        created = service.add(email, password, group)
-    finally:
-        service.store.close()
+    with _services(**flags) as services:
+        created = services.users.add(email, password, group)
     click.echo(f"added {created.email} (group {created.group})")
 
 
@@ -151,15 +156,11 @@ def user_add(email: str, group: str | None, password_stdin: bool, **flags: Any) 
 @store_options
 @_fail_cleanly
 def user_list(**flags: Any) -> None:
-    """List users."""
-    service = _user_service(**flags)
-    try:
-        for account in service.list():
-            click.echo(
-                f"{account.email}\t{account.group}\t{account.created_at.isoformat(timespec='seconds')}"
-            )
-    finally:
-        service.store.close()
+    """List users: email, group, creation time."""
+    with _services(**flags) as services:
+        for account in services.users.list():
+            created = account.created_at.isoformat(timespec="seconds")
+            click.echo(f"{account.email}\t{account.group}\t{created}")
 
 
 @user.command("remove")
@@ -168,9 +169,17 @@ def user_list(**flags: Any) -> None:
 @_fail_cleanly
 def user_remove(email: str, **flags: Any) -> None:
     """Remove a user and revoke their tokens; their jobs are kept."""
-    service = _user_service(**flags)
-    try:
-        service.remove(email)
-    finally:
-        service.store.close()
+    with _services(**flags) as services:
+        services.users.remove(email)
     click.echo(f"removed {email}")
+
+
+@user.command("revoke")
+@click.argument("email")
+@store_options
+@_fail_cleanly
+def user_revoke(email: str, **flags: Any) -> None:
+    """Revoke a user's refresh tokens: every session must log in with the password again."""
+    with _services(**flags) as services:
+        services.tokens.revoke(services.users.get(email))
+    click.echo(f"revoked the refresh tokens of {email}")

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import json
+import re
 import secrets
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from qstation.devices.catalogue import DeviceCatalogue
-from qstation.errors import BadRequest, InvalidJobRequest
+from qstation.errors import InvalidJobRequest, JobNotFound
 from qstation.model import JobRecord, NewJob, User
 from qstation.service.clock import Clock, utc_now
+from qstation.service.validation import (
+    GroupName,
+    Identifier,
+    Name,
+    PlainText,
+    Program,
+    describe_problems,
+)
 from qstation.store import JobStore
 
 _SEED_LIMIT = 2**63  # seeds are stored as signed 64-bit integers
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class JobRequest(BaseModel):
@@ -22,33 +31,17 @@ class JobRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, strict=True)
 
-    machine: str = Field(min_length=1)
-    language: str
-    program: str = Field(min_length=1)
+    machine: Identifier
+    language: Identifier
+    program: Program
     count: StrictInt = Field(ge=1)
-    name: str = "job"
+    name: Name = "job"
     options: dict[str, Any] = Field(default_factory=dict)
-    group: str | None = None
-    cfl: str | None = None
+    group: GroupName | None = None
+    cfl: PlainText | None = None
     max_cost: float | int | None = Field(default=None, alias="max-cost")
     batch_exec: StrictInt | str | None = Field(default=None, alias="batch-exec")
     batch_end: StrictBool | None = Field(default=None, alias="batch-end")
-
-
-def parse_json_body(raw: bytes) -> Any:
-    """Bodies arrive as raw JSON text without a Content-Type (the client's habit)."""
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "body"
-        parts.append(f"{where}: {problem['msg']}")
-    return "; ".join(parts)
 
 
 class JobService:
@@ -64,7 +57,9 @@ class JobService:
         try:
             request = JobRequest.model_validate(body)
         except ValidationError as error:
-            raise InvalidJobRequest(f"invalid job request: {_describe(error)}") from None
+            raise InvalidJobRequest(
+                f"invalid job request: {describe_problems(error.errors())}"
+            ) from None
         device = self.catalogue.get(request.machine)
         if request.count > device.max_shots:
             raise InvalidJobRequest(
@@ -106,7 +101,14 @@ class JobService:
         return seed
 
     def get(self, user: User, job_id: str) -> JobRecord:
-        return self.store.get_job(job_id, user.id)
+        return self.store.get_job(_checked_id(job_id), user.id)
 
     def cancel(self, user: User, job_id: str) -> JobRecord:
-        return self.store.cancel_job(job_id, user.id, self.clock())
+        return self.store.cancel_job(_checked_id(job_id), user.id, self.clock())
+
+
+def _checked_id(job_id: str) -> str:
+    """Anything that is not a job ID names no job: the same answer as an unknown one."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise JobNotFound()
+    return job_id

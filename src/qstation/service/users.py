@@ -7,9 +7,10 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from qstation.errors import AuthenticationFailed, BadRequest
+from qstation.errors import AuthenticationFailed, BadRequest, UserNotFound
 from qstation.model import User
 from qstation.service.clock import Clock, utc_now
+from qstation.service.validation import EMAIL_LENGTH, GROUP_LENGTH, check_plain_text
 from qstation.store import JobStore
 
 DEFAULT_GROUP = "DEFAULT"
@@ -22,7 +23,7 @@ class UserService:
         self.clock = clock
 
     def add(self, email: str, password: str, group: str | None = None) -> User:
-        email = email.strip()
+        email = normalise_email(email)
         if "@" not in email or any(c.isspace() for c in email):
             raise BadRequest(f"{email!r} is not an email address")
         if not password:
@@ -31,7 +32,7 @@ class UserService:
             id=secrets.token_hex(16),
             email=email,
             password_hash=_hasher.hash(password),
-            group=group or DEFAULT_GROUP,
+            group=check_plain_text(group or DEFAULT_GROUP, "the group name", GROUP_LENGTH),
             created_at=self.clock(),
         )
         return self.store.create_user(user)
@@ -39,12 +40,21 @@ class UserService:
     def list(self) -> list[User]:
         return self.store.list_users()
 
+    def get(self, email: str) -> User:
+        user = self.store.get_user_by_email(normalise_email(email))
+        if user is None:
+            raise UserNotFound(f"No user with email {email}.")
+        return user
+
     def remove(self, email: str) -> None:
-        self.store.remove_user(email)
+        self.store.remove_user(normalise_email(email))
 
     def authenticate(self, email: str, password: str) -> User:
         """The user with these credentials; one error for every kind of mismatch."""
-        user = self.store.get_user_by_email(email)
+        try:
+            user = self.store.get_user_by_email(normalise_email(email))
+        except BadRequest:
+            user = None
         if user is None:
             _hasher.hash(password)  # same work either way, so timing does not reveal accounts
             raise AuthenticationFailed("Invalid username or password")
@@ -53,3 +63,8 @@ class UserService:
         except (VerificationError, InvalidHashError):
             raise AuthenticationFailed("Invalid username or password") from None
         return user
+
+
+def normalise_email(email: str) -> str:
+    """Emails name accounts case-insensitively: ``You@X.com`` and ``you@x.com`` are one user."""
+    return check_plain_text(email.strip(), "the email address", EMAIL_LENGTH).lower()

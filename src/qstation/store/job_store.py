@@ -5,6 +5,11 @@ and PostgreSQL. Every job status change goes through :func:`_transition`, an ``U
 status = :source`` checked against :data:`qstation.model.ALLOWED_TRANSITIONS`: whoever loses a
 race finds the guard no longer matches, so a job is claimed and finished exactly once.
 
+Database failures leave the store as qstation errors, translated in one place
+(:func:`_translate_database_errors`): an unreachable database or a dropped connection becomes
+:class:`~qstation.errors.StoreUnavailable`, a value the database refuses becomes
+:class:`~qstation.errors.BadRequest`; neither message holds the URL, SQL or parameters.
+
 All datetimes are naive UTC and passed in by the caller, so tests control the clock.
 """
 
@@ -35,7 +40,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 
 from qstation import errors
 from qstation.model import (
@@ -100,10 +111,14 @@ def _begin_sqlite_transaction(conn: Connection) -> None:
 
 
 def open_store(url: str) -> JobStore:
-    """Open the store at ``url``, bringing its schema up to date first."""
+    """Open the store at ``url``, bringing its schema up to date first.
+
+    Raises :class:`~qstation.errors.StoreUnavailable` when the database cannot be reached.
+    """
     engine = create_store_engine(url)
     try:
-        migrate(engine)
+        with _translate_database_errors():
+            migrate(engine)
     except BaseException:
         engine.dispose()
         raise
@@ -129,7 +144,7 @@ class JobStore:
             "attempts": 0,
             "cancel_requested": False,
         }
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             row = conn.execute(insert(jobs).values(values).returning(*jobs.c)).one()
         return _job_record(row)
 
@@ -146,23 +161,26 @@ class JobStore:
         return _job_record(row)
 
     def claim_next_job(
-        self, worker_id: str, now: datetime, lease_seconds: float
+        self, worker_id: str, now: datetime, lease_seconds: float, max_attempts: int
     ) -> ClaimedJob | None:
         """Take the oldest queued job, or a running one whose worker's lease expired.
 
-        A canceling job whose worker died is finished as canceled rather than run again.
+        A job whose worker died is not run again when it was being canceled (it ends canceled)
+        or when it has already been attempted ``max_attempts`` times (it ends failed); the
+        search then goes on to the next claimable job.
         """
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         lease_expires_at = now + timedelta(seconds=lease_seconds)
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             while (row := conn.execute(_select_claimable(now)).first()) is not None:
                 source = JobStatus(row.status)
                 if source is JobStatus.CANCELING:
-                    values = {"finished_at": now, **_LEASE_RELEASED}
-                    canceled = _transition(
-                        conn, row.id, source, JobStatus.CANCELED, values, _claimable(now)
-                    )
-                    if canceled is not None:
-                        _close_expired_attempt(conn, row, now)
+                    _end_abandoned_job(conn, row, JobStatus.CANCELED, {}, now)
+                    continue
+                if source is JobStatus.RUNNING and row.attempts >= max_attempts:
+                    error = _cut_off_too_often(row.id, row.attempts)
+                    _end_abandoned_job(conn, row, JobStatus.FAILED, {"error": error}, now)
                     continue
                 values = {
                     "started_at": row.started_at or now,
@@ -191,7 +209,7 @@ class JobStore:
 
     def renew_lease(self, attempt_id: int, now: datetime, lease_seconds: float) -> LeaseState:
         """Extend the lease if this attempt still owns its job; tell the worker of a cancel."""
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             cancel_requested = conn.execute(
                 update(jobs)
                 .where(jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS))
@@ -219,7 +237,7 @@ class JobStore:
             "error": outcome.error,
             **_LEASE_RELEASED,
         }
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             # Retried when a cancel lands between the read and the guarded update.
             while (job := conn.execute(owned_by_attempt).first()) is not None:
                 source = JobStatus(job.status)
@@ -232,7 +250,7 @@ class JobStore:
 
     def cancel_job(self, job_id: str, owner_id: str | None, now: datetime) -> JobRecord:
         """Cancel a queued job at once; ask the worker of a running job to stop."""
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             # Retried when a worker claims or finishes the job between the read and the update.
             while True:
                 row = conn.execute(_select_job(job_id, owner_id)).first()
@@ -254,18 +272,6 @@ class JobStore:
                 if changed is not None:
                     return _job_record(changed)
 
-    def fail_job(self, job_id: str, error: str, now: datetime) -> bool:
-        """Fail a job that never ran; ``False`` if it is no longer queued (or does not exist)."""
-        with self._engine.begin() as conn:
-            failed = _transition(
-                conn,
-                job_id,
-                JobStatus.QUEUED,
-                JobStatus.FAILED,
-                {"error": error, "finished_at": now},
-            )
-        return failed is not None
-
     def list_attempts(self, job_id: str) -> list[Attempt]:
         """The job's execution attempts, oldest first."""
         with self._read() as conn:
@@ -280,7 +286,7 @@ class JobStore:
 
     def create_user(self, user: User) -> User:
         try:
-            with self._engine.begin() as conn:
+            with self._write() as conn:
                 conn.execute(insert(users).values(_columns_of(user)))
         except IntegrityError as exc:
             raise errors.UserExists(f"A user with email {user.email} exists already.") from exc
@@ -299,7 +305,7 @@ class JobStore:
 
     def remove_user(self, email: str) -> None:
         """Delete the user and their refresh tokens; their jobs stay, for accounting."""
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             user_id = conn.scalar(select(users.c.id).where(users.c.email == email))
             if user_id is None:
                 raise errors.UserNotFound(f"No user with email {email}.")
@@ -314,7 +320,7 @@ class JobStore:
     # --- refresh tokens -------------------------------------------------------------------
 
     def add_refresh_token(self, token_hash: str, user_id: str, expires_at: datetime) -> None:
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 insert(refresh_tokens).values(
                     token_hash=token_hash, user_id=user_id, expires_at=expires_at
@@ -323,7 +329,7 @@ class JobStore:
 
     def consume_refresh_token(self, token_hash: str, now: datetime) -> str | None:
         """Revoke a valid token and return its user id: each token refreshes exactly once."""
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             user_id: str | None = conn.execute(
                 update(refresh_tokens)
                 .where(
@@ -337,7 +343,7 @@ class JobStore:
         return user_id
 
     def revoke_refresh_tokens(self, user_id: str, now: datetime) -> None:
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(refresh_tokens)
                 .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
@@ -349,7 +355,7 @@ class JobStore:
     def get_or_create_secret(self, name: str, make: Callable[[], str]) -> str:
         """The named secret, made on first use; processes starting together agree on one value."""
         by_name = select(service_secrets.c.value).where(service_secrets.c.name == name)
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             value: str | None = conn.scalar(by_name)
             if value is not None:
                 return value
@@ -367,9 +373,37 @@ class JobStore:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A connection for reads: on SQLite its transaction does not take the write lock."""
-        with self._engine.connect() as conn:
+        with _translate_database_errors(), self._engine.connect() as conn:
             conn.execution_options(**{_READ_ONLY_OPTION: True})
             yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction, committed when the block ends and rolled back if it raises."""
+        with _translate_database_errors(), self._engine.begin() as conn:
+            yield conn
+
+
+@contextmanager
+def _translate_database_errors() -> Iterator[None]:
+    """Turn the database's failures into qstation errors, keeping URL, SQL and values out.
+
+    Every database access of the store runs inside this block. The original error stays
+    attached as ``__cause__`` for the logs.
+    """
+    try:
+        yield
+    except (OperationalError, InterfaceError, DisconnectionError) as exc:
+        raise errors.StoreUnavailable() from exc
+    except DataError as exc:
+        raise errors.BadRequest(f"a value could not be stored: {_refusal(exc)}") from exc
+
+
+def _refusal(exc: DataError) -> str:
+    """Why the database refused a value, in its own words but without the statement."""
+    diagnostic = getattr(exc.orig, "diag", None)  # psycopg: the server's primary message
+    message = str(getattr(diagnostic, "message_primary", None) or exc.orig or "").strip()
+    return message.splitlines()[0] if message else "the database refused it"
 
 
 # --- named queries ------------------------------------------------------------------------
@@ -426,6 +460,23 @@ def _close_attempt(
         .where(job_attempts.c.id == attempt_id, job_attempts.c.ended_at.is_(None))
         .values(ended_at=now, outcome=outcome, message=message)
     )
+
+
+def _end_abandoned_job(
+    conn: Connection, job: Row[Any], target: JobStatus, values: Mapping[str, Any], now: datetime
+) -> None:
+    """End a job whose worker's lease expired, instead of running it again."""
+    finished = {**values, "finished_at": now, **_LEASE_RELEASED}
+    ended = _transition(conn, job.id, JobStatus(job.status), target, finished, _claimable(now))
+    if ended is not None:
+        _close_expired_attempt(conn, job, now)
+
+
+def _cut_off_too_often(job_id: str, attempts: int) -> str:
+    return errors.ExecutionError(
+        f"its execution was cut off {attempts} times"
+        " (each time its worker stopped without reporting); giving up"
+    ).job_error(job_id)
 
 
 def _close_expired_attempt(conn: Connection, job: Row[Any], now: datetime) -> None:

@@ -8,6 +8,7 @@ worker runs the job again. A stale worker's report is refused by the store's gua
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import multiprocessing
 import os
@@ -22,7 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qstation.devices.catalogue import Device, DeviceCatalogue
-from qstation.errors import CompileError, ExecutionError, QStationError
+from qstation.errors import CompileError, ExecutionError, QStationError, StoreUnavailable
 from qstation.model import ClaimedJob, ExecutionOutcome, JobRecord, JobStatus
 from qstation.service.clock import Clock, utc_now
 from qstation.settings import Settings
@@ -46,6 +47,7 @@ def die_with_parent() -> None:
 
 
 _MEMORY_SLACK_BYTES = 64 * 2**20
+_MAX_BACKOFF_SECONDS = 30.0
 _COMPILED = "compiled"
 """Sent by the child when compiling is over: a crash before it is the program's fault."""
 
@@ -64,6 +66,7 @@ def _address_space(field: str) -> int:
 
 def _child_main(connection: Connection, job: JobRecord, device: Device, memory: int) -> None:
     die_with_parent()
+    faulthandler.disable()  # a crash here is reported by the supervisor; no stack dump to stderr
     limit = _address_space("VmSize") + memory
     if limit > memory:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -97,20 +100,34 @@ class Worker:
         self._context = multiprocessing.get_context("fork")
 
     def run_forever(self, should_stop: Callable[[], bool]) -> None:
+        """Work until told to stop; an unavailable store or a bug costs a pause, not the worker."""
         log.info("worker %s started", self.worker_id)
+        backoff = self.settings.poll_interval_seconds
         while not should_stop():
             try:
                 found = self.run_once()
-            except QStationError:
-                log.exception("worker %s: store error; retrying", self.worker_id)
-                found = False
-            if not found:
-                time.sleep(self.settings.poll_interval_seconds)
+            except StoreUnavailable:
+                log.warning(
+                    "worker %s: store unavailable; retry in %.1f s", self.worker_id, backoff
+                )
+            except Exception:  # the job's lease runs out by itself, so it runs again later
+                log.exception(
+                    "worker %s: unexpected error; retry in %.1f s", self.worker_id, backoff
+                )
+            else:
+                backoff = self.settings.poll_interval_seconds
+                if not found:
+                    time.sleep(self.settings.poll_interval_seconds)
+                continue
+            time.sleep(backoff)
+            backoff = min(2 * backoff, _MAX_BACKOFF_SECONDS)
         log.info("worker %s stopped", self.worker_id)
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue had nothing to run."""
-        claim = self.store.claim_next_job(self.worker_id, self.clock(), self.settings.lease_seconds)
+        claim = self.store.claim_next_job(
+            self.worker_id, self.clock(), self.settings.lease_seconds, self.settings.max_attempts
+        )
         if claim is None:
             return False
         log.info(
