@@ -8,7 +8,7 @@ Every status change goes through :data:`ALLOWED_TRANSITIONS`; the store guards e
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -60,11 +60,6 @@ ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.DEPLETED: frozenset(),
     JobStatus.TERMINATED: frozenset(),
 }
-
-
-def sources_of(target: JobStatus) -> frozenset[JobStatus]:
-    """The statuses from which ``target`` may be reached."""
-    return frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)
 
 
 @dataclass(frozen=True)
@@ -147,4 +142,3 @@ class ExecutionOutcome:
     results: dict[str, list[str]] | None = None
     cost: float | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from qstation.circuit.program import MAX_REGISTER_WIDTH
 from qstation.errors import ConfigurationError, UnknownMachine
+from qstation.frontends import LANGUAGES
 
 SERVER_SECTION = "qstation"
 _REQUIRED_FIELDS = ("name", "n_qubits", "n_classical_registers", "gateset", "max_n_shots")
@@ -53,18 +56,25 @@ class Device:
             raise ConfigurationError(
                 f"device {entry['name']!r} has unknown system_type {entry['system_type']!r}"
             ) from None
-        return cls(
-            name=entry["name"],
-            system_type=system_type,
-            n_qubits=int(entry["n_qubits"]),
-            n_classical_registers=int(entry["n_classical_registers"]),
-            max_register_width=64,  # the client widens QASM registers to 64 bits for RNG seeds
-            max_shots=int(entry["max_n_shots"]),
-            gateset=frozenset(entry["gateset"]),
-            languages=frozenset(entry.get("supported_languages", ["OPENQASM 2.0", "QIR 1.0"])),
-            state_vector_qubits=int(limits.get("state_vector_qubits", entry["n_qubits"])),
-            wire={key: value for key, value in entry.items() if key != SERVER_SECTION},
-        )
+        try:
+            return cls(
+                name=str(entry["name"]),
+                system_type=system_type,
+                n_qubits=int(entry["n_qubits"]),
+                n_classical_registers=int(entry["n_classical_registers"]),
+                # pytket-quantinuum widens QASM registers to 64 bits whatever the machine list
+                # says (for RNG seeds), so 64 is what the server must accept.
+                max_register_width=MAX_REGISTER_WIDTH,
+                max_shots=int(entry["max_n_shots"]),
+                gateset=frozenset(str(gate) for gate in entry["gateset"]),
+                languages=frozenset(entry.get("supported_languages", LANGUAGES)),
+                state_vector_qubits=int(limits.get("state_vector_qubits", entry["n_qubits"])),
+                wire={key: value for key, value in entry.items() if key != SERVER_SECTION},
+            )
+        except (TypeError, ValueError) as error:
+            raise ConfigurationError(
+                f"device entry {entry['name']!r} is not valid: {error}"
+            ) from None
 
     @property
     def is_syntax_checker(self) -> bool:
@@ -98,5 +108,5 @@ class DeviceCatalogue:
         except KeyError:
             raise UnknownMachine(f"Error: machine {name!r} does not exist") from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Device]:
         return iter(self._devices.values())

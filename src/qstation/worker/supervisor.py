@@ -197,7 +197,8 @@ class Worker:
                 crash = CompileError(f"the program crashed the compiler ({cause})")
                 return ExecutionOutcome(JobStatus.FAILED, error=crash.job_error(job_id))
             return _failure(job_id, f"the execution process terminated unexpectedly ({cause})")
-        assert isinstance(message, ExecutionOutcome | str)
+        if not isinstance(message, ExecutionOutcome | str):
+            return _failure(job_id, f"the execution process sent {type(message).__name__}")
         return message
 
 
