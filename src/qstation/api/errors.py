@@ -27,6 +27,8 @@ def error_response(status: int, code: int, text: str) -> JSONResponse:
 
 async def _on_qstation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, QStationError)
+    if error.http_status >= 500:  # the server's problem: keep the cause for the operator
+        log.error("%s %s: %s", request.method, request.url.path, error.text, exc_info=error)
     return error_response(error.http_status, error.code, error.text)
 
 

@@ -77,19 +77,20 @@ _COLUMN_OF_FIELD = {"group": "group_name"}
 def create_store_engine(url: str) -> Engine:
     """An engine configured for many processes sharing the database.
 
+    Statement parameters are kept out of error messages: they hold password hashes and programs.
     SQLite: WAL (readers never block the writer), a long busy timeout (writers queue instead of
     failing) and ``BEGIN IMMEDIATE`` for write transactions, which takes the write lock up front
     so a transaction never has to upgrade a read lock and fail with ``database is locked``.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     if parsed.database in (None, "", ":memory:"):
         raise errors.ConfigurationError(
             "The job store needs a SQLite file its processes share, not an in-memory database."
         )
     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed)
+    engine = create_engine(parsed, hide_parameters=True)  # no hashes or programs in tracebacks
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
