@@ -7,7 +7,20 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from qstation.circuit.program import BitRef, Gate, Measure, Program, ReadRegister, Record, Reset
+from qstation.circuit.program import (
+    Assign,
+    Binary,
+    BitRef,
+    Conditional,
+    Const,
+    Gate,
+    Measure,
+    Program,
+    ReadBit,
+    ReadRegister,
+    Record,
+    Reset,
+)
 from qstation.engines.statevector import StateVectorEngine
 from qstation.errors import ExecutionError
 
@@ -74,3 +87,43 @@ def test_state_beyond_memory_limit_fails_before_allocating() -> None:
         ExecutionError, match=r"30-qubit state-vector emulation needs about 48\.0 GiB"
     ):
         StateVectorEngine(memory_limit_bytes=2**30).run(program, 1, seed=0)
+
+
+def test_gate_conditioned_on_a_measured_superposition_follows_each_shots_outcome() -> None:
+    # q0 in |+>, measured into m[0]; if m[0] == 1 flip q1; q1 must then always equal m[0].
+    program = Program(
+        2,
+        {"m": 2},
+        (
+            Gate("U1q", (0,), (0.5, 0.0)),
+            Measure(0, BitRef("m", 0)),
+            Conditional(
+                Binary("eq", ReadBit(BitRef("m", 0)), Const(1)), Gate("U1q", (1,), (1.0, 0.0))
+            ),
+            Measure(1, BitRef("m", 1)),
+            Record("m", ReadRegister("m"), 2),
+        ),
+    )
+    shots = ENGINE.run(program, 2000, seed=4)["m"]
+    assert set(shots) == {"00", "11"}
+    assert abs(shots.count("11") - 1000) < 4 * np.sqrt(500)
+
+
+def test_classical_conditional_only_changes_the_shots_where_it_holds() -> None:
+    # m[0] random; b := 3 only where m[0] == 1; the quantum part stays sampled once.
+    program = Program(
+        1,
+        {"m": 1, "b": 2},
+        (
+            Gate("U1q", (0,), (0.5, 0.0)),
+            Measure(0, BitRef("m", 0)),
+            Conditional(Binary("eq", ReadRegister("m"), Const(1)), Assign("b", Const(3))),
+            Record("m", ReadRegister("m"), 1),
+            Record("b", ReadRegister("b"), 2),
+        ),
+    )
+    results = ENGINE.run(program, 500, seed=8)
+    assert {(m, b) for m, b in zip(results["m"], results["b"], strict=True)} == {
+        ("0", "00"),
+        ("1", "11"),
+    }

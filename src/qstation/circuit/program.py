@@ -47,7 +47,7 @@ class ReadRegister:
 
 UnaryOperator = Literal["not", "neg"]
 BinaryOperator = Literal[
-    "add", "sub", "mul", "udiv", "urem", "and", "or", "xor", "shl", "lshr",
+    "add", "sub", "mul", "udiv", "urem", "pow", "and", "or", "xor", "shl", "lshr",
     "eq", "ne", "ult", "ule", "ugt", "uge",
 ]  # fmt: skip
 
@@ -119,9 +119,29 @@ class Record:
     width: int
 
 
+@dataclass(frozen=True, slots=True)
+class Conditional:
+    """Run ``operation`` only in the shots where ``condition`` is non-zero.
+
+    Every branch of a program becomes conditional operations in one flat list (QASM's ``if``
+    directly, QIR's branches by their reaching conditions), so engines, costing and checks see
+    all branches, as the published cost formula charges them.
+    """
+
+    condition: Expression
+    operation: Operation
+
+
 QuantumOperation = Gate | Measure | Reset | Barrier
 ClassicalOperation = Assign | SetBit | Record
-Operation = QuantumOperation | ClassicalOperation
+Operation = QuantumOperation | ClassicalOperation | Conditional
+
+
+def unconditioned(operation: Operation) -> Operation:
+    """The operation a (possibly nested) conditional would run."""
+    while isinstance(operation, Conditional):
+        operation = operation.operation
+    return operation
 
 
 @dataclass(frozen=True)
@@ -139,7 +159,7 @@ class Program:
 
     def used_qubits(self) -> set[int]:
         used: set[int] = set()
-        for op in self.operations:
+        for op in map(unconditioned, self.operations):
             if isinstance(op, Gate):
                 used.update(op.qubits)
             elif isinstance(op, Measure | Reset):

@@ -2,18 +2,19 @@
 
 ``HQC = 5 + C · (N1q + 10·N2q + 5·Nm) / 5000`` with C the shots, N1q the single-qubit gates
 (``Rz`` included, as pytket's gate counts do), N2q the native two-qubit gates and Nm the state
-preparations, measurements and resets, counting one implicit preparation per qubit.
+preparations, measurements and resets, counting one implicit preparation per qubit. Conditional
+operations are charged whether or not they run: the formula charges every branch.
 """
 
 from __future__ import annotations
 
 from qstation.circuit.gates import GATES
-from qstation.circuit.program import Gate, Measure, Program, Reset
+from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
 
 
 def hqc_cost(program: Program, shots: int) -> float:
     one_qubit = two_qubit = state_operations = 0
-    for operation in program.operations:
+    for operation in map(unconditioned, program.operations):
         if isinstance(operation, Gate):
             if GATES[operation.name].is_two_qubit:
                 two_qubit += 1

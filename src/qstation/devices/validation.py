@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qstation.circuit.gates import GATES
-from qstation.circuit.program import Gate, Program
+from qstation.circuit.program import Gate, Program, unconditioned
 from qstation.devices.catalogue import Device
 from qstation.errors import CompileError
 
@@ -24,7 +24,7 @@ def check_program_fits(program: Program, device: Device) -> None:
                 f"classical register {name!r} is {width} bits wide; the limit is "
                 f"{device.max_register_width}"
             )
-    for gate in program.operations:
+    for gate in map(unconditioned, program.operations):
         if isinstance(gate, Gate) and not GATES[gate.name].device_names & device.gateset:
             raise CompileError(
                 f"gate {gate.name} on qubits {list(gate.qubits)} is not in {device.name}'s gate "

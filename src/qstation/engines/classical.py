@@ -15,8 +15,10 @@ from qstation.circuit.program import (
     Assign,
     Binary,
     BitRef,
+    Conditional,
     Const,
     Expression,
+    Operation,
     Program,
     ReadBit,
     ReadRegister,
@@ -56,6 +58,7 @@ _BINARY: dict[str, Callable[[Words, Words], Words]] = {
     "mul": np.multiply,
     "udiv": _divide,
     "urem": _remainder,
+    "pow": np.power,  # wraps modulo 2**64, like every other word operation
     "and": np.bitwise_and,
     "or": np.bitwise_or,
     "xor": np.bitwise_xor,
@@ -102,7 +105,7 @@ class ClassicalState:
                 )
         raise AssertionError(f"unknown expression {expression!r}")  # pragma: no cover
 
-    def apply(self, operation: Assign | SetBit | Record) -> None:
+    def apply(self, operation: Assign | SetBit | Record | Conditional) -> None:
         match operation:
             case Assign(register, value):
                 self.words[register] = self.evaluate(value) & _mask(self.widths[register])
@@ -110,12 +113,34 @@ class ClassicalState:
                 self.set_bit(target, self.evaluate(value))
             case Record(label, value, width):
                 self.outputs[label] = (self.evaluate(value) & _mask(width), width)
+            case Conditional(condition, inner):
+                self._apply_where(self.evaluate(condition) != 0, inner)
+            case _:
+                raise AssertionError(f"not a classical operation: {operation!r}")
+
+    def _apply_where(self, taken: np.ndarray, operation: Operation) -> None:
+        """Apply ``operation`` in the shots where ``taken``; the others keep their values."""
+        words, outputs = dict(self.words), dict(self.outputs)
+        self.apply(operation)  # type: ignore[arg-type]  # only classical operations get here
+        for name, changed in self.words.items():
+            if changed is not words[name]:
+                self.words[name] = np.where(taken, changed, words[name])
+        for label, entry in self.outputs.items():
+            if entry is not outputs.get(label):
+                values, width = entry
+                previous = outputs[label][0] if label in outputs else np.zeros_like(values)
+                self.outputs[label] = (np.where(taken, values, previous), width)
 
     def results(self) -> dict[str, list[str]]:
         """Each output as MSB-first binary strings, one per shot (the machine API's format)."""
-        formatted: dict[str, list[str]] = {}
-        for label, (values, width) in self.outputs.items():
-            distinct, inverse = np.unique(values, return_inverse=True)
-            texts = [format(int(v), f"0{width}b") for v in distinct]
-            formatted[label] = [texts[i] for i in inverse]
-        return formatted
+        return format_outputs(self.outputs)
+
+
+def format_outputs(outputs: dict[str, tuple[Words, int]]) -> dict[str, list[str]]:
+    """Output values as MSB-first binary strings of their recorded width, one per shot."""
+    formatted: dict[str, list[str]] = {}
+    for label, (values, width) in outputs.items():
+        distinct, inverse = np.unique(values, return_inverse=True)
+        texts = [format(int(v), f"0{width}b") for v in distinct]
+        formatted[label] = [texts[i] for i in inverse]
+    return formatted

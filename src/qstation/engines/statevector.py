@@ -1,9 +1,10 @@
 """Exact state-vector emulation with numpy.
 
-When every measurement is terminal (nothing quantum follows it on that qubit) the circuit is
-simulated once and all shots are sampled from the final distribution; otherwise each shot runs
-as its own trajectory. Only qubits the program touches are simulated, and the memory a state
-needs is checked against the limit before anything is allocated.
+When no quantum step depends on a measurement (every measurement is terminal for its qubit and
+no quantum operation is conditional) the circuit is simulated once, all shots are sampled from
+the final distribution, and the classical operations are replayed for all shots at once.
+Otherwise each shot runs on its own, quantum and classical state interleaved. Only qubits the
+program touches are simulated, and the memory a state needs is checked before allocating.
 """
 
 from __future__ import annotations
@@ -11,8 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 from qstation.circuit.gates import GATES
-from qstation.circuit.program import Barrier, Gate, Measure, Program, Reset
-from qstation.engines.classical import ClassicalState
+from qstation.circuit.program import (
+    Barrier,
+    Conditional,
+    Gate,
+    Measure,
+    Operation,
+    Program,
+    Record,
+    Reset,
+    unconditioned,
+)
+from qstation.engines.classical import ClassicalState, Words, format_outputs
 from qstation.engines.randomness import shot_generator, shot_keys, shot_uniforms
 from qstation.errors import ExecutionError
 from qstation.sizes import describe_bytes
@@ -20,6 +31,8 @@ from qstation.sizes import describe_bytes
 BYTES_PER_AMPLITUDE = 16
 PEAK_STATES = 3
 """Peak working memory in states: the state, a gate's output, and the sampling arrays."""
+
+_QUANTUM = (Gate, Measure, Reset)
 
 
 class StateVectorEngine:
@@ -33,19 +46,9 @@ class StateVectorEngine:
         self._check_memory(len(qubits))
         simulation = _Simulation(program, {q: i for i, q in enumerate(qubits)})
         keys = shot_keys(seed, 0, n_shots)
-        if _measurements_are_terminal(program):
-            outcomes = simulation.sample_terminal(keys)
-        else:
-            outcomes = simulation.run_trajectories(keys)
-        classical = ClassicalState(program, n_shots)
-        measurement_index = 0
-        for operation in program.operations:
-            if isinstance(operation, Measure):
-                classical.set_bit(operation.target, outcomes[measurement_index])
-                measurement_index += 1
-            elif not isinstance(operation, Gate | Reset | Barrier):
-                classical.apply(operation)
-        return classical.results()
+        if _quantum_part_is_fixed(program):
+            return simulation.sample_then_replay(keys)
+        return simulation.run_each_shot(keys)
 
     def _check_memory(self, n_qubits: int) -> None:
         needed = PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits
@@ -56,10 +59,13 @@ class StateVectorEngine:
             )
 
 
-def _measurements_are_terminal(program: Program) -> bool:
+def _quantum_part_is_fixed(program: Program) -> bool:
+    """True when one simulation serves every shot: no quantum step depends on a measurement."""
     touched: set[int] = set()
     measured: set[int] = set()
     for operation in program.operations:
+        if isinstance(operation, Conditional) and isinstance(unconditioned(operation), _QUANTUM):
+            return False
         if isinstance(operation, Gate):
             if measured.intersection(operation.qubits):
                 return False
@@ -77,11 +83,12 @@ class _Simulation:
         self.program = program
         self.compact = compact
         self.n_qubits = len(compact)
-        self.matrices = {
-            i: GATES[op.name].unitary(op.params).reshape((2,) * (2 * len(op.qubits)))
-            for i, op in enumerate(program.operations)
-            if isinstance(op, Gate)
-        }
+        self.matrices: dict[int, np.ndarray] = {}
+        for position, operation in enumerate(program.operations):
+            gate = unconditioned(operation)
+            if isinstance(gate, Gate):
+                matrix = GATES[gate.name].unitary(gate.params)
+                self.matrices[position] = matrix.reshape((2,) * (2 * len(gate.qubits)))
 
     def zero_state(self) -> np.ndarray:
         state = np.zeros((2,) * self.n_qubits, dtype=np.complex128)
@@ -91,11 +98,14 @@ class _Simulation:
     def apply_gate(self, state: np.ndarray, position: int, gate: Gate) -> np.ndarray:
         axes = [self.compact[q] for q in gate.qubits]
         arity = len(axes)
-        matrix = self.matrices[position]
-        moved = np.tensordot(matrix, state, axes=(list(range(arity, 2 * arity)), axes))
+        moved = np.tensordot(
+            self.matrices[position], state, axes=(list(range(arity, 2 * arity)), axes)
+        )
         return np.moveaxis(moved, list(range(arity)), axes)
 
-    def sample_terminal(self, keys: np.ndarray) -> list[np.ndarray]:
+    # --- one simulation, all shots sampled ----------------------------------------------
+
+    def sample_then_replay(self, keys: np.ndarray) -> dict[str, list[str]]:
         state = self.zero_state()
         for position, operation in enumerate(self.program.operations):
             if isinstance(operation, Gate):
@@ -106,31 +116,62 @@ class _Simulation:
             np.searchsorted(cumulative, targets, side="right"), cumulative.size - 1
         ).astype(np.uint64)
         shift = self.n_qubits - 1
-        return [
-            (indices >> np.uint64(shift - self.compact[op.qubit])) & np.uint64(1)
-            for op in self.program.operations
-            if isinstance(op, Measure)
-        ]
+        classical = ClassicalState(self.program, keys.size)
+        for operation in self.program.operations:
+            if isinstance(operation, Measure):
+                bit = np.uint64(shift - self.compact[operation.qubit])
+                classical.set_bit(operation.target, (indices >> bit) & np.uint64(1))
+            elif not isinstance(operation, (*_QUANTUM, Barrier)):
+                classical.apply(operation)
+        return classical.results()
 
-    def run_trajectories(self, keys: np.ndarray) -> list[np.ndarray]:
-        n_measurements = sum(isinstance(op, Measure) for op in self.program.operations)
-        outcomes = np.zeros((n_measurements, keys.size), dtype=np.uint64)
+    # --- each shot on its own -----------------------------------------------------------
+
+    def run_each_shot(self, keys: np.ndarray) -> dict[str, list[str]]:
+        widths: dict[str, int] = {}
+        for operation in map(unconditioned, self.program.operations):
+            if isinstance(operation, Record):
+                widths.setdefault(operation.label, operation.width)
+        values = {label: np.zeros(keys.size, dtype=np.uint64) for label in widths}
         for shot, key in enumerate(keys):
-            rng = shot_generator(key)
-            state = self.zero_state()
-            measurement_index = 0
-            for position, operation in enumerate(self.program.operations):
-                if isinstance(operation, Gate):
-                    state = self.apply_gate(state, position, operation)
-                elif isinstance(operation, Measure):
-                    outcome = self.collapse(state, self.compact[operation.qubit], rng)
-                    outcomes[measurement_index, shot] = outcome
-                    measurement_index += 1
-                elif isinstance(operation, Reset):
-                    axis = self.compact[operation.qubit]
-                    if self.collapse(state, axis, rng):
-                        state = np.flip(state, axis=axis).copy()
-        return list(outcomes)
+            for label, (value, _) in self._run_shot(key).items():
+                values[label][shot] = value[0]
+        return format_outputs({label: (values[label], widths[label]) for label in widths})
+
+    def _run_shot(self, key: np.uint64) -> dict[str, tuple[Words, int]]:
+        rng = shot_generator(key)
+        state = self.zero_state()
+        classical = ClassicalState(self.program, 1)
+        for position, operation in enumerate(self.program.operations):
+            state = self._step(position, operation, state, classical, rng)
+        return classical.outputs
+
+    def _step(
+        self,
+        position: int,
+        operation: Operation,
+        state: np.ndarray,
+        classical: ClassicalState,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        match operation:
+            case Conditional(condition, inner):
+                if classical.evaluate(condition)[0]:
+                    return self._step(position, inner, state, classical, rng)
+            case Gate():
+                return self.apply_gate(state, position, operation)
+            case Measure(qubit, target):
+                outcome = self.collapse(state, self.compact[qubit], rng)
+                classical.set_bit(target, np.array([outcome], dtype=np.uint64))
+            case Reset(qubit):
+                axis = self.compact[qubit]
+                if self.collapse(state, axis, rng):
+                    return np.flip(state, axis=axis).copy()
+            case Barrier():
+                pass
+            case _:
+                classical.apply(operation)
+        return state
 
     @staticmethod
     def collapse(state: np.ndarray, axis: int, rng: np.random.Generator) -> int:

@@ -2,19 +2,40 @@
 
 pytket's own reader parses the text (it round-trips everything pytket's writer emits for the
 hqslib1 header); this module translates the resulting commands and refuses what the engines do
-not run yet, naming the construct.
+not run yet, naming the construct. The reader lowers ``if (a >= 3)`` and similar conditions to a
+``RangePredicate`` into a scratch bit followed by a ``Conditional``; scratch registers it invents
+are temporaries, while every register the program text declares is a job output.
 """
 
 from __future__ import annotations
 
-from pytket.circuit import Bit, Circuit, Command, OpType, Qubit
+import re
+from collections.abc import Sequence
+
+from pytket._tket.circuit import (
+    Circuit,
+    ClExprOp,
+    Command,
+    CopyBitsOp,
+    Op,
+    OpType,
+    RangePredicateOp,
+    SetBitsOp,
+)
+from pytket._tket.circuit import Conditional as ConditionalOp
+from pytket._tket.unit_id import Bit, Qubit, UnitID
 from pytket.qasm.qasm import circuit_from_qasm_str
 
 from qstation.circuit.gates import GATE_BY_OPTYPE
 from qstation.circuit.program import (
     MAX_REGISTER_WIDTH,
+    Assign,
     Barrier,
+    Binary,
     BitRef,
+    Conditional,
+    Const,
+    Expression,
     Gate,
     Measure,
     Operation,
@@ -22,20 +43,28 @@ from qstation.circuit.program import (
     ReadRegister,
     Record,
     Reset,
+    SetBit,
 )
 from qstation.errors import CompileError
+from qstation.frontends.qasm.expressions import ExpressionTranslator, bits_value
+
+_CREG_DECLARATION = re.compile(r"\bcreg\s+([A-Za-z_][A-Za-z0-9_]*)\s*\[")
 
 
 def compile_qasm(text: str) -> Program:
     """Parse ``text`` and translate it; every failure is a :class:`CompileError`."""
     circuit = _parse(text)
-    qubit_index = {qubit: i for i, qubit in enumerate(circuit.qubits)}
-    operations: list[Operation] = [
-        _translate(command, qubit_index) for command in circuit.get_commands()
-    ]
-    registers = {register.name: register.size for register in circuit.c_registers}
-    operations.extend(Record(name, ReadRegister(name), width) for name, width in registers.items())
-    return Program(circuit.n_qubits, registers, tuple(operations))
+    widths = {register.name: register.size for register in circuit.c_registers}
+    declared = [name for name in dict.fromkeys(_CREG_DECLARATION.findall(text)) if name in widths]
+    translator = _Translator({q: i for i, q in enumerate(circuit.qubits)}, widths)
+    operations: list[Operation] = []
+    for command in circuit.get_commands():
+        operations.extend(translator.operations(command.op, command.args, command))
+    operations.extend(Record(name, ReadRegister(name), widths[name]) for name in declared)
+    registers = {name: widths[name] for name in declared}
+    temporaries = {name: width for name, width in widths.items() if name not in registers}
+    temporaries.update(translator.temporaries)
+    return Program(circuit.n_qubits, registers, tuple(operations), temporaries)
 
 
 def _parse(text: str) -> Circuit:
@@ -50,21 +79,80 @@ def _bit(bit: Bit) -> BitRef:
     return BitRef(bit.reg_name, bit.index[0])
 
 
-def _translate(command: Command, qubit_index: dict[Qubit, int]) -> Operation:
-    optype = command.op.type
-    qubits = tuple(qubit_index[arg] for arg in command.args if isinstance(arg, Qubit))
-    if optype == OpType.Measure:
-        (target,) = (arg for arg in command.args if isinstance(arg, Bit))
-        return Measure(qubits[0], _bit(target))
-    if optype == OpType.Reset:
-        return Reset(qubits[0])
-    if optype == OpType.Barrier:
-        return Barrier(qubits)
-    spec = GATE_BY_OPTYPE.get(optype)
-    if spec is None:
-        raise CompileError(f"operation {optype.name} ({command}) is not supported yet")
-    params = tuple(_half_turns(p, command) for p in command.op.params)
-    return Gate(spec.name, qubits, params)
+class _Translator:
+    def __init__(self, qubit_index: dict[Qubit, int], widths: dict[str, int]) -> None:
+        self.qubit_index = qubit_index
+        self.widths = widths
+        self.temporaries: dict[str, int] = {}  # values held for several operations
+
+    def operations(self, op: Op, args: Sequence[UnitID], command: Command) -> list[Operation]:
+        """The operations for one command; ``command`` only names the construct in errors."""
+        bits = [arg for arg in args if isinstance(arg, Bit)]
+        qubits = tuple(self.qubit_index[arg] for arg in args if isinstance(arg, Qubit))
+        optype = op.type
+        if isinstance(op, ConditionalOp):
+            return self._conditional(op, args, command)
+        if optype == OpType.Measure:
+            return [Measure(qubits[0], _bit(bits[0]))]
+        if optype == OpType.Reset:
+            return [Reset(qubits[0])]
+        if optype == OpType.Barrier:
+            return [Barrier(qubits)]
+        if isinstance(op, SetBitsOp):
+            return self._write(bits, Const(sum(int(v) << i for i, v in enumerate(op.values))))
+        if isinstance(op, CopyBitsOp):
+            half = len(bits) // 2
+            return self._write(bits[half:], bits_value(bits[:half], self.widths))
+        if isinstance(op, RangePredicateOp):
+            tested = bits_value(bits[:-1], self.widths)
+            inside = Binary(
+                "and",
+                Binary("uge", tested, Const(op.lower)),
+                Binary("ule", tested, Const(op.upper)),
+            )
+            return [SetBit(_bit(bits[-1]), inside)]
+        if isinstance(op, ClExprOp):
+            translator = ExpressionTranslator(op.expr, bits, self.widths)
+            return self._write(translator.output_bits(), translator.translate().expression)
+        spec = GATE_BY_OPTYPE.get(optype)
+        if spec is None:
+            raise CompileError(f"operation {optype.name} ({command}) is not supported")
+        params = tuple(_half_turns(p, command) for p in op.params)
+        return [Gate(spec.name, qubits, params)]
+
+    def _conditional(
+        self, op: ConditionalOp, args: Sequence[UnitID], command: Command
+    ) -> list[Operation]:
+        condition_bits = [arg for arg in args[: op.width] if isinstance(arg, Bit)]
+        condition: Expression = Binary(
+            "eq", bits_value(condition_bits, self.widths), Const(op.value)
+        )
+        inner = self.operations(op.op, args[op.width :], command)
+        if len(inner) == 1:
+            return [Conditional(condition, inner[0])]
+        # The first operation may change the condition's bits: decide once, before any runs.
+        hold, held = self._hold(condition, 1)
+        return [hold, *(Conditional(held, operation) for operation in inner)]
+
+    def _hold(self, value: Expression, width: int) -> tuple[Operation, ReadRegister]:
+        """Keep ``value`` in a new temporary, so later writes cannot change what it was."""
+        name = f"tk_held{len(self.temporaries)}"
+        self.temporaries[name] = width
+        return Assign(name, value), ReadRegister(name)
+
+    def _write(self, targets: list[Bit], value: Expression) -> list[Operation]:
+        """Bit ``i`` of ``value`` into ``targets[i]``: one assignment for a whole register."""
+        target = bits_value(targets, self.widths)
+        if isinstance(target, ReadRegister):
+            return [Assign(target.register, value)]
+        if len(targets) == 1 or isinstance(value, Const):
+            return [SetBit(_bit(bit), _shifted(value, i)) for i, bit in enumerate(targets)]
+        hold, held = self._hold(value, len(targets))  # the targets may be among its inputs
+        return [hold, *(SetBit(_bit(bit), _shifted(held, i)) for i, bit in enumerate(targets))]
+
+
+def _shifted(expression: Expression, position: int) -> Expression:
+    return expression if position == 0 else Binary("lshr", expression, Const(position))
 
 
 def _half_turns(param: object, command: Command) -> float:
