@@ -65,7 +65,12 @@ class Binary:
     right: Expression
 
 
-Expression = Const | ReadBit | ReadRegister | Unary | Binary
+@dataclass(frozen=True, slots=True)
+class ShotNumber:
+    """The number of the running shot in its job: 1 for the first, n for the last."""
+
+
+Expression = Const | ReadBit | ReadRegister | Unary | Binary | ShotNumber
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -132,8 +137,39 @@ class Conditional:
     operation: Operation
 
 
+@dataclass(frozen=True, slots=True)
+class SeedRandom:
+    """Restart the shot's random stream from ``seed`` at position 0 (hqslib1 ``RNGseed``)."""
+
+    seed: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class BoundRandom:
+    """Draw later numbers below ``bound``; 0 means any 32-bit number (hqslib1 ``RNGbound``)."""
+
+    bound: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRandom:
+    """Move the shot's random stream to position ``index`` (hqslib1 ``RNGindex``)."""
+
+    index: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRandom:
+    """Assign the stream's next number to ``register``, below ``bound`` if given, else below
+    the last :class:`BoundRandom` (hqslib1 ``RNGnum``, QIR ``___random_int_bounded``)."""
+
+    register: str
+    bound: Expression | None = None
+
+
+RandomOperation = SeedRandom | BoundRandom | IndexRandom | DrawRandom
 QuantumOperation = Gate | Measure | Reset | Barrier
-ClassicalOperation = Assign | SetBit | Record
+ClassicalOperation = Assign | SetBit | Record | RandomOperation
 Operation = QuantumOperation | ClassicalOperation | Conditional
 
 

@@ -15,21 +15,29 @@ from qstation.circuit.program import (
     Assign,
     Binary,
     BitRef,
+    BoundRandom,
+    ClassicalOperation,
     Conditional,
     Const,
+    DrawRandom,
     Expression,
+    IndexRandom,
     Operation,
     Program,
     ReadBit,
     ReadRegister,
     Record,
+    SeedRandom,
     SetBit,
+    ShotNumber,
     Unary,
 )
+from qstation.engines.randomness import program_random_words, program_stream_seeds
 
 Words = np.ndarray  # uint64, one entry per shot
 
 _ONE = np.uint64(1)
+_WORD32 = np.uint64(0xFFFF_FFFF)
 
 
 def _mask(width: int) -> np.uint64:
@@ -74,13 +82,18 @@ _BINARY: dict[str, Callable[[Words, Words], Words]] = {
 
 
 class ClassicalState:
-    """Register contents for ``n_shots`` shots."""
+    """Register contents, shot numbers and random streams for a run of consecutive shots."""
 
-    def __init__(self, program: Program, n_shots: int) -> None:
+    def __init__(self, program: Program, keys: np.ndarray, first_shot: int) -> None:
+        """``keys`` are the shots' keys (:func:`shot_keys`); ``first_shot`` is 0-based."""
         self.widths = program.widths()
-        self.n_shots = n_shots
+        self.n_shots = n_shots = keys.size
         self.words = {name: np.zeros(n_shots, dtype=np.uint64) for name in self.widths}
         self.outputs: dict[str, tuple[Words, int]] = {}
+        self.shot_numbers = np.arange(first_shot + 1, first_shot + 1 + n_shots, dtype=np.uint64)
+        self.stream_seeds = program_stream_seeds(keys)
+        self.stream_positions = np.zeros(n_shots, dtype=np.uint64)
+        self.random_bounds = np.zeros(n_shots, dtype=np.uint64)
 
     def set_bit(self, target: BitRef, values: Words) -> None:
         bit = np.uint64(1) << np.uint64(target.index)
@@ -95,6 +108,8 @@ class ClassicalState:
                 return (self.words[bit.register] >> np.uint64(bit.index)) & _ONE
             case ReadRegister(register):
                 return self.words[register].copy()
+            case ShotNumber():
+                return self.shot_numbers.copy()
             case Unary("not", operand):
                 return ~self.evaluate(operand)
             case Unary("neg", operand):
@@ -105,7 +120,7 @@ class ClassicalState:
                 )
         raise AssertionError(f"unknown expression {expression!r}")  # pragma: no cover
 
-    def apply(self, operation: Assign | SetBit | Record | Conditional) -> None:
+    def apply(self, operation: ClassicalOperation | Conditional) -> None:
         match operation:
             case Assign(register, value):
                 self.words[register] = self.evaluate(value) & _mask(self.widths[register])
@@ -115,16 +130,36 @@ class ClassicalState:
                 self.outputs[label] = (self.evaluate(value) & _mask(width), width)
             case Conditional(condition, inner):
                 self._apply_where(self.evaluate(condition) != 0, inner)
+            case SeedRandom(seed):
+                self.stream_seeds = self.evaluate(seed)
+                self.stream_positions = np.zeros(self.n_shots, dtype=np.uint64)
+            case BoundRandom(bound):
+                self.random_bounds = self.evaluate(bound) & _WORD32
+            case IndexRandom(index):
+                self.stream_positions = self.evaluate(index)
+            case DrawRandom(register, bound):
+                bounds = self.random_bounds if bound is None else self.evaluate(bound) & _WORD32
+                words = program_random_words(self.stream_seeds, self.stream_positions)
+                self.stream_positions = self.stream_positions + _ONE
+                drawn = np.where(bounds == 0, words & _WORD32, words % np.maximum(bounds, _ONE))
+                self.words[register] = drawn & _mask(self.widths[register])
             case _:
                 raise AssertionError(f"not a classical operation: {operation!r}")
 
     def _apply_where(self, taken: np.ndarray, operation: Operation) -> None:
         """Apply ``operation`` in the shots where ``taken``; the others keep their values."""
         words, outputs = dict(self.words), dict(self.outputs)
+        streams = (self.stream_seeds, self.stream_positions, self.random_bounds)
         self.apply(operation)  # type: ignore[arg-type]  # only classical operations get here
         for name, changed in self.words.items():
             if changed is not words[name]:
                 self.words[name] = np.where(taken, changed, words[name])
+        self.stream_seeds, self.stream_positions, self.random_bounds = (
+            np.where(taken, now, before)
+            for now, before in zip(
+                (self.stream_seeds, self.stream_positions, self.random_bounds), streams, strict=True
+            )
+        )
         for label, entry in self.outputs.items():
             if entry is not outputs.get(label):
                 values, width = entry

@@ -13,6 +13,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _MASK64 = (1 << 64) - 1
+_STREAM_DOMAIN = np.uint64(0x5EED_0F_0000_0001)
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
@@ -27,6 +28,17 @@ def shot_keys(seed: int, first_shot: int, n_shots: int) -> np.ndarray:
     seed_key = _splitmix64(np.array([seed & _MASK64], dtype=np.uint64))[0]
     indices = np.arange(first_shot, first_shot + n_shots, dtype=np.uint64)
     return _splitmix64(indices ^ seed_key)
+
+
+def program_stream_seeds(keys: np.ndarray) -> np.ndarray:
+    """Each shot's seed for the program's own random numbers, apart from measurement draws."""
+    return _splitmix64(keys ^ _STREAM_DOMAIN)
+
+
+def program_random_words(seeds: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Number ``position`` of the stream started from ``seed``: counter-based, so a stream can
+    be moved to any position and every shot draws independently of the others."""
+    return _splitmix64(seeds ^ _splitmix64(positions))
 
 
 def shot_uniforms(keys: np.ndarray) -> np.ndarray:

@@ -116,7 +116,7 @@ class _Simulation:
             np.searchsorted(cumulative, targets, side="right"), cumulative.size - 1
         ).astype(np.uint64)
         shift = self.n_qubits - 1
-        classical = ClassicalState(self.program, keys.size)
+        classical = ClassicalState(self.program, keys, first_shot=0)
         for operation in self.program.operations:
             if isinstance(operation, Measure):
                 bit = np.uint64(shift - self.compact[operation.qubit])
@@ -133,15 +133,15 @@ class _Simulation:
             if isinstance(operation, Record):
                 widths.setdefault(operation.label, operation.width)
         values = {label: np.zeros(keys.size, dtype=np.uint64) for label in widths}
-        for shot, key in enumerate(keys):
-            for label, (value, _) in self._run_shot(key).items():
+        for shot in range(keys.size):
+            for label, (value, _) in self._run_shot(keys[shot : shot + 1], shot).items():
                 values[label][shot] = value[0]
         return format_outputs({label: (values[label], widths[label]) for label in widths})
 
-    def _run_shot(self, key: np.uint64) -> dict[str, tuple[Words, int]]:
-        rng = shot_generator(key)
+    def _run_shot(self, key: np.ndarray, shot: int) -> dict[str, tuple[Words, int]]:
+        rng = shot_generator(key[0])
         state = self.zero_state()
-        classical = ClassicalState(self.program, 1)
+        classical = ClassicalState(self.program, key, first_shot=shot)
         for position, operation in enumerate(self.program.operations):
             state = self._step(position, operation, state, classical, rng)
         return classical.outputs
