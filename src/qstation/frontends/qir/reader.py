@@ -1,4 +1,4 @@
-"""From a job's ``program`` text (base64 of LLVM bitcode) to the body of its QIR entry point."""
+"""From a job's ``program`` text (base64 of LLVM bitcode) to the blocks of its QIR entry point."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pyqir
 
 from qstation.errors import CompileError
-from qstation.frontends.qir.operands import mnemonic
 
 
 @dataclass(frozen=True)
@@ -17,19 +16,14 @@ class EntryPoint:
     """The single entry point of a module; holding the module keeps its LLVM objects alive."""
 
     module: pyqir.Module
-    instructions: list[pyqir.Instruction]
-    block_is_named: bool  # an unnamed entry block takes the LLVM value number %0
+    blocks: list[pyqir.BasicBlock]  # in layout order, the entry block first
     required_num_qubits: int | None
     required_num_results: int | None
 
 
 def read_entry_point(program: str) -> EntryPoint:
-    """Decode, parse and verify ``program`` and return its one straight-line entry point."""
+    """Decode, parse and verify ``program`` and return its one entry point."""
     return _entry_point(_parse(_decode(program)))
-
-
-def control_flow_error(opcode: pyqir.Opcode) -> CompileError:
-    return CompileError(f"QIR control flow ({mnemonic(opcode)}) is not supported yet")
 
 
 def _decode(program: str) -> bytes:
@@ -63,13 +57,9 @@ def _entry_point(module: pyqir.Module) -> EntryPoint:
         raise CompileError(f"QIR entry point '{function.name}' has no body")
     if function.params:
         raise CompileError(f"QIR entry point '{function.name}' must not take parameters")
-    if len(blocks) > 1:
-        terminator = blocks[0].terminator
-        raise control_flow_error(terminator.opcode if terminator else pyqir.Opcode.BR)
     return EntryPoint(
         module=module,
-        instructions=blocks[0].instructions,
-        block_is_named=bool(blocks[0].name),
+        blocks=blocks,
         required_num_qubits=pyqir.required_num_qubits(function),
         required_num_results=pyqir.required_num_results(function),
     )

@@ -1,19 +1,30 @@
 """QIR 1.0 (as pytket-qir writes it, PYTKET and ADAPTIVE profiles) into the internal program form.
 
-Only straight-line entry points are translated for now. Both profiles share one table of
-functions: the PYTKET profile's creg runtime (``create_creg``, ``mz_to_creg_bit``, ...) and the
-adaptive profile's result slots (``mz``, ``read_result``) may even be mixed.
+Both profiles share one table of functions: the PYTKET profile's creg runtime (``create_creg``,
+``mz_to_creg_bit``, ...) and the adaptive profile's result slots (``mz``, ``read_result``) may
+even be mixed.
 
 Register naming: the n-th ``create_creg`` makes register ``creg<n>`` (the label recorded later
 names the output, not the register); result slot ``r`` is the 1-bit register ``result<r>``, so
 any number of slots fits; every integer SSA value ``%x`` is assigned once to a temporary register
 ``%x`` as wide as its LLVM type, which keeps the program linear in the size of the module.
+
+Branches (acyclic ones: see :mod:`.control`) become conditional operations. The blocks are laid
+out in a topological order; a block on every path from the entry to a ``ret`` is translated as it
+is, so a program whose branches all rejoin keeps its unconditional operations where OPENQASM has
+them. Any other block ``B`` starts by assigning the 1-bit temporary ``reach(%B)`` once,
+unconditionally: the ``or`` over its incoming edges of ``taken(P -> B)``, which is the
+predecessor's reaching condition ``and`` the edge's guard. Every operation of ``B`` then runs
+under ``reach(%B)``, so a value ``B`` defines keeps its old value (0: each runs at most once) in
+the shots that skip ``B``; LLVM's dominance rule lets only a ``phi`` on an edge that was not
+taken see that, and a ``phi`` masks each incoming value with its edge's ``taken``. The edges of a
+block are mutually exclusive (a shot follows one path), so the ``or`` picks the one taken.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pyqir
 
@@ -22,7 +33,12 @@ from qstation.circuit.program import (
     MAX_REGISTER_WIDTH,
     Assign,
     Barrier,
+    Binary,
+    BinaryOperator,
     BitRef,
+    Conditional,
+    Const,
+    Expression,
     Gate,
     Measure,
     Operation,
@@ -35,6 +51,7 @@ from qstation.circuit.program import (
 )
 from qstation.errors import CompileError
 from qstation.frontends.qir.arithmetic import IntValue, translate_integer_instruction
+from qstation.frontends.qir.control import ControlFlow, Guard, analyse
 from qstation.frontends.qir.operands import (
     angle,
     int_constant,
@@ -42,7 +59,7 @@ from qstation.frontends.qir.operands import (
     output_label,
     static_id,
 )
-from qstation.frontends.qir.reader import EntryPoint, control_flow_error, read_entry_point
+from qstation.frontends.qir.reader import EntryPoint, read_entry_point
 
 
 def compile_qir(program: str) -> Program:
@@ -70,20 +87,12 @@ _GATES = {  # QIR function -> gate table name; arity and parameter count come fr
     "__quantum__qis__rxxyyzz__body": "Rxxyyzz",
 }
 _BARRIER = re.compile(r"__quantum__qis__barrier([1-9][0-9]*)__body")
-_CONTROL_FLOW = {
-    pyqir.Opcode.BR,
-    pyqir.Opcode.SWITCH,
-    pyqir.Opcode.INDIRECT_BR,
-    pyqir.Opcode.CALL_BR,
-    pyqir.Opcode.INVOKE,
-    pyqir.Opcode.PHI,
-}
 
 _Handler = Callable[[pyqir.Call], IntValue | None]
 
 
 class _Translator:
-    """Walks the entry block once, appending operations and declaring registers as it goes."""
+    """Walks the blocks once, appending operations and declaring registers as it goes."""
 
     def __init__(self, entry: EntryPoint) -> None:
         self._entry = entry  # keeps the LLVM module alive while its values are read
@@ -92,7 +101,9 @@ class _Translator:
         self._temporaries: dict[str, int] = {}  # SSA values and result slots
         self._cregs: dict[pyqir.Value, str] = {}  # create_creg call -> register
         self._values: dict[pyqir.Value, IntValue] = {}  # SSA value -> its temporary register
-        self._next_number = 0 if entry.block_is_named else 1  # LLVM's numbering of %N
+        self._names: dict[pyqir.Value, str] = {}  # SSA value -> the name LLVM prints
+        self._reach: dict[pyqir.BasicBlock, Expression] = {}  # block -> when it runs, if not always
+        self._condition: Expression | None = None  # when the block being translated runs
         self._max_qubit = -1
         self._handlers: dict[str, _Handler] = {
             "__quantum__qis__reset__body": self._reset,
@@ -113,44 +124,122 @@ class _Translator:
         }
 
     def program(self) -> Program:
-        for instruction in self._entry.instructions:
-            name = self._ssa_name(instruction)
-            value = self._translate(instruction)
-            if value is not None:
-                self._define(instruction, name, value)
+        flow = analyse(self._entry.blocks)
+        self._names = flow.names
+        for block in flow.order:
+            self._start_block(block, flow)
+            *body, _terminator = block.instructions  # the flow analysis read the terminator
+            for instruction in body:
+                if isinstance(instruction, pyqir.Phi):  # translated by _start_block
+                    continue
+                value = self._translate(instruction)
+                if value is not None:
+                    self._define(instruction, value)
         declared = self._entry.required_num_qubits
         n_qubits = declared if declared is not None else self._max_qubit + 1
         return Program(n_qubits, self._registers, tuple(self._operations), self._temporaries)
 
+    def _emit(self, operation: Operation) -> None:
+        """Append an operation of the current block, under the block's reaching condition."""
+        if self._condition is not None:
+            operation = Conditional(self._condition, operation)
+        self._operations.append(operation)
+
+    # --- control flow ------------------------------------------------------------------
+
+    def _start_block(self, block: pyqir.BasicBlock, flow: ControlFlow) -> None:
+        """Assign the block's reaching condition (unless it always runs), then its phis."""
+        self._condition = None
+        label = flow.labels[block]
+        phis = [i for i in block.instructions if isinstance(i, pyqir.Phi)]
+        always = block in flow.always
+        taken: dict[pyqir.BasicBlock, Expression] = {}
+        for source, guard in flow.predecessors[block]:
+            edge = _all([self._reach.get(source, Const(1)), self._guard(guard)])
+            if len(phis) + (not always) > 1:  # read by the reaching condition and each phi
+                edge = self._stored(f"taken(%{flow.labels[source]}->%{label})", edge)
+            taken[source] = edge
+        if not always:
+            reach = self._temporary(f"reach(%{label})", 1)
+            self._operations.append(Assign(reach, _any(taken.values())))
+            self._reach[block] = ReadRegister(reach)
+        for phi in phis:
+            self._define(phi, self._phi(phi, taken))
+        self._condition = self._reach.get(block)
+
+    def _guard(self, guard: Guard) -> Expression:
+        """Whether an edge is taken, given that its source block runs: 0 or 1."""
+        if guard.value is None:
+            return Const(1)
+        value = self._read(guard.value)
+        if value.width == 1:  # a bit, as every br condition is
+            taken = {bit for bit in (0, 1) if (bit in guard.cases) != guard.negated}
+            if taken == {1}:
+                return value.expression
+            if taken == {0}:
+                return Binary("eq", value.expression, Const(0))
+            return Const(1 if taken else 0)
+        comparison: BinaryOperator = "ne" if guard.negated else "eq"
+        tests = [Binary(comparison, value.expression, Const(case)) for case in sorted(guard.cases)]
+        return _all(tests) if guard.negated else _any(tests)
+
+    def _phi(self, phi: pyqir.Phi, taken: dict[pyqir.BasicBlock, Expression]) -> IntValue:
+        """The incoming value of the edge taken: an ``or`` of each value times its ``taken``.
+
+        Edges that cannot be taken (from blocks the entry does not reach, or folded away) are
+        left out, and a predecessor listed twice (a ``switch`` with two cases to this block)
+        brings the same value twice.
+        """
+        terms: list[Expression] = []
+        widths = [1]
+        seen: set[pyqir.BasicBlock] = set()
+        for value, source in phi.incoming:
+            edge = taken.get(source, Const(0))
+            if edge == Const(0) or source in seen:
+                continue
+            seen.add(source)
+            incoming = self._read(value)
+            widths.append(incoming.width)
+            if edge == Const(1) or incoming.expression == Const(0):
+                terms.append(incoming.expression)
+            else:
+                terms.append(Binary("mul", edge, incoming.expression))
+        kept = [term for term in terms if term != Const(0)]
+        return IntValue(_balanced("or", kept) if kept else Const(0), max(widths))
+
+    def _stored(self, name: str, expression: Expression) -> Expression:
+        """``expression``, or a temporary holding it when it is more than a read."""
+        if isinstance(expression, Const | ReadRegister):
+            return expression
+        register = self._temporary(name, 1)
+        self._operations.append(Assign(register, expression))
+        return ReadRegister(register)
+
+    def _temporary(self, name: str, width: int) -> str:
+        """A new temporary; a numbered suffix keeps odd block labels from colliding."""
+        unique, number = name, 1
+        while unique in self._temporaries:
+            number += 1
+            unique = f"{name}#{number}"
+        self._temporaries[unique] = width
+        return unique
+
     # --- instructions ------------------------------------------------------------------
 
     def _translate(self, instruction: pyqir.Instruction) -> IntValue | None:
-        opcode = instruction.opcode
-        if opcode == pyqir.Opcode.RET:  # verified to end the only block; its value is unused
-            return None
-        if opcode in _CONTROL_FLOW:
-            raise control_flow_error(opcode)
         if isinstance(instruction, pyqir.Call):
             return self._call(instruction)
         return translate_integer_instruction(instruction, self._read)
 
-    def _ssa_name(self, instruction: pyqir.Instruction) -> str:
-        """The name LLVM prints for the instruction's value; every value takes one in order."""
-        if instruction.type.is_void:
-            return ""
-        if instruction.name:
-            return f"%{instruction.name}"
-        number, self._next_number = self._next_number, self._next_number + 1
-        return f"%{number}"
-
-    def _define(self, instruction: pyqir.Instruction, name: str, value: IntValue) -> None:
+    def _define(self, instruction: pyqir.Instruction, value: IntValue) -> None:
+        name = self._names.get(instruction, "")  # void calls have no name
         width = int_width(instruction.type, f"the value of {name or 'a call'}")
         self._temporaries[name] = width
-        self._operations.append(Assign(name, value.expression))
+        self._emit(Assign(name, value.expression))
         self._values[instruction] = IntValue(ReadRegister(name), max(1, min(value.width, width)))
 
     def _read(self, value: pyqir.Value) -> IntValue:
-        """An integer operand: a constant or a value defined earlier in the block."""
+        """An integer operand: a constant or a value defined earlier in the program."""
         known = self._values.get(value)
         if known is not None:
             return known
@@ -172,7 +261,7 @@ class _Translator:
         barrier = _BARRIER.fullmatch(name)
         if barrier is not None:
             qubits = self._args(call, int(barrier.group(1)))
-            self._operations.append(Barrier(tuple(self._qubit(q) for q in qubits)))
+            self._emit(Barrier(tuple(self._qubit(q) for q in qubits)))
             return None
         handler = self._handlers.get(name)
         if handler is None:
@@ -231,15 +320,15 @@ class _Translator:
         qubits = tuple(self._qubit(arg) for arg in args[spec.n_params :])
         if len(set(qubits)) != len(qubits):
             raise CompileError(f"'{call.callee.name}' acts twice on the same qubit {qubits}")
-        self._operations.append(Gate(gate, qubits, params))
+        self._emit(Gate(gate, qubits, params))
 
     def _reset(self, call: pyqir.Call) -> None:
         (qubit,) = self._args(call, 1)
-        self._operations.append(Reset(self._qubit(qubit)))
+        self._emit(Reset(self._qubit(qubit)))
 
     def _mz(self, call: pyqir.Call) -> None:
         qubit, result = self._args(call, 2)
-        self._operations.append(Measure(self._qubit(qubit), self._result(result)))
+        self._emit(Measure(self._qubit(qubit), self._result(result)))
 
     def _read_result(self, call: pyqir.Call) -> IntValue:
         (result,) = self._args(call, 1)
@@ -250,15 +339,15 @@ class _Translator:
     def _record_int(self, call: pyqir.Call) -> None:
         value, label = self._args(call, 2)
         number = self._read(value)
-        self._operations.append(Record(output_label(label), number.expression, number.width))
+        self._emit(Record(output_label(label), number.expression, number.width))
 
     def _record_bool(self, call: pyqir.Call) -> None:
         value, label = self._args(call, 2)
-        self._operations.append(Record(output_label(label), self._read(value).expression, 1))
+        self._emit(Record(output_label(label), self._read(value).expression, 1))
 
     def _record_result(self, call: pyqir.Call) -> None:
         result, label = self._args(call, 2)
-        self._operations.append(Record(output_label(label), ReadBit(self._result(result)), 1))
+        self._emit(Record(output_label(label), ReadBit(self._result(result)), 1))
 
     def _no_operation(self, call: pyqir.Call) -> None:
         return None
@@ -276,12 +365,12 @@ class _Translator:
 
     def _mz_to_creg_bit(self, call: pyqir.Call) -> None:
         qubit, creg, index = self._args(call, 3)
-        self._operations.append(Measure(self._qubit(qubit), self._creg_bit(creg, index)))
+        self._emit(Measure(self._qubit(qubit), self._creg_bit(creg, index)))
 
     def _set_creg_bit(self, call: pyqir.Call) -> None:
         creg, index, value = self._args(call, 3)
         bit = self._creg_bit(creg, index)
-        self._operations.append(SetBit(bit, self._read(value).expression))
+        self._emit(SetBit(bit, self._read(value).expression))
 
     def _get_creg_bit(self, call: pyqir.Call) -> IntValue:
         creg, index = self._args(call, 2)
@@ -290,9 +379,33 @@ class _Translator:
     def _set_creg_to_int(self, call: pyqir.Call) -> None:
         creg, value = self._args(call, 2)
         register = self._creg(creg)
-        self._operations.append(Assign(register, self._read(value).expression))
+        self._emit(Assign(register, self._read(value).expression))
 
     def _get_int_from_creg(self, call: pyqir.Call) -> IntValue:
         (creg,) = self._args(call, 1)
         register = self._creg(creg)
         return IntValue(ReadRegister(register), self._registers[register])
+
+
+def _any(terms: Iterable[Expression]) -> Expression:
+    """The ``or`` of 0-or-1 terms, as a balanced tree: engines evaluate expressions recursively."""
+    kept = [term for term in terms if term != Const(0)]
+    if Const(1) in kept:
+        return Const(1)
+    return _balanced("or", kept) if kept else Const(0)
+
+
+def _all(terms: Iterable[Expression]) -> Expression:
+    """The ``and`` of 0-or-1 terms, as a balanced tree."""
+    kept = [term for term in terms if term != Const(1)]
+    if Const(0) in kept:
+        return Const(0)
+    return _balanced("and", kept) if kept else Const(1)
+
+
+def _balanced(operator: BinaryOperator, terms: list[Expression]) -> Expression:
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    left, right = _balanced(operator, terms[:middle]), _balanced(operator, terms[middle:])
+    return Binary(operator, left, right)
