@@ -29,8 +29,8 @@ from qstation.circuit.program import (
     Const,
     Expression,
     Gate,
-    Operation,
     Measure,
+    Operation,
     Program,
     ReadBit,
     ReadRegister,
@@ -91,8 +91,7 @@ def qir_module(body: str, attributes: str = _ENTRY, extra: str = "") -> str:
 
 def _with_declarations(definition: str, attributes: str, extra: str) -> str:
     return (
-        f"{_LABELS}\n{definition}\n{extra}\n{_DECLARATIONS}\n"
-        f"attributes #0 = {{ {attributes} }}\n"
+        f"{_LABELS}\n{definition}\n{extra}\n{_DECLARATIONS}\nattributes #0 = {{ {attributes} }}\n"
     )
 
 
@@ -624,7 +623,8 @@ def test_every_truncation_of_valid_bitcode_is_a_compile_error(profile: QIRProfil
 
 
 def test_base64_wrapped_over_lines_is_accepted() -> None:
-    text = base64_bitcode(qir_module("  call void @__quantum__rt__int_record_output(i64 1, ptr @a)"))
+    body = "  call void @__quantum__rt__int_record_output(i64 1, ptr @a)"
+    text = base64_bitcode(qir_module(body))
     wrapped = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
 
     assert run_program(compile_qir(wrapped)) == {"a": "1"}

@@ -154,7 +154,7 @@ class _Translator:
         phis = [i for i in block.instructions if isinstance(i, pyqir.Phi)]
         always = block in flow.always
         taken: dict[pyqir.BasicBlock, Expression] = {}
-        for source, guard in flow.predecessors[block]:
+        for source, guard in flow.predecessors[block] if phis or not always else ():
             edge = _all([self._reach.get(source, Const(1)), self._guard(guard)])
             if len(phis) + (not always) > 1:  # read by the reaching condition and each phi
                 edge = self._stored(f"taken(%{flow.labels[source]}->%{label})", edge)
@@ -172,6 +172,8 @@ class _Translator:
         if guard.value is None:
             return Const(1)
         value = self._read(guard.value)
+        if isinstance(value.expression, Const):
+            return Const(int((value.expression.value in guard.cases) != guard.negated))
         if value.width == 1:  # a bit, as every br condition is
             taken = {bit for bit in (0, 1) if (bit in guard.cases) != guard.negated}
             if taken == {1}:
@@ -186,9 +188,9 @@ class _Translator:
     def _phi(self, phi: pyqir.Phi, taken: dict[pyqir.BasicBlock, Expression]) -> IntValue:
         """The incoming value of the edge taken: an ``or`` of each value times its ``taken``.
 
-        Edges that cannot be taken (from blocks the entry does not reach, or folded away) are
-        left out, and a predecessor listed twice (a ``switch`` with two cases to this block)
-        brings the same value twice.
+        Edges that are never taken (from blocks the entry does not reach, or guarded by a
+        constant that fails) are left out, and a predecessor listed twice (a ``switch`` with two
+        cases to this block) brings the same value twice.
         """
         terms: list[Expression] = []
         widths = [1]
@@ -202,6 +204,8 @@ class _Translator:
             widths.append(incoming.width)
             if edge == Const(1) or incoming.expression == Const(0):
                 terms.append(incoming.expression)
+            elif incoming.expression == Const(1):
+                terms.append(edge)
             else:
                 terms.append(Binary("mul", edge, incoming.expression))
         kept = [term for term in terms if term != Const(0)]
