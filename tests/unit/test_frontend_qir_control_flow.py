@@ -52,9 +52,11 @@ from tests.oracle import BasisStateOracle
 from tests.unit.test_frontend_qir import (
     PI,
     PROFILES,
+    SIGNIFICANT_WIDTHS,
     from_body,
     from_definition,
     from_pytket,
+    int_output,
     run_program,
 )
 
@@ -115,6 +117,30 @@ def _conditionals(program: Program) -> list[Operation]:
     return [op for op in program.operations if isinstance(op, Conditional)]
 
 
+def _switch_on_one(value: str, label: str, after: str) -> str:
+    """LLVM that goes through block ``label`` when ``value`` is 1, then on to block ``after``."""
+    return f"""  switch i64 {value}, label %{after} [ i64 1, label %{label} ]
+{label}:
+  br label %{after}
+{after}:"""
+
+
+def _tests_a_bit(program: Program, label: str, value: str) -> bool:
+    """Whether the switch into ``label`` on ``value`` (by ``_switch_on_one``) became a bit test.
+
+    A value the width analysis bounds to one bit is its own guard; any other is compared to 1.
+    """
+    (reach,) = (
+        op.value
+        for op in program.operations
+        if isinstance(op, Assign) and op.register == f"reach(%{label})"
+    )
+    if reach == ReadRegister(value):
+        return True
+    assert reach == Binary("eq", ReadRegister(value), Const(1))
+    return False
+
+
 def _depth(expression: Expression) -> int:
     match expression:
         case Binary(_, left, right):
@@ -149,7 +175,7 @@ def test_a_gate_conditional_on_a_bit_runs_where_the_bit_has_the_value(
         (False, "Measure", (1,)),  # after the join: on every path, so not conditional
     ]
     flipped = int(outcome == value)
-    assert run_program(program, [outcome]) == {"m": f"{flipped}{outcome}"}
+    assert run_program(program, [outcome]) == {"m": int_output(2 * flipped + outcome, 2, profile)}
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -184,7 +210,7 @@ def test_a_gate_conditional_on_a_register_value_runs_where_the_value_matches(
         outputs = run_program(program, outcomes)
         value = int(outputs["a"], 2)
         seen.add(value)
-        assert outputs["flag"] == str(int(holds(value))), (outcomes, outputs)
+        assert outputs["flag"] == int_output(holds(value), 1, profile), (outcomes, outputs)
     assert seen == {0, 1, 2, 3}
 
 
@@ -203,8 +229,11 @@ def test_conditional_set_bits_and_copies_happen_only_where_the_condition_holds(
 
     program = from_pytket(circuit, profile)
 
-    expected = "101" if outcome else "010"
-    assert run_program(program, [outcome]) == {"m": str(outcome), "b": expected}
+    expected = 0b101 if outcome else 0b010
+    assert run_program(program, [outcome]) == {
+        "m": int_output(outcome, 1, profile),
+        "b": int_output(expected, 3, profile),
+    }
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -226,7 +255,9 @@ def test_conditional_reset_and_measure(profile: QIRProfile, outcome: int) -> Non
         "Reset",
         "Measure",
     }
-    assert run_program(program, [outcome]) == {"m": "101" if outcome else "010"}
+    assert run_program(program, [outcome]) == {
+        "m": int_output(0b101 if outcome else 0b010, 3, profile)
+    }
 
 
 def _chain(circuit: Circuit) -> None:
@@ -246,14 +277,14 @@ def _chain(circuit: Circuit) -> None:
     circuit.Measure(3, n[1])
 
 
-def _chain_outputs(outcomes: tuple[int, ...]) -> dict[str, str]:
+def _chain_outputs(outcomes: tuple[int, ...], profile: QIRProfile) -> dict[str, str]:
     """What ``_chain`` records: each unknown qubit measured takes the next outcome."""
     pending = iter(outcomes)
     m0 = next(pending)
     m1 = next(pending) if m0 else 0
     m2 = m0 ^ m1
     n0 = next(pending) if m2 else 0
-    return {"m": f"{m2}{m1}{m0}", "n": f"0{n0}"}
+    return {"m": int_output(4 * m2 + 2 * m1 + m0, 3, profile), "n": int_output(n0, 2, profile)}
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -267,7 +298,7 @@ def test_measure_conditional_gate_measure_chains_give_the_creg_values_for_every_
 
     assert _quantum(program) == _commands(circuit)
     for outcomes in _outcomes(3):
-        assert run_program(program, outcomes) == _chain_outputs(outcomes), outcomes
+        assert run_program(program, outcomes) == _chain_outputs(outcomes, profile), outcomes
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -304,7 +335,7 @@ def test_a_circuit_without_conditions_has_no_conditional_operations(profile: QIR
 
     assert not _conditionals(program)
     assert all(name.startswith(("%", "result")) for name in program.temporaries)
-    assert run_program(program) == {"m": "01"}
+    assert run_program(program) == {"m": int_output(0b01, 2, profile)}
 
 
 def _random_classical_circuit(generator: random.Random) -> Circuit:
@@ -377,6 +408,11 @@ def test_random_classical_circuits_agree_with_the_oracle_and_with_openqasm(seed:
             outputs = run_program(program)
             values = {name: int(outputs[name], 2) for name in ("a", "b", "m")}
             assert values == {name: expected[name] for name in values}, circuit.get_commands()
+            widths = {name: len(outputs[name]) for name in values}
+            registers = {"a": 3, "b": 2, "m": circuit.n_qubits}
+            assert widths == (
+                registers if profile == QIRProfile.PYTKET else dict.fromkeys(values, 64)
+            )
             # The commands' order is the order of the OPENQASM text pytket writes; the QASM
             # front end reads that text back into a circuit whose commands may interleave
             # operations on different qubits differently, so only each qubit's story is equal.
@@ -424,13 +460,13 @@ join:
         ),
         Assign("%q", then),  # the value on the else edge is 0
         Measure(1, BitRef("result1", 0)),
-        Record("a", ReadRegister("%p"), 4),  # the widest incoming value, %five, has 4 bits
+        Record("a", ReadRegister("%p"), 64),  # not a creg's value
         Record("b", ReadRegister("%q"), 1),
         Record("c", ReadBit(BitRef("result1", 0)), 1),
     )
     assert program.temporaries["reach(%then)"] == program.temporaries["reach(%else)"] == 1
-    assert run_program(program, [1]) == {"a": "0101", "b": "1", "c": "1"}
-    assert run_program(program, [0]) == {"a": "0010", "b": "0", "c": "0"}
+    assert run_program(program, [1]) == {"a": format(5, "064b"), "b": "1", "c": "1"}
+    assert run_program(program, [0]) == {"a": format(2, "064b"), "b": "0", "c": "0"}
 
 
 _NESTED = f"""
@@ -465,9 +501,17 @@ _THREE = '"entry_point" "required_num_qubits"="3" "required_num_results"="3"'
 def test_nested_branches_run_inner_blocks_under_both_conditions() -> None:
     program = from_definition(_NESTED, _THREE)
 
-    assert run_program(program, [0]) == {"a": "0111", "b": "0"}
-    assert run_program(program, [1, 0]) == {"a": "1100", "b": "1", "c": "10"}
-    assert run_program(program, [1, 1]) == {"a": "0011", "b": "0", "c": "01"}
+    assert run_program(program, [0]) == {"a": format(7, "064b"), "b": "0"}
+    assert run_program(program, [1, 0]) == {
+        "a": format(12, "064b"),
+        "b": "1",
+        "c": format(2, "064b"),
+    }
+    assert run_program(program, [1, 1]) == {
+        "a": format(3, "064b"),
+        "b": "0",
+        "c": format(1, "064b"),
+    }
     conditional = {
         (type(op.operation).__name__, getattr(op.operation, "qubit", None))
         for op in program.operations
@@ -517,8 +561,8 @@ done:
     assert _quantum(program)[-1] == (True, "U1q", (1,))
     records = [op for op in program.operations if isinstance(unconditioned(op), Record)]
     assert all(isinstance(op, Conditional) for op in records)
-    assert run_program(program, [0]) == {"a": "1"}
-    assert run_program(program, [1]) == {"a": "10"}
+    assert run_program(program, [0]) == {"a": format(1, "064b")}
+    assert run_program(program, [1]) == {"a": format(2, "064b")}
 
 
 def test_a_branch_with_both_targets_the_same_is_not_a_condition() -> None:
@@ -615,7 +659,7 @@ join:
 
     for low, high in _outcomes(2):
         value = {0: 10, 1: 33}.get(2 * high + low, 77)
-        assert run_program(program, [low, high]) == {"a": format(value, "07b")}
+        assert run_program(program, [low, high]) == {"a": format(value, "064b")}
 
 
 def test_a_phi_is_as_wide_as_its_widest_incoming_value() -> None:
@@ -626,12 +670,47 @@ big:
   br label %join
 join:
   %p = phi i64 [ 21, %big ], [ %bit, %entry ]
+  %top = lshr i64 %p, 4
+  %below = lshr i64 %p, 3
+{_switch_on_one("%top", "top_set", "next")}
+{_switch_on_one("%below", "below_one", "end")}
   call void @__quantum__rt__int_record_output(i64 %p, ptr @a)""")
 
+    # 21 has 5 bits: %p >> 4 is a bit, %p >> 3 may not be
+    assert _tests_a_bit(program, "top_set", "%top")
+    assert not _tests_a_bit(program, "below_one", "%below")
     (record,) = (op for op in program.operations if isinstance(op, Record))
-    assert record.width == 5
-    assert run_program(program, [1]) == {"a": "10101"}
-    assert run_program(program, [0]) == {"a": "00000"}
+    assert record.width == 64
+    assert run_program(program, [1]) == {"a": format(21, "064b")}
+    assert run_program(program, [0]) == {"a": format(0, "064b")}
+
+
+@pytest.mark.parametrize(("instruction", "width"), SIGNIFICANT_WIDTHS)
+def test_a_switch_on_a_value_the_width_analysis_bounds_to_one_bit_tests_the_bit(
+    instruction: str, width: int
+) -> None:
+    """``value >> (width - 1)`` is a bit to the translator and ``value >> (width - 2)`` is not,
+    which pins the width the analysis finds; the runs check that the bound holds."""
+    for shift in range(max(width - 2, 0), width):
+        program = from_body(f"""
+  call void @__quantum__qis__phasedx__body(double {HALF_PI}, double {HALF_PI}, ptr null)
+  call void @__quantum__qis__mz__body(ptr null, ptr null)
+  %one = call i1 @__quantum__qis__read_result__body(ptr null)
+  %bit = zext i1 %one to i64
+  %value = {instruction}
+  %top = lshr i64 %value, {shift}
+{_switch_on_one("%top", "case", "join")}
+  %taken = phi i1 [ true, %case ], [ false, %entry ]
+  call void @__quantum__rt__int_record_output(i64 %top, ptr @a)
+  call void @__quantum__rt__bool_record_output(i1 %taken, ptr @b)""")
+
+        is_a_bit = shift == width - 1
+        assert _tests_a_bit(program, "case", "%top") == is_a_bit, shift
+        for outcome in (0, 1):
+            outputs = run_program(program, [outcome])
+            top = int(outputs["a"], 2)
+            assert top <= 1 or not is_a_bit, (shift, outcome, top)
+            assert outputs["b"] == str(int(top == 1)), (shift, outcome, top)
 
 
 def test_unnamed_blocks_and_values_take_the_numbers_llvm_prints() -> None:
@@ -732,8 +811,8 @@ wide:
             case Assign(_, value) | Record(_, value, _):
                 depths.append(_depth(value))
     assert max(depths) <= 16
-    assert run_program(program, [1]) == {"a": format(4, "011b")}
-    assert run_program(program, [0]) == {"a": format(1, "011b")}
+    assert run_program(program, [1]) == {"a": format(4, "064b")}
+    assert run_program(program, [0]) == {"a": format(1, "064b")}
 
 
 def test_a_creg_made_in_a_branch_is_declared_for_every_shot() -> None:

@@ -4,11 +4,11 @@ Expressions follow the engine's arithmetic: unsigned Python ints, wrapped to 64 
 truncated to the width of the register they are assigned to, which is exactly LLVM's modular
 arithmetic on ``iN``. Signed forms (``sext``, signed ``icmp``) are rewritten into unsigned ones.
 
-The *significant width* of a value is a bit count it provably fits in. It decides how wide an
-``int_record_output`` is written: the client reads a creg value as a binary string of the
-creg's width, and the adaptive profile has no cregs, only integers built as ``or`` of
-``zext(bit) * 2**i`` and masked with ``and``. Following those operations recovers the creg width
-when the top bit of the creg is written, which is the usual case.
+The *significant width* of a value is a bit count it provably fits in. It tells whether a
+branch or switch value is a single bit (then it is tested directly). It does not decide how wide
+an ``int_record_output`` is written: only a creg's contents have a known width; every other
+integer is recorded with 64 bits, since the client needs each string at least as wide as the
+register it reads.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class IntValue:
 
     expression: Expression
     width: int
+    creg_width: int | None = None
+    """Set when the value is exactly a creg's contents (``get_int_from_creg``): its width."""
 
     @staticmethod
     def constant(value: int) -> IntValue:

@@ -240,7 +240,9 @@ class _Translator:
         width = int_width(instruction.type, f"the value of {name or 'a call'}")
         self._temporaries[name] = width
         self._emit(Assign(name, value.expression))
-        self._values[instruction] = IntValue(ReadRegister(name), max(1, min(value.width, width)))
+        self._values[instruction] = IntValue(
+            ReadRegister(name), max(1, min(value.width, width)), value.creg_width
+        )
 
     def _read(self, value: pyqir.Value) -> IntValue:
         """An integer operand: a constant or a value defined earlier in the program."""
@@ -343,7 +345,10 @@ class _Translator:
     def _record_int(self, call: pyqir.Call) -> None:
         value, label = self._args(call, 2)
         number = self._read(value)
-        self._emit(Record(output_label(label), number.expression, number.width))
+        # The client reads each output as an MSB-first string as wide as its register; only a
+        # creg's contents tell that width (ADAPTIVE QIR has none), so other integers get 64 bits.
+        width = number.creg_width or MAX_REGISTER_WIDTH
+        self._emit(Record(output_label(label), number.expression, width))
 
     def _record_bool(self, call: pyqir.Call) -> None:
         value, label = self._args(call, 2)
@@ -388,7 +393,8 @@ class _Translator:
     def _get_int_from_creg(self, call: pyqir.Call) -> IntValue:
         (creg,) = self._args(call, 1)
         register = self._creg(creg)
-        return IntValue(ReadRegister(register), self._registers[register])
+        width = self._registers[register]
+        return IntValue(ReadRegister(register), width, creg_width=width)
 
 
 def _any(terms: Iterable[Expression]) -> Expression:
