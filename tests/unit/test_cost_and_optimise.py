@@ -35,6 +35,14 @@ def test_two_qubit_gates_and_resets_are_charged() -> None:
     assert hqc_cost(program, 1000) == pytest.approx(5 + 1000 * (1 + 10 + 5 * 4) / 5000)
 
 
+def test_standard_gates_are_charged_as_the_native_gates_they_stand_for() -> None:
+    gates = [Gate("H", (0,)), Gate("Rx", (1,), (0.25,)), Gate("CX", (0, 1)), Gate("CZ", (1, 2))]
+    gates += [Gate("SWAP", (0, 2)), Gate("CCX", (0, 1, 2))]
+    program = Program(3, {}, tuple(gates))
+    # 1q: H, Rx and the Toffoli's 9; 2q: CX, CZ, three for SWAP and six for the Toffoli.
+    assert hqc_cost(program, 100) == pytest.approx(5 + 100 * (11 + 10 * 11 + 5 * 3) / 5000)
+
+
 def unitary_of(program: Program) -> np.ndarray:
     circuit = Circuit(program.n_qubits)
     for gate in gates_of(program):
@@ -56,6 +64,19 @@ def test_optimisation_keeps_each_block_unitary_and_the_measurements(level: int) 
     overlap = abs(np.trace(before.conj().T @ after)) / 8  # equal up to a global phase
     assert overlap == pytest.approx(1.0, abs=1e-9)
     assert {g.name for g in gates_of(optimised)} <= {"U1q", "Rz", "RZZ"}
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_optimisation_compiles_standard_gates_to_native_ones(level: int) -> None:
+    gates = [Gate("H", (0,)), Gate("CX", (0, 1)), Gate("Ry", (2,), (0.3,)), Gate("T", (1,))]
+    gates += [Gate("CCX", (0, 1, 2)), Gate("SWAP", (0, 2)), Gate("CZ", (1, 2)), Gate("Sdg", (0,))]
+    gates += [Gate(name, (q,)) for q, name in enumerate(("X", "Y", "Z"))]
+    gates += [Gate("S", (1,)), Gate("Tdg", (2,)), Gate("Rx", (0,), (0.7,))]
+    program = Program(3, {}, tuple(gates))
+    optimised = optimise(program, level)
+    overlap = abs(np.trace(unitary_of(program).conj().T @ unitary_of(optimised))) / 8
+    assert overlap == pytest.approx(1.0, abs=1e-9)
+    assert all(GATES[gate.name].native for gate in gates_of(optimised))
 
 
 @pytest.mark.parametrize("level", [0, 1, 2])

@@ -4,6 +4,7 @@ Programs are checked by evaluating them with a tiny reference interpreter for ba
 circuits flip qubits with ``PhasedX(1, phi)`` and otherwise use only diagonal gates, so every
 measurement outcome is known and the classical part must reproduce the expected creg values.
 Any other ``PhasedX`` leaves its qubit unknown until a measurement, whose outcome a test gives.
+Programs with QIR's standard gates (``h``, ``cnot``, ...) run on the real engine instead.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from qstation.circuit.program import (
     SetBit,
     Unary,
 )
+from qstation.engines.statevector import StateVectorEngine
 from qstation.errors import CompileError
 from qstation.frontends.qir import compile_qir
 from tests.programs import gates_of, record_labels
@@ -68,6 +70,21 @@ declare void @__quantum__qis__zzmax__body(ptr, ptr)
 declare void @__quantum__qis__mz__body(ptr, ptr)
 declare void @__quantum__qis__reset__body(ptr)
 declare void @__quantum__qis__foo__body(ptr)
+declare void @__quantum__qis__h__body(ptr)
+declare void @__quantum__qis__x__body(ptr)
+declare void @__quantum__qis__y__body(ptr)
+declare void @__quantum__qis__z__body(ptr)
+declare void @__quantum__qis__s__body(ptr)
+declare void @__quantum__qis__s__adj(ptr)
+declare void @__quantum__qis__t__body(ptr)
+declare void @__quantum__qis__t__adj(ptr)
+declare void @__quantum__qis__rx__body(double, ptr)
+declare void @__quantum__qis__ry__body(double, ptr)
+declare void @__quantum__qis__cnot__body(ptr, ptr)
+declare void @__quantum__qis__cx__body(ptr, ptr)
+declare void @__quantum__qis__cz__body(ptr, ptr)
+declare void @__quantum__qis__swap__body(ptr, ptr)
+declare void @__quantum__qis__ccx__body(ptr, ptr, ptr)
 declare i1 @__quantum__qis__read_result__body(ptr)
 declare void @__quantum__rt__initialize(ptr)
 declare void @__quantum__rt__tuple_record_output(i64, ptr)
@@ -509,6 +526,85 @@ def test_output_labels_stop_at_the_terminating_nul() -> None:
     )
 
     assert record_labels(program) == ["0_t1"]
+
+
+# --- the standard instruction set -------------------------------------------------------------
+
+ENGINE = StateVectorEngine(memory_limit_bytes=2**30)
+Q = [f"ptr inttoptr (i64 {index} to ptr)" if index else "ptr null" for index in range(3)]
+
+
+def test_standard_gates_arrive_by_their_table_names_with_half_turn_angles() -> None:
+    program = from_body(
+        f"""
+  call void @__quantum__qis__h__body({Q[0]})
+  call void @__quantum__qis__x__body({Q[1]})
+  call void @__quantum__qis__y__body({Q[2]})
+  call void @__quantum__qis__z__body({Q[0]})
+  call void @__quantum__qis__s__body({Q[1]})
+  call void @__quantum__qis__s__adj({Q[2]})
+  call void @__quantum__qis__t__body({Q[0]})
+  call void @__quantum__qis__t__adj({Q[1]})
+  call void @__quantum__qis__rx__body(double {PI}, {Q[2]})
+  call void @__quantum__qis__ry__body(double -0.5, {Q[0]})
+  call void @__quantum__qis__cnot__body({Q[0]}, {Q[1]})
+  call void @__quantum__qis__cx__body({Q[2]}, {Q[0]})
+  call void @__quantum__qis__cz__body({Q[1]}, {Q[2]})
+  call void @__quantum__qis__swap__body({Q[0]}, {Q[2]})
+  call void @__quantum__qis__ccx__body({Q[2]}, {Q[1]}, {Q[0]})""",
+        attributes='"entry_point" "required_num_qubits"="3"',
+    )
+
+    assert [(gate.name, gate.qubits) for gate in gates_of(program)] == [
+        ("H", (0,)),
+        ("X", (1,)),
+        ("Y", (2,)),
+        ("Z", (0,)),
+        ("S", (1,)),
+        ("Sdg", (2,)),
+        ("T", (0,)),
+        ("Tdg", (1,)),
+        ("Rx", (2,)),
+        ("Ry", (0,)),
+        ("CX", (0, 1)),
+        ("CX", (2, 0)),
+        ("CZ", (1, 2)),
+        ("SWAP", (0, 2)),
+        ("CCX", (2, 1, 0)),
+    ]
+    rx, ry = (gate for gate in gates_of(program) if gate.name in ("Rx", "Ry"))
+    assert rx.params == pytest.approx((1.0,))  # radians / pi: half-turns
+    assert ry.params == pytest.approx((-0.5 / math.pi,))
+
+
+def test_h_cnot_x_and_measurements_give_anticorrelated_bits_through_the_engine() -> None:
+    program = from_body(f"""
+  call void @__quantum__qis__h__body({Q[0]})
+  call void @__quantum__qis__cnot__body({Q[0]}, {Q[1]})
+  call void @__quantum__qis__x__body({Q[1]})
+  call void @__quantum__qis__mz__body({Q[0]}, ptr null)
+  call void @__quantum__qis__mz__body({Q[1]}, {Q[1]})
+  call void @__quantum__rt__result_record_output(ptr null, ptr @a)
+  call void @__quantum__rt__result_record_output({Q[1]}, ptr @b)""")
+
+    results = ENGINE.run(program, 400, seed=12)
+
+    pairs = list(zip(results["a"], results["b"], strict=True))
+    assert set(pairs) == {("0", "1"), ("1", "0")}
+    assert 140 < pairs.count(("0", "1")) < 260
+
+
+@pytest.mark.parametrize(
+    ("rotation", "radians", "flipped"),
+    [("rx", PI, "1"), ("ry", PI, "1"), ("rx", "0.0", "0"), ("ry", "0x401921FB54442D18", "0")],
+)
+def test_rx_and_ry_angles_are_radians(rotation: str, radians: str, flipped: str) -> None:
+    program = from_body(f"""
+  call void @__quantum__qis__{rotation}__body(double {radians}, ptr null)
+  call void @__quantum__qis__mz__body(ptr null, ptr null)
+  call void @__quantum__rt__result_record_output(ptr null, ptr @a)""")
+
+    assert ENGINE.run(program, 20, seed=1) == {"a": [flipped] * 20}  # pi flips, 0 and 2 pi do not
 
 
 # --- refused programs ------------------------------------------------------------------------

@@ -1,8 +1,12 @@
-"""Checks that a compiled program fits a device: what the syntax checker reports as errors."""
+"""Checks that a compiled program fits a device: what the syntax checker reports as errors.
+
+A program may hold standard gates (QIR's ``h``, ``cnot``, ...) on any device, as the hosted
+service compiles them to the native gate set; a native gate must be in the device's gate set.
+"""
 
 from __future__ import annotations
 
-from qstation.circuit.gates import GATES
+from qstation.circuit.gates import GATES, GateSpec
 from qstation.circuit.program import Gate, Program, unconditioned
 from qstation.devices.catalogue import Device
 from qstation.errors import CompileError
@@ -25,8 +29,13 @@ def check_program_fits(program: Program, device: Device) -> None:
                 f"{device.max_register_width}"
             )
     for gate in map(unconditioned, program.operations):
-        if isinstance(gate, Gate) and not GATES[gate.name].device_names & device.gateset:
+        if isinstance(gate, Gate) and not _runs_on(GATES[gate.name], device):
             raise CompileError(
                 f"gate {gate.name} on qubits {list(gate.qubits)} is not in {device.name}'s gate "
                 f"set {sorted(device.gateset)}"
             )
+
+
+def _runs_on(gate: GateSpec, device: Device) -> bool:
+    """Standard gates fit every device: the service compiles them to its native gates."""
+    return not gate.native or bool(gate.device_names & device.gateset)

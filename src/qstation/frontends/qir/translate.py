@@ -4,6 +4,12 @@ Both profiles share one table of functions: the PYTKET profile's creg runtime (`
 ``mz_to_creg_bit``, ...) and the adaptive profile's result slots (``mz``, ``read_result``) may
 even be mixed.
 
+Gates: the native ones as pytket-qir writes them (``phasedx``, ``rz``, ``rzz``, ``zzmax``,
+``rxxyyzz``) and QIR's standard instruction set as pyqir's ``qis`` module writes it (``h``, ``x``,
+``y``, ``z``, ``s``, ``s__adj``, ``t``, ``t__adj``, ``rx``, ``ry``, ``cnot`` or ``cx``, ``cz``,
+``swap``, ``ccx``), which become the gate table's standard gates. QIR angles are radians; the
+program's are half-turns, so every angle is divided by pi.
+
 Register naming: the n-th ``create_creg`` makes register ``creg<n>`` (the label recorded later
 names the output, not the register); result slot ``r`` is the 1-bit register ``result<r>``, so
 any number of slots fits; every integer SSA value ``%x`` is assigned once to a temporary register
@@ -19,6 +25,24 @@ under ``reach(%B)``, so a value ``B`` defines keeps its old value (0: each runs 
 the shots that skip ``B``; LLVM's dominance rule lets only a ``phi`` on an edge that was not
 taken see that, and a ``phi`` masks each incoming value with its edge's ``taken``. The edges of a
 block are mutually exclusive (a shot follows one path), so the ``or`` picks the one taken.
+
+Random numbers and shot numbers, as pytket-qir 2.0 writes pytket's operations in both profiles:
+
+- ``set_rng_seed(r)``: ``call void @___random_seed(i64 %r)`` becomes ``SeedRandom(%r)``.
+- ``set_rng_bound(r)`` writes no call: pytket-qir keeps the value ``r`` holds at that point and
+  passes it to every later ``get_rng_num``. So the bound is the register's value when
+  ``set_rng_bound`` ran, and ``BoundRandom`` is never needed. A condition on ``set_rng_bound``
+  does not survive: the ADAPTIVE profile applies the bound always, and pytket-qir 2.0.2 fails to
+  write the PYTKET profile (LLVM's verifier: "Instruction does not dominate all uses").
+- ``get_rng_num(r)``: ``%n = call i32 @___random_int_bounded(i32 %bound)`` after a
+  ``set_rng_bound``, ``%n = call i32 @___random_int()`` before any; they become
+  ``DrawRandom(%n, bound=%bound)`` and ``DrawRandom(%n, bound=0)`` (a bound of 0 draws any
+  32-bit number). The draw itself writes the call's temporary ``%n``, as wide as the call's type,
+  under the block's reaching condition like every other operation; pytket-qir then copies ``%n``
+  into ``r``.
+- ``set_rng_index(r)``: ``call void @___set_random_index(i32 %i)`` becomes ``IndexRandom(%i)``.
+- ``get_job_shot_num(r)``: ``%s = call i64 @___get_current_shot()`` assigns ``ShotNumber()``
+  (1 in a job's first shot, n in its last) to ``%s``.
 """
 
 from __future__ import annotations
@@ -38,8 +62,10 @@ from qstation.circuit.program import (
     BitRef,
     Conditional,
     Const,
+    DrawRandom,
     Expression,
     Gate,
+    IndexRandom,
     Measure,
     Operation,
     Program,
@@ -47,7 +73,9 @@ from qstation.circuit.program import (
     ReadRegister,
     Record,
     Reset,
+    SeedRandom,
     SetBit,
+    ShotNumber,
 )
 from qstation.errors import CompileError
 from qstation.frontends.qir.arithmetic import IntValue, translate_integer_instruction
@@ -80,13 +108,31 @@ def compile_qir(program: str) -> Program:
 
 
 _GATES = {  # QIR function -> gate table name; arity and parameter count come from the table
+    # the native gates, as pytket-qir writes them
     "__quantum__qis__phasedx__body": "U1q",
     "__quantum__qis__rz__body": "Rz",
     "__quantum__qis__rzz__body": "RZZ",
     "__quantum__qis__zzmax__body": "ZZ",
     "__quantum__qis__rxxyyzz__body": "Rxxyyzz",
+    # the standard instruction set, as pyqir's ``qis`` module writes it (``cx`` as Q# does)
+    "__quantum__qis__h__body": "H",
+    "__quantum__qis__x__body": "X",
+    "__quantum__qis__y__body": "Y",
+    "__quantum__qis__z__body": "Z",
+    "__quantum__qis__s__body": "S",
+    "__quantum__qis__s__adj": "Sdg",
+    "__quantum__qis__t__body": "T",
+    "__quantum__qis__t__adj": "Tdg",
+    "__quantum__qis__rx__body": "Rx",
+    "__quantum__qis__ry__body": "Ry",
+    "__quantum__qis__cnot__body": "CX",
+    "__quantum__qis__cx__body": "CX",
+    "__quantum__qis__cz__body": "CZ",
+    "__quantum__qis__swap__body": "SWAP",
+    "__quantum__qis__ccx__body": "CCX",
 }
 _BARRIER = re.compile(r"__quantum__qis__barrier([1-9][0-9]*)__body")
+_RANDOM_WIDTH = 32  # every drawn number is below 2**32, whatever its bound
 
 _Handler = Callable[[pyqir.Call], IntValue | None]
 
@@ -121,6 +167,11 @@ class _Translator:
             "get_creg_bit": self._get_creg_bit,
             "set_creg_to_int": self._set_creg_to_int,
             "get_int_from_creg": self._get_int_from_creg,
+            "___random_seed": self._random_seed,
+            "___random_int": self._random_int,
+            "___random_int_bounded": self._random_int_bounded,
+            "___set_random_index": self._set_random_index,
+            "___get_current_shot": self._get_current_shot,
         }
 
     def program(self) -> Program:
@@ -236,13 +287,20 @@ class _Translator:
         return translate_integer_instruction(instruction, self._read)
 
     def _define(self, instruction: pyqir.Instruction, value: IntValue) -> None:
+        register = self._declare(instruction, value.width, value.creg_width)
+        self._emit(Assign(register, value.expression))
+
+    def _declare(
+        self, instruction: pyqir.Instruction, significant: int, creg_width: int | None = None
+    ) -> str:
+        """The temporary that holds ``instruction``'s value, which later reads of it use."""
         name = self._names.get(instruction, "")  # void calls have no name
         width = int_width(instruction.type, f"the value of {name or 'a call'}")
         self._temporaries[name] = width
-        self._emit(Assign(name, value.expression))
         self._values[instruction] = IntValue(
-            ReadRegister(name), max(1, min(value.width, width)), value.creg_width
+            ReadRegister(name), max(1, min(significant, width)), creg_width
         )
+        return name
 
     def _read(self, value: pyqir.Value) -> IntValue:
         """An integer operand: a constant or a value defined earlier in the program."""
@@ -395,6 +453,32 @@ class _Translator:
         register = self._creg(creg)
         width = self._registers[register]
         return IntValue(ReadRegister(register), width, creg_width=width)
+
+    # --- random numbers and shot numbers -------------------------------------------------
+
+    def _random_seed(self, call: pyqir.Call) -> None:
+        (seed,) = self._args(call, 1)
+        self._emit(SeedRandom(self._read(seed).expression))
+
+    def _random_int(self, call: pyqir.Call) -> None:
+        self._args(call, 0)
+        self._draw(call, Const(0))
+
+    def _random_int_bounded(self, call: pyqir.Call) -> None:
+        (bound,) = self._args(call, 1)
+        self._draw(call, self._read(bound).expression)
+
+    def _draw(self, call: pyqir.Call, bound: Expression) -> None:
+        """The draw writes the call's value itself: no ``Assign`` follows it."""
+        self._emit(DrawRandom(self._declare(call, _RANDOM_WIDTH), bound))
+
+    def _set_random_index(self, call: pyqir.Call) -> None:
+        (index,) = self._args(call, 1)
+        self._emit(IndexRandom(self._read(index).expression))
+
+    def _get_current_shot(self, call: pyqir.Call) -> IntValue:
+        self._args(call, 0)
+        return IntValue(ShotNumber(), MAX_REGISTER_WIDTH)
 
 
 def _any(terms: Iterable[Expression]) -> Expression:
