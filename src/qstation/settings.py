@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     execution_memory_bytes: int = 8 * 2**30
     """Address-space limit for one execution child; beyond it the job fails, the worker lives."""
 
+    compile_timeout_seconds: float = 60.0
+    """Time a program may take to compile; beyond it the job fails with a compile error."""
+
     execution_timeout_seconds: float = 24 * 3600.0
     """Wall-clock limit for one execution attempt."""
 

@@ -178,3 +178,15 @@ def test_worker_outlives_an_unavailable_database_and_resumes(
             store.close()
         outages = [r for r in caplog.records if "store unavailable" in r.getMessage()]
         assert len(outages) == 3
+
+
+def test_compiling_past_the_compile_time_limit_is_a_compile_error(store: JobStore) -> None:
+    # 400 gates take pytket's reader far longer than a millisecond to parse.
+    job = submit(store, qasm(10, "U1q(0.5*pi,0.25*pi) q[3];\n" * 400))
+    running = worker(store, compile_timeout_seconds=0.001)
+    assert running.run_once()
+    failed = store.get_job(job.id, None)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == (
+        f"1000: Compile error: job {job.id}: compiling the program took longer than 0.001 s"
+    )

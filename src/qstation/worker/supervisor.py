@@ -155,17 +155,26 @@ class Worker:
         )
         child.start()
         sender.close()
-        deadline = time.monotonic() + self.settings.execution_timeout_seconds
+        started = time.monotonic()
+        deadline = started + self.settings.execution_timeout_seconds
+        compile_deadline = started + self.settings.compile_timeout_seconds
         heartbeat = self.settings.lease_seconds / 3
         compiled = False
         try:
             while True:
-                if receiver.poll(heartbeat):
+                remaining = compile_deadline - time.monotonic()
+                wait = heartbeat if compiled else min(heartbeat, remaining)
+                if receiver.poll(max(wait, 0.0)):
                     message = self._receive(receiver, child, job.id, compiled)
                     if isinstance(message, ExecutionOutcome):
                         return message
                     compiled = True
                     continue
+                if not compiled and time.monotonic() > compile_deadline:
+                    # pyqir's reader can spin on damaged bitcode: that is the program's fault.
+                    seconds = self.settings.compile_timeout_seconds
+                    slow = CompileError(f"compiling the program took longer than {seconds:g} s")
+                    return ExecutionOutcome(JobStatus.FAILED, error=slow.job_error(job.id))
                 lease = self.store.renew_lease(
                     claim.attempt_id, self.clock(), self.settings.lease_seconds
                 )
