@@ -407,7 +407,7 @@ def test_unnamed_values_get_the_numbers_llvm_prints() -> None:
     assert program.operations == (
         Assign("%0", ReadBit(BitRef("result0", 0))),
         Assign("%1", ReadRegister("%0")),
-        Record("a", ReadRegister("%1"), 64),  # only a creg's value has a narrower record
+        Record("a", ReadRegister("%1"), 64, signed=True),  # only a creg's value is narrower
     )
 
 
@@ -496,7 +496,7 @@ def test_int_records_of_computed_values_are_64_bits_wide_whatever_their_bound(
   call void @__quantum__rt__int_record_output(i64 %value, ptr @a)""")
 
     (record,) = (op for op in program.operations if isinstance(op, Record))
-    assert record == Record("a", ReadRegister("%value"), 64)
+    assert record == Record("a", ReadRegister("%value"), 64, signed=True)
     assert len(run_program(program)["a"]) == 64
 
 
@@ -752,3 +752,14 @@ def test_base64_wrapped_over_lines_is_accepted() -> None:
     wrapped = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
 
     assert run_program(compile_qir(wrapped)) == {"a": format(1, "064b")}
+
+
+def test_a_64_bit_output_with_the_top_bit_set_comes_back_negative() -> None:
+    program = from_body("""
+  call void @__quantum__rt__int_record_output(i64 -1, ptr @a)
+  call void @__quantum__rt__int_record_output(i64 9223372036854775807, ptr @b)""")
+
+    results = ENGINE.run(program, 2, seed=0)
+
+    assert results["a"] == ["-" + "0" * 62 + "1"] * 2  # -1: the sign, then the magnitude
+    assert results["b"] == ["0" + "1" * 63] * 2  # the largest positive value is unchanged

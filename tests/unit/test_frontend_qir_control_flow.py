@@ -460,7 +460,7 @@ join:
         ),
         Assign("%q", then),  # the value on the else edge is 0
         Measure(1, BitRef("result1", 0)),
-        Record("a", ReadRegister("%p"), 64),  # not a creg's value
+        Record("a", ReadRegister("%p"), 64, signed=True),  # not a creg's value
         Record("b", ReadRegister("%q"), 1),
         Record("c", ReadBit(BitRef("result1", 0)), 1),
     )

@@ -117,11 +117,17 @@ class SetBit:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """Capture ``value`` as job output ``label``, written as a ``width``-bit binary string."""
+    """Capture ``value`` as job output ``label``, written as a ``width``-bit binary string.
+
+    A ``signed`` output whose top bit is set is written as ``-`` and the magnitude of its
+    two's-complement value, padded to ``width`` characters, as the service wrote negative
+    64-bit integers.
+    """
 
     label: str
     value: Expression
     width: int
+    signed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ class ClassicalState:
         self.widths = program.widths()
         self.n_shots = n_shots = keys.size
         self.words = {name: np.zeros(n_shots, dtype=np.uint64) for name in self.widths}
-        self.outputs: dict[str, tuple[Words, int]] = {}
+        self.outputs: dict[str, tuple[Words, Record]] = {}
         self.shot_numbers = np.arange(first_shot + 1, first_shot + 1 + n_shots, dtype=np.uint64)
         self.stream_seeds = program_stream_seeds(keys)
         self.stream_positions = np.zeros(n_shots, dtype=np.uint64)
@@ -127,7 +127,7 @@ class ClassicalState:
             case SetBit(target, value):
                 self.set_bit(target, self.evaluate(value))
             case Record(label, value, width):
-                self.outputs[label] = (self.evaluate(value) & _mask(width), width)
+                self.outputs[label] = (self.evaluate(value) & _mask(width), operation)
             case Conditional(condition, inner):
                 self._apply_where(self.evaluate(condition) != 0, inner)
             case SeedRandom(seed):
@@ -162,20 +162,27 @@ class ClassicalState:
         )
         for label, entry in self.outputs.items():
             if entry is not outputs.get(label):
-                values, width = entry
+                values, record = entry
                 previous = outputs[label][0] if label in outputs else np.zeros_like(values)
-                self.outputs[label] = (np.where(taken, values, previous), width)
+                self.outputs[label] = (np.where(taken, values, previous), record)
 
     def results(self) -> dict[str, list[str]]:
         """Each output as MSB-first binary strings, one per shot (the machine API's format)."""
         return format_outputs(self.outputs)
 
 
-def format_outputs(outputs: dict[str, tuple[Words, int]]) -> dict[str, list[str]]:
+def format_outputs(outputs: dict[str, tuple[Words, Record]]) -> dict[str, list[str]]:
     """Output values as MSB-first binary strings of their recorded width, one per shot."""
     formatted: dict[str, list[str]] = {}
-    for label, (values, width) in outputs.items():
+    for label, (values, record) in outputs.items():
         distinct, inverse = np.unique(values, return_inverse=True)
-        texts = [format(int(v), f"0{width}b") for v in distinct]
+        texts = [format_output(int(v), record) for v in distinct]
         formatted[label] = [texts[i] for i in inverse]
     return formatted
+
+
+def format_output(value: int, record: Record) -> str:
+    width = record.width
+    if record.signed and value >> (width - 1):
+        return "-" + format((1 << width) - value, f"0{width - 1}b")
+    return format(value, f"0{width}b")

@@ -128,17 +128,17 @@ class _Simulation:
     # --- each shot on its own -----------------------------------------------------------
 
     def run_each_shot(self, keys: np.ndarray) -> dict[str, list[str]]:
-        widths: dict[str, int] = {}
+        records: dict[str, Record] = {}
         for operation in map(unconditioned, self.program.operations):
             if isinstance(operation, Record):
-                widths.setdefault(operation.label, operation.width)
-        values = {label: np.zeros(keys.size, dtype=np.uint64) for label in widths}
+                records.setdefault(operation.label, operation)
+        values = {label: np.zeros(keys.size, dtype=np.uint64) for label in records}
         for shot in range(keys.size):
             for label, (value, _) in self._run_shot(keys[shot : shot + 1], shot).items():
                 values[label][shot] = value[0]
-        return format_outputs({label: (values[label], widths[label]) for label in widths})
+        return format_outputs({label: (values[label], records[label]) for label in records})
 
-    def _run_shot(self, key: np.ndarray, shot: int) -> dict[str, tuple[Words, int]]:
+    def _run_shot(self, key: np.ndarray, shot: int) -> dict[str, tuple[Words, Record]]:
         rng = shot_generator(key[0])
         state = self.zero_state()
         classical = ClassicalState(self.program, key, first_shot=shot)

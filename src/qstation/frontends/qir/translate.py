@@ -405,8 +405,10 @@ class _Translator:
         number = self._read(value)
         # The client reads each output as an MSB-first string as wide as its register; only a
         # creg's contents tell that width (ADAPTIVE QIR has none), so other integers get 64 bits.
+        # Other integers are i64 values and keep their sign, as the service reported them.
         width = number.creg_width or MAX_REGISTER_WIDTH
-        self._emit(Record(output_label(label), number.expression, width))
+        signed = number.creg_width is None
+        self._emit(Record(output_label(label), number.expression, width, signed))
 
     def _record_bool(self, call: pyqir.Call) -> None:
         value, label = self._args(call, 2)
