@@ -195,6 +195,14 @@ class Program:
     temporaries: dict[str, int] = field(default_factory=dict)
     """Registers a front end made for itself (QIR SSA values, result slots); not the user's."""
 
+    def outputs(self) -> dict[str, Record]:
+        """Each output label's first record, conditional or not, in the order first recorded."""
+        records: dict[str, Record] = {}
+        for operation in map(unconditioned, self.operations):
+            if isinstance(operation, Record):
+                records.setdefault(operation.label, operation)
+        return records
+
     def widths(self) -> dict[str, int]:
         """Every register the operations may touch, with its width."""
         return {**self.registers, **self.temporaries}

@@ -128,10 +128,7 @@ class _Simulation:
     # --- each shot on its own -----------------------------------------------------------
 
     def run_each_shot(self, keys: np.ndarray) -> dict[str, list[str]]:
-        records: dict[str, Record] = {}
-        for operation in map(unconditioned, self.program.operations):
-            if isinstance(operation, Record):
-                records.setdefault(operation.label, operation)
+        records = self.program.outputs()
         values = {label: np.zeros(keys.size, dtype=np.uint64) for label in records}
         for shot in range(keys.size):
             for label, (value, _) in self._run_shot(keys[shot : shot + 1], shot).items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from qstation.circuit.optimise import OPTIMISATION_LEVELS, optimise
-from qstation.circuit.program import Program, Record
+from qstation.circuit.program import Program
 from qstation.devices.catalogue import Device
 from qstation.devices.cost import hqc_cost
 from qstation.devices.validation import check_program_fits
@@ -56,11 +56,7 @@ def prepare_program(job: JobRecord, device: Device) -> Program:
 
 def all_zero_results(program: Program, shots: int) -> dict[str, list[str]]:
     """What a syntax checker returns: every output zero in every shot."""
-    widths: dict[str, int] = {}
-    for operation in program.operations:
-        if isinstance(operation, Record):
-            widths.setdefault(operation.label, operation.width)
-    return {label: ["0" * width] * shots for label, width in widths.items()}
+    return {label: ["0" * record.width] * shots for label, record in program.outputs().items()}
 
 
 def run_exact(
