@@ -1,8 +1,5 @@
-"""pytket's random numbers and shot numbers, submitted as QIR through the real client.
-
-Only QIR (both profiles): pytket's QASM reader cannot read hqslib1's RNG statements back, so
-the server cannot run them from QASM (see docs/protocol.md).
-"""
+"""pytket's random numbers and shot numbers, submitted through the real client in all three
+program forms (OPENQASM with hqslib1's RNG calls, QIR in the PYTKET and ADAPTIVE profiles)."""
 
 from __future__ import annotations
 
@@ -16,7 +13,7 @@ from tests.acceptance.conftest import client
 from tests.acceptance.jobs import wait_until_done
 from tests.acceptance.service import ServiceProcess
 
-LANGUAGES = [Language.QIR, Language.PQIR]
+LANGUAGES = [Language.QASM, Language.QIR, Language.PQIR]
 SHOTS = 20
 DIE = 6
 DRAWS = ("any", "roll", "again")
@@ -110,8 +107,7 @@ def test_a_constant_rng_seed_gives_every_shot_and_job_the_same_draws(
     assert all(job["shot"] == list(range(1, SHOTS + 1)) for job in jobs)
 
 
-def test_both_profiles_give_the_same_draws_for_one_job_seed(emulator: QuantinuumBackend) -> None:
+def test_every_form_gives_the_same_draws_for_one_job_seed(emulator: QuantinuumBackend) -> None:
     circuit = random_circuit()
-    assert run(emulator, circuit, Language.QIR, seed=45) == run(
-        emulator, circuit, Language.PQIR, seed=45
-    )
+    first, *others = (run(emulator, circuit, language, seed=45) for language in LANGUAGES)
+    assert all(other == first for other in others)

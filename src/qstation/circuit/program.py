@@ -173,9 +173,19 @@ class DrawRandom:
     bound: Expression | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CallWasm:
+    """Call ``function`` of the job's WASM module (``cfl``) with ``arguments``; its results go,
+    in order, to the ``results`` registers (truncated to their widths)."""
+
+    function: str
+    arguments: tuple[Expression, ...]
+    results: tuple[str, ...] = ()
+
+
 RandomOperation = SeedRandom | BoundRandom | IndexRandom | DrawRandom
 QuantumOperation = Gate | Measure | Reset | Barrier
-ClassicalOperation = Assign | SetBit | Record | RandomOperation
+ClassicalOperation = Assign | SetBit | Record | RandomOperation | CallWasm
 Operation = QuantumOperation | ClassicalOperation | Conditional
 
 
@@ -202,6 +212,9 @@ class Program:
             if isinstance(operation, Record):
                 records.setdefault(operation.label, operation)
         return records
+
+    def wasm_calls(self) -> list[CallWasm]:
+        return [op for op in map(unconditioned, self.operations) if isinstance(op, CallWasm)]
 
     def widths(self) -> dict[str, int]:
         """Every register the operations may touch, with its width."""

@@ -16,6 +16,7 @@ from qstation.circuit.program import (
     Binary,
     BitRef,
     BoundRandom,
+    CallWasm,
     ClassicalOperation,
     Conditional,
     Const,
@@ -33,6 +34,7 @@ from qstation.circuit.program import (
     Unary,
 )
 from qstation.engines.randomness import program_random_words, program_stream_seeds
+from qstation.engines.wasm import WasmModule, WasmShot
 
 Words = np.ndarray  # uint64, one entry per shot
 
@@ -82,9 +84,12 @@ _BINARY: dict[str, Callable[[Words, Words], Words]] = {
 
 
 class ClassicalState:
-    """Register contents, shot numbers and random streams for a run of consecutive shots."""
+    """Register contents, shot numbers, random streams and WASM instances for a run of
+    consecutive shots."""
 
-    def __init__(self, program: Program, keys: np.ndarray, first_shot: int) -> None:
+    def __init__(
+        self, program: Program, keys: np.ndarray, first_shot: int, wasm: WasmModule | None
+    ) -> None:
         """``keys`` are the shots' keys (:func:`shot_keys`); ``first_shot`` is 0-based."""
         self.widths = program.widths()
         self.n_shots = n_shots = keys.size
@@ -94,6 +99,10 @@ class ClassicalState:
         self.stream_seeds = program_stream_seeds(keys)
         self.stream_positions = np.zeros(n_shots, dtype=np.uint64)
         self.random_bounds = np.zeros(n_shots, dtype=np.uint64)
+        self.active = np.ones(n_shots, dtype=bool)
+        """The shots the operation being applied runs in (conditions narrow it)."""
+        self.wasm = wasm
+        self.wasm_shots: dict[int, WasmShot] = {}
 
     def set_bit(self, target: BitRef, values: Words) -> None:
         bit = np.uint64(1) << np.uint64(target.index)
@@ -143,14 +152,34 @@ class ClassicalState:
                 self.stream_positions = self.stream_positions + _ONE
                 drawn = np.where(bounds == 0, words & _WORD32, words % np.maximum(bounds, _ONE))
                 self.words[register] = drawn & _mask(self.widths[register])
+            case CallWasm():
+                self._call_wasm(operation)
             case _:
                 raise AssertionError(f"not a classical operation: {operation!r}")
+
+    def _call_wasm(self, call: CallWasm) -> None:
+        """Call the function in each active shot's own instance, one shot after another."""
+        assert self.wasm is not None, "programs with WASM calls run with their module"
+        arguments = [self.evaluate(argument) for argument in call.arguments]
+        results = {register: self.words[register].copy() for register in call.results}
+        for shot in map(int, np.flatnonzero(self.active)):
+            instance = self.wasm_shots.get(shot)
+            if instance is None:
+                instance = self.wasm.new_shot(int(self.shot_numbers[shot]))
+                self.wasm_shots[shot] = instance
+            returned = instance.call(call.function, [int(values[shot]) for values in arguments])
+            for register, value in zip(call.results, returned, strict=False):
+                results[register][shot] = value & int(_mask(self.widths[register]))
+        self.words.update(results)
 
     def _apply_where(self, taken: np.ndarray, operation: Operation) -> None:
         """Apply ``operation`` in the shots where ``taken``; the others keep their values."""
         words, outputs = dict(self.words), dict(self.outputs)
         streams = (self.stream_seeds, self.stream_positions, self.random_bounds)
+        active = self.active
+        self.active = active & taken
         self.apply(operation)  # type: ignore[arg-type]  # only classical operations get here
+        self.active = active
         for name, changed in self.words.items():
             if changed is not words[name]:
                 self.words[name] = np.where(taken, changed, words[name])
@@ -165,10 +194,6 @@ class ClassicalState:
                 values, record = entry
                 previous = outputs[label][0] if label in outputs else np.zeros_like(values)
                 self.outputs[label] = (np.where(taken, values, previous), record)
-
-    def results(self) -> dict[str, list[str]]:
-        """Each output as MSB-first binary strings, one per shot (the machine API's format)."""
-        return format_outputs(self.outputs)
 
 
 def format_outputs(outputs: dict[str, tuple[Words, Record]]) -> dict[str, list[str]]:

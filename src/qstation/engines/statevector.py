@@ -9,6 +9,8 @@ program touches are simulated, and the memory a state needs is checked before al
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from qstation.circuit.gates import GATES
@@ -25,12 +27,15 @@ from qstation.circuit.program import (
 )
 from qstation.engines.classical import ClassicalState, Words, format_outputs
 from qstation.engines.randomness import shot_generator, shot_keys, shot_uniforms
+from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
 from qstation.sizes import describe_bytes
 
 BYTES_PER_AMPLITUDE = 16
 PEAK_STATES = 3
 """Peak working memory in states: the state, a gate's output, and the sampling arrays."""
+REPLAY_BLOCK = 1024
+"""Shots whose classical operations are replayed together (each may hold a WASM instance)."""
 
 _QUANTUM = (Gate, Measure, Reset)
 
@@ -41,10 +46,13 @@ class StateVectorEngine:
     def __init__(self, memory_limit_bytes: int) -> None:
         self.memory_limit_bytes = memory_limit_bytes
 
-    def run(self, program: Program, n_shots: int, seed: int) -> dict[str, list[str]]:
+    def run(
+        self, program: Program, n_shots: int, seed: int, wasm: WasmModule | None = None
+    ) -> dict[str, list[str]]:
+        """``wasm`` is the job's module, needed when the program calls it."""
         qubits = sorted(program.used_qubits())
         self._check_memory(len(qubits))
-        simulation = _Simulation(program, {q: i for i, q in enumerate(qubits)})
+        simulation = _Simulation(program, {q: i for i, q in enumerate(qubits)}, wasm)
         keys = shot_keys(seed, 0, n_shots)
         if _quantum_part_is_fixed(program):
             return simulation.sample_then_replay(keys)
@@ -79,8 +87,9 @@ def _quantum_part_is_fixed(program: Program) -> bool:
 
 
 class _Simulation:
-    def __init__(self, program: Program, compact: dict[int, int]) -> None:
+    def __init__(self, program: Program, compact: dict[int, int], wasm: WasmModule | None) -> None:
         self.program = program
+        self.wasm = wasm
         self.compact = compact
         self.n_qubits = len(compact)
         self.matrices: dict[int, np.ndarray] = {}
@@ -115,30 +124,49 @@ class _Simulation:
         indices = np.minimum(
             np.searchsorted(cumulative, targets, side="right"), cumulative.size - 1
         ).astype(np.uint64)
+        blocks = (slice(first, first + REPLAY_BLOCK) for first in range(0, keys.size, REPLAY_BLOCK))
+        return self._gather(
+            keys.size,
+            ((block, self._replay(keys[block], indices[block], block.start)) for block in blocks),
+        )
+
+    def _replay(
+        self, keys: np.ndarray, indices: np.ndarray, first_shot: int
+    ) -> dict[str, tuple[Words, Record]]:
+        """The classical operations of a block of shots, given their sampled basis states."""
         shift = self.n_qubits - 1
-        classical = ClassicalState(self.program, keys, first_shot=0)
+        classical = ClassicalState(self.program, keys, first_shot, self.wasm)
         for operation in self.program.operations:
             if isinstance(operation, Measure):
                 bit = np.uint64(shift - self.compact[operation.qubit])
                 classical.set_bit(operation.target, (indices >> bit) & np.uint64(1))
             elif not isinstance(operation, (*_QUANTUM, Barrier)):
                 classical.apply(operation)
-        return classical.results()
+        return classical.outputs
 
     # --- each shot on its own -----------------------------------------------------------
 
     def run_each_shot(self, keys: np.ndarray) -> dict[str, list[str]]:
+        shots = (slice(shot, shot + 1) for shot in range(keys.size))
+        return self._gather(
+            keys.size, ((shot, self._run_shot(keys[shot], shot.start)) for shot in shots)
+        )
+
+    def _gather(
+        self, n_shots: int, parts: Iterable[tuple[slice, dict[str, tuple[Words, Record]]]]
+    ) -> dict[str, list[str]]:
+        """Every output of every shot, from the outputs of consecutive runs of shots."""
         records = self.program.outputs()
-        values = {label: np.zeros(keys.size, dtype=np.uint64) for label in records}
-        for shot in range(keys.size):
-            for label, (value, _) in self._run_shot(keys[shot : shot + 1], shot).items():
-                values[label][shot] = value[0]
+        values = {label: np.zeros(n_shots, dtype=np.uint64) for label in records}
+        for shots, outputs in parts:
+            for label, (value, _) in outputs.items():
+                values[label][shots] = value
         return format_outputs({label: (values[label], records[label]) for label in records})
 
     def _run_shot(self, key: np.ndarray, shot: int) -> dict[str, tuple[Words, Record]]:
         rng = shot_generator(key[0])
         state = self.zero_state()
-        classical = ClassicalState(self.program, key, first_shot=shot)
+        classical = ClassicalState(self.program, key, shot, self.wasm)
         for position, operation in enumerate(self.program.operations):
             state = self._step(position, operation, state, classical, rng)
         return classical.outputs

@@ -15,6 +15,7 @@ from qstation.devices.catalogue import Device
 from qstation.devices.cost import hqc_cost
 from qstation.devices.validation import check_program_fits
 from qstation.engines.statevector import StateVectorEngine
+from qstation.engines.wasm import WasmModule
 from qstation.errors import CompileError, ExecutionError, JobFailure
 from qstation.frontends import compile_program
 from qstation.model import ExecutionOutcome, JobRecord, JobStatus
@@ -29,12 +30,13 @@ def execute(
     """Run one attempt; ``on_compiled`` marks the end of the compile phase for the supervisor."""
     try:
         program = prepare_program(job, device)
+        wasm = load_wasm(program, job)
         on_compiled()
         cost = hqc_cost(program, job.count)
         if device.is_syntax_checker:
             results = all_zero_results(program, job.count)
         else:
-            results = run_exact(program, job, device, memory_limit_bytes)
+            results = run_exact(program, job, device, memory_limit_bytes, wasm)
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
     return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost)
@@ -54,13 +56,33 @@ def prepare_program(job: JobRecord, device: Device) -> Program:
     return program
 
 
+def load_wasm(program: Program, job: JobRecord) -> WasmModule | None:
+    """The job's WASM module (``cfl``), checked against every call the program makes."""
+    calls = program.wasm_calls()
+    if not calls:
+        return None
+    if job.cfl is None:
+        raise CompileError(
+            f"the program calls WASM function {calls[0].function!r}, "
+            "but the job carries no WASM module (cfl)"
+        )
+    module = WasmModule(job.cfl)
+    for call in calls:
+        module.check(call)
+    return module
+
+
 def all_zero_results(program: Program, shots: int) -> dict[str, list[str]]:
     """What a syntax checker returns: every output zero in every shot."""
     return {label: ["0" * record.width] * shots for label, record in program.outputs().items()}
 
 
 def run_exact(
-    program: Program, job: JobRecord, device: Device, memory_limit_bytes: int
+    program: Program,
+    job: JobRecord,
+    device: Device,
+    memory_limit_bytes: int,
+    wasm: WasmModule | None,
 ) -> dict[str, list[str]]:
     used = len(program.used_qubits())
     if used > device.state_vector_qubits:
@@ -68,4 +90,4 @@ def run_exact(
             f"the program acts on {used} qubits; {device.name}'s state-vector engine runs at "
             f"most {device.state_vector_qubits}"
         )
-    return StateVectorEngine(memory_limit_bytes).run(program, job.count, job.seed)
+    return StateVectorEngine(memory_limit_bytes).run(program, job.count, job.seed, wasm)

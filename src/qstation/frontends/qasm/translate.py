@@ -1,10 +1,12 @@
 """OPENQASM 2.0 with ``include "hqslib1.inc";`` into the internal program form.
 
-pytket's own reader parses the text (it round-trips everything pytket's writer emits for the
-hqslib1 header); this module translates the resulting commands and refuses what the engines do
-not run yet, naming the construct. The reader lowers ``if (a >= 3)`` and similar conditions to a
-``RangePredicate`` into a scratch bit followed by a ``Conditional``; scratch registers it invents
-are temporaries, while every register the program text declares is a job output.
+pytket's own reader parses the text; this module translates the resulting commands and refuses
+what the engines do not run, naming the construct. hqslib1's runtime calls (random numbers, the
+shot number, WASM) are read by :mod:`.statements` and placed in source order between the runs
+of ordinary statements that pytket parses. The reader lowers ``if (a >= 3)`` and similar
+conditions to a ``RangePredicate`` into a scratch bit followed by a ``Conditional``; scratch
+registers it invents are temporaries, while every register the program text declares is a job
+output.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pytket._tket.circuit import (
 )
 from pytket._tket.circuit import Conditional as ConditionalOp
 from pytket._tket.unit_id import Bit, Qubit, UnitID
+from pytket.passes import DecomposeBoxes
 from pytket.qasm.qasm import circuit_from_qasm_str
 
 from qstation.circuit.gates import GATE_BY_OPTYPE
@@ -32,44 +35,105 @@ from qstation.circuit.program import (
     Assign,
     Barrier,
     Binary,
+    BinaryOperator,
     BitRef,
+    BoundRandom,
+    CallWasm,
+    ClassicalOperation,
     Conditional,
     Const,
+    DrawRandom,
     Expression,
     Gate,
+    IndexRandom,
     Measure,
     Operation,
     Program,
+    ReadBit,
     ReadRegister,
     Record,
     Reset,
+    SeedRandom,
     SetBit,
+    ShotNumber,
 )
 from qstation.errors import CompileError
 from qstation.frontends.qasm.expressions import ExpressionTranslator, bits_value
+from qstation.frontends.qasm.statements import (
+    CallStatement,
+    Condition,
+    ExternCall,
+    RandomNumber,
+    RandomSetter,
+    ShotNumberRead,
+    split_program,
+)
 
 _CREG_DECLARATION = re.compile(r"\bcreg\s+([A-Za-z_][A-Za-z0-9_]*)\s*\[")
+_COMPARISON: dict[str, BinaryOperator] = {
+    "==": "eq", "!=": "ne", "<": "ult", ">": "ugt", "<=": "ule", ">=": "uge",
+}  # fmt: skip
+_RANDOM_SETTERS: dict[str, type[SeedRandom | BoundRandom | IndexRandom]] = {
+    "RNGseed": SeedRandom,
+    "RNGbound": BoundRandom,
+    "RNGindex": IndexRandom,
+}
 
 
 def compile_qasm(text: str) -> Program:
     """Parse ``text`` and translate it; every failure is a :class:`CompileError`."""
-    circuit = _parse(text)
-    widths = {register.name: register.size for register in circuit.c_registers}
-    declared = [name for name in dict.fromkeys(_CREG_DECLARATION.findall(text)) if name in widths]
-    translator = _Translator({q: i for i, q in enumerate(circuit.qubits)}, widths)
+    split = split_program(text)
+    parts: list[Circuit | CallStatement]
+    if split.has_calls:
+        declarations = "\n".join(split.declarations)
+        header = _parse(declarations)
+        parts = [
+            part if isinstance(part, CallStatement) else _parse(f"{declarations}\n{part}")
+            for part in _runs(split.body)
+        ]
+    else:
+        header = _parse(text)
+        parts = [header]
+    declared_widths = {register.name: register.size for register in header.c_registers}
+    declared = [
+        name for name in dict.fromkeys(_CREG_DECLARATION.findall(text)) if name in declared_widths
+    ]
+    translator = _Translator({q: i for i, q in enumerate(header.qubits)}, declared_widths)
     operations: list[Operation] = []
-    for command in circuit.get_commands():
-        operations.extend(translator.operations(command.op, command.args, command))
+    for part in parts:
+        if isinstance(part, CallStatement):
+            operations.extend(translator.call(part))
+            continue
+        for register in part.c_registers:  # pytket's scratch registers differ between parses
+            if register.size > translator.widths.get(register.name, 0):
+                translator.widths[register.name] = register.size
+        for command in part.get_commands():
+            operations.extend(translator.operations(command.op, command.args, command))
+    widths = translator.widths
     operations.extend(Record(name, ReadRegister(name), widths[name]) for name in declared)
     registers = {name: widths[name] for name in declared}
     temporaries = {name: width for name, width in widths.items() if name not in registers}
     temporaries.update(translator.temporaries)
-    return Program(circuit.n_qubits, registers, tuple(operations), temporaries)
+    return Program(header.n_qubits, registers, tuple(operations), temporaries)
+
+
+def _runs(body: list[str | CallStatement]) -> list[str | CallStatement]:
+    """Each runtime call on its own, and each run of ordinary statements joined as one text."""
+    parts: list[str | CallStatement] = []
+    for statement in body:
+        if isinstance(statement, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += statement
+        else:
+            parts.append(statement)
+    return parts
 
 
 def _parse(text: str) -> Circuit:
+    """The circuit ``text`` describes, with user-defined gates expanded into their bodies."""
     try:
-        return circuit_from_qasm_str(text, maxwidth=MAX_REGISTER_WIDTH)
+        circuit = circuit_from_qasm_str(text, maxwidth=MAX_REGISTER_WIDTH)
+        DecomposeBoxes().apply(circuit)
+        return circuit
     except Exception as error:  # the reader raises lark, pytket and plain Python errors alike
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise CompileError(f"invalid OPENQASM 2.0: {type(error).__name__}: {first_line}") from None
@@ -119,6 +183,45 @@ class _Translator:
             raise CompileError(f"operation {optype.name} ({command}) is not supported")
         params = tuple(_half_turns(p, command) for p in op.params)
         return [Gate(spec.name, qubits, params)]
+
+    def call(self, statement: CallStatement) -> list[Operation]:
+        """The operation of one hqslib1 runtime call, conditional when the source says so."""
+        operation = self._call(statement)
+        if statement.condition is None:
+            return [operation]
+        return [Conditional(self._condition(statement.condition, statement), operation)]
+
+    def _call(self, statement: CallStatement) -> ClassicalOperation:
+        match statement.call:
+            case RandomSetter(function, register):
+                return _RANDOM_SETTERS[function](self._read(register, statement))
+            case RandomNumber(register):
+                self._read(register, statement)
+                return DrawRandom(register)
+            case ShotNumberRead(register):
+                self._read(register, statement)
+                return Assign(register, ShotNumber())
+            case ExternCall(function, arguments, results):
+                for register in results:
+                    self._read(register, statement)
+                values = tuple(self._read(register, statement) for register in arguments)
+                return CallWasm(function, values, results)
+        raise AssertionError(f"unknown runtime call {statement.call!r}")  # pragma: no cover
+
+    def _condition(self, condition: Condition, statement: CallStatement) -> Expression:
+        tested: Expression = self._read(condition.register, statement)
+        if condition.index is not None:
+            if condition.index >= self.widths[condition.register]:
+                raise CompileError(
+                    f"bit {condition.index} is outside {condition.register} in {statement.text!r}"
+                )
+            tested = ReadBit(BitRef(condition.register, condition.index))
+        return Binary(_COMPARISON[condition.operator], tested, Const(condition.value))
+
+    def _read(self, register: str, statement: CallStatement) -> ReadRegister:
+        if register not in self.widths:
+            raise CompileError(f"register {register!r} in {statement.text!r} is not declared")
+        return ReadRegister(register)
 
     def _conditional(
         self, op: ConditionalOp, args: Sequence[UnitID], command: Command

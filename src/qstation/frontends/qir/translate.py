@@ -43,6 +43,10 @@ Random numbers and shot numbers, as pytket-qir 2.0 writes pytket's operations in
 - ``set_rng_index(r)``: ``call void @___set_random_index(i32 %i)`` becomes ``IndexRandom(%i)``.
 - ``get_job_shot_num(r)``: ``%s = call i64 @___get_current_shot()`` assigns ``ShotNumber()``
   (1 in a job's first shot, n in its last) to ``%s``.
+
+WASM: a call to a function declared without a body and marked with the ``"wasm"`` attribute, as
+pytket-qir declares ``declare i64 @add(i64) #1`` with ``attributes #1 = { "wasm" }``, becomes
+``CallWasm``; its value (if not void) is the call's temporary, as wide as the call's type.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from qstation.circuit.program import (
     Binary,
     BinaryOperator,
     BitRef,
+    CallWasm,
     Conditional,
     Const,
     DrawRandom,
@@ -328,9 +333,12 @@ class _Translator:
             self._emit(Barrier(tuple(self._qubit(q) for q in qubits)))
             return None
         handler = self._handlers.get(name)
-        if handler is None:
-            raise CompileError(f"unsupported QIR function '{name}'")
-        return handler(call)
+        if handler is not None:
+            return handler(call)
+        if not callee.basic_blocks and "wasm" in callee.attributes.func:
+            self._call_wasm(call, name)
+            return None
+        raise CompileError(f"unsupported QIR function '{name}'")
 
     @staticmethod
     def _args(call: pyqir.Call, count: int) -> list[pyqir.Value]:
@@ -481,6 +489,15 @@ class _Translator:
     def _get_current_shot(self, call: pyqir.Call) -> IntValue:
         self._args(call, 0)
         return IntValue(ShotNumber(), MAX_REGISTER_WIDTH)
+
+    # --- WASM ------------------------------------------------------------------------------
+
+    def _call_wasm(self, call: pyqir.Call, function: str) -> None:
+        """The call writes its value itself, like a draw: no ``Assign`` follows it."""
+        arguments = tuple(self._read(argument).expression for argument in call.args)
+        is_void = call.type.is_void
+        results = () if is_void else (self._declare(call, MAX_REGISTER_WIDTH),)
+        self._emit(CallWasm(function, arguments, results))
 
 
 def _any(terms: Iterable[Expression]) -> Expression:
