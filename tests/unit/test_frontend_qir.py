@@ -96,6 +96,7 @@ declare void @mz_to_creg_bit(ptr, ptr, i64)
 declare void @set_creg_bit(ptr, i64, i1)
 declare i1 @get_creg_bit(ptr, i64)
 declare i64 @get_int_from_creg(ptr)
+declare void @set_creg_to_int(ptr, i64)
 """
 _ENTRY = '"entry_point" "required_num_qubits"="2" "required_num_results"="2"'
 
@@ -687,11 +688,53 @@ def test_unsupported_constructs_are_compile_errors_naming_them(body: str, messag
         from_body(body)
 
 
-def test_several_entry_points_are_refused() -> None:
-    second = 'define void @other() #1 {\nentry:\n  ret void\n}\nattributes #1 = { "entry_point" }'
+def second_entry_point(body: str, name: str = "again") -> str:
+    return (
+        f"define void @{name}() #1 {{\nentry:\n{body}\n  ret void\n}}\n"
+        'attributes #1 = { "entry_point" "required_num_qubits"="3" "required_num_results"="1" }'
+    )
 
-    with pytest.raises(CompileError, match="several entry points are not supported yet"):
-        from_body("", extra=second)
+
+def test_entry_points_run_in_module_order_each_from_fresh_qubits() -> None:
+    first = (
+        "  call void @__quantum__qis__x__body(ptr inttoptr (i64 1 to ptr))\n"
+        "  call void @__quantum__qis__mz__body(ptr inttoptr (i64 1 to ptr), ptr null)\n"
+        "  call void @__quantum__rt__result_record_output(ptr null, ptr @a)"
+    )
+    second = (
+        "  call void @__quantum__qis__mz__body(ptr inttoptr (i64 1 to ptr), ptr null)\n"
+        "  call void @__quantum__qis__x__body(ptr inttoptr (i64 2 to ptr))\n"
+        "  call void @__quantum__qis__mz__body("
+        "ptr inttoptr (i64 2 to ptr), ptr inttoptr (i64 1 to ptr))\n"
+        "  call void @__quantum__rt__result_record_output(ptr null, ptr @b)\n"
+        "  call void @__quantum__rt__result_record_output(ptr inttoptr (i64 1 to ptr), ptr @c)"
+    )
+    program = from_body(first, extra=second_entry_point(second).replace('"1" }', '"2" }'))
+
+    assert program.n_qubits == 3  # the larger of the two declared counts
+    assert Reset(1) in program.operations  # qubit 1 was used by @main: fresh for @again
+    assert ENGINE.run(program, 5, seed=0) == {"a": ["1"] * 5, "b": ["0"] * 5, "c": ["1"] * 5}
+
+
+def test_entry_points_keep_their_own_registers_and_values() -> None:
+    body = (
+        "  %c = call ptr @create_creg(i64 3)\n"
+        "  call void @set_creg_to_int(ptr %c, i64 {value})\n"
+        "  %0 = call i64 @get_int_from_creg(ptr %c)\n"
+        "  call void @__quantum__rt__int_record_output(i64 %0, ptr @{label})"
+    )
+    program = from_body(
+        body.format(value=5, label="a"), extra=second_entry_point(body.format(value=2, label="b"))
+    )
+
+    assert run_program(program) == {"a": "101", "b": "010"}
+
+
+def test_one_output_label_recorded_by_two_entry_points_is_refused() -> None:
+    record = "  call void @__quantum__rt__bool_record_output(i1 true, ptr @a)"
+
+    with pytest.raises(CompileError, match="'a' is recorded by entry points 'main' and 'again'"):
+        from_body(record, extra=second_entry_point(record))
 
 
 def test_a_module_without_entry_point_is_refused() -> None:

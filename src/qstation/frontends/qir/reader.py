@@ -1,4 +1,4 @@
-"""From a job's ``program`` text (base64 of LLVM bitcode) to the blocks of its QIR entry point."""
+"""From a job's ``program`` text (base64 of LLVM bitcode) to the blocks of its QIR entry points."""
 
 from __future__ import annotations
 
@@ -13,17 +13,22 @@ from qstation.errors import CompileError
 
 @dataclass(frozen=True)
 class EntryPoint:
-    """The single entry point of a module; holding the module keeps its LLVM objects alive."""
+    """An entry point of a module; holding the module keeps its LLVM objects alive."""
 
     module: pyqir.Module
+    name: str
     blocks: list[pyqir.BasicBlock]  # in layout order, the entry block first
     required_num_qubits: int | None
     required_num_results: int | None
 
 
-def read_entry_point(program: str) -> EntryPoint:
-    """Decode, parse and verify ``program`` and return its one entry point."""
-    return _entry_point(_parse(_decode(program)))
+def read_entry_points(program: str) -> list[EntryPoint]:
+    """Decode, parse and verify ``program`` and return its entry points in module order."""
+    module = _parse(_decode(program))
+    functions = [function for function in module.functions if pyqir.is_entry_point(function)]
+    if not functions:
+        raise CompileError('QIR program has no entry point (a function with "entry_point")')
+    return [_entry_point(module, function) for function in functions]
 
 
 def _decode(program: str) -> bytes:
@@ -45,13 +50,7 @@ def _parse(bitcode: bytes) -> pyqir.Module:
     return module
 
 
-def _entry_point(module: pyqir.Module) -> EntryPoint:
-    functions = [function for function in module.functions if pyqir.is_entry_point(function)]
-    if not functions:
-        raise CompileError('QIR program has no entry point (a function with "entry_point")')
-    if len(functions) > 1:
-        raise CompileError("several entry points are not supported yet")
-    (function,) = functions
+def _entry_point(module: pyqir.Module, function: pyqir.Function) -> EntryPoint:
     blocks = function.basic_blocks
     if not blocks:
         raise CompileError(f"QIR entry point '{function.name}' has no body")
@@ -59,6 +58,7 @@ def _entry_point(module: pyqir.Module) -> EntryPoint:
         raise CompileError(f"QIR entry point '{function.name}' must not take parameters")
     return EntryPoint(
         module=module,
+        name=function.name,
         blocks=blocks,
         required_num_qubits=pyqir.required_num_qubits(function),
         required_num_results=pyqir.required_num_results(function),

@@ -92,13 +92,21 @@ from qstation.frontends.qir.operands import (
     output_label,
     static_id,
 )
-from qstation.frontends.qir.reader import EntryPoint, read_entry_point
+from qstation.frontends.qir.reader import EntryPoint, read_entry_points
 
 
 def compile_qir(program: str) -> Program:
     """Translate base64 QIR bitcode; every failure, whatever raised it, is a CompileError."""
     try:
-        return _Translator(read_entry_point(program)).program()
+        entries = read_entry_points(program)
+        if len(entries) == 1:
+            return _Translator(entries[0], prefix="").program()
+        return _one_after_another(
+            [
+                (entry.name, _Translator(entry, prefix=f"{entry.name}:").program())
+                for entry in entries
+            ]
+        )
     except CompileError:
         raise
     except Exception as error:
@@ -110,6 +118,32 @@ def compile_qir(program: str) -> Program:
         if type(error).__name__ != "PanicException":
             raise
         raise CompileError(f"QIR program could not be read: {error}") from error
+
+
+def _one_after_another(entries: list[tuple[str, Program]]) -> Program:
+    """Several entry points run in module order in every shot, each from qubits in |0>: a qubit
+    an earlier entry point used is reset first. Each output label may be recorded by one only."""
+    operations: list[Operation] = []
+    registers: dict[str, int] = {}
+    temporaries: dict[str, int] = {}
+    recorded_by: dict[str, str] = {}
+    used: set[int] = set()
+    for name, program in entries:
+        for label in program.outputs():
+            if label in recorded_by:
+                raise CompileError(
+                    f"output label {label!r} is recorded by entry points "
+                    f"'{recorded_by[label]}' and '{name}'"
+                )
+            recorded_by[label] = name
+        qubits = program.used_qubits()
+        operations.extend(Reset(qubit) for qubit in sorted(used & qubits))
+        operations.extend(program.operations)
+        used |= qubits
+        registers.update(program.registers)
+        temporaries.update(program.temporaries)
+    n_qubits = max(program.n_qubits for _, program in entries)
+    return Program(n_qubits, registers, tuple(operations), temporaries)
 
 
 _GATES = {  # QIR function -> gate table name; arity and parameter count come from the table
@@ -145,8 +179,9 @@ _Handler = Callable[[pyqir.Call], IntValue | None]
 class _Translator:
     """Walks the blocks once, appending operations and declaring registers as it goes."""
 
-    def __init__(self, entry: EntryPoint) -> None:
+    def __init__(self, entry: EntryPoint, prefix: str) -> None:
         self._entry = entry  # keeps the LLVM module alive while its values are read
+        self._prefix = prefix  # starts every register name: entry points keep their own
         self._operations: list[Operation] = []
         self._registers: dict[str, int] = {}  # the program's cregs
         self._temporaries: dict[str, int] = {}  # SSA values and result slots
@@ -277,10 +312,10 @@ class _Translator:
 
     def _temporary(self, name: str, width: int) -> str:
         """A new temporary; a numbered suffix keeps odd block labels from colliding."""
-        unique, number = name, 1
+        unique, number = self._prefix + name, 1
         while unique in self._temporaries:
             number += 1
-            unique = f"{name}#{number}"
+            unique = f"{self._prefix}{name}#{number}"
         self._temporaries[unique] = width
         return unique
 
@@ -299,7 +334,7 @@ class _Translator:
         self, instruction: pyqir.Instruction, significant: int, creg_width: int | None = None
     ) -> str:
         """The temporary that holds ``instruction``'s value, which later reads of it use."""
-        name = self._names.get(instruction, "")  # void calls have no name
+        name = self._prefix + self._names.get(instruction, "")  # void calls have no name
         width = int_width(instruction.type, f"the value of {name or 'a call'}")
         self._temporaries[name] = width
         self._values[instruction] = IntValue(
@@ -365,7 +400,7 @@ class _Translator:
 
     def _result(self, value: pyqir.Value) -> BitRef:
         result = self._declared_id(value, "result", self._entry.required_num_results)
-        register = f"result{result}"
+        register = f"{self._prefix}result{result}"
         self._temporaries.setdefault(register, 1)
         return BitRef(register, 0)
 
@@ -436,7 +471,7 @@ class _Translator:
         width = int_constant(size, "the width of create_creg")
         if width > MAX_REGISTER_WIDTH:
             raise CompileError(f"create_creg({width}): at most {MAX_REGISTER_WIDTH} bits")
-        register = f"creg{len(self._cregs)}"
+        register = f"{self._prefix}creg{len(self._cregs)}"
         self._cregs[call] = register
         self._registers[register] = width
 
