@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import random
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,10 +26,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
+import wasmtime
 from pytket.circuit import Circuit
 from pytket.circuit.logic_exp import reg_eq
 from pytket.qasm import circuit_to_qasm_str
 from pytket.qir import QIRFormat, QIRProfile, pytket_to_qir
+from pytket.wasm import WasmFileHandler
 
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.model import JobRecord, JobStatus
@@ -39,16 +42,28 @@ SHOTS = 3
 MEMORY = 2 * 2**30
 
 
-def seed_circuits(rng: np.random.Generator, count: int) -> Iterator[Circuit]:
-    """Small circuits with gates, measurements, resets and classical logic."""
+WASM_MODULE = Path(__file__).parents[1] / "tests" / "data" / "accumulator.wat"
+
+
+def wasm_module() -> WasmFileHandler:
+    """The accumulator module of the WASM tests; every fuzzed job carries it as its cfl."""
+    path = Path(tempfile.mkdtemp()) / "accumulator.wasm"
+    path.write_bytes(wasmtime.wat2wasm(WASM_MODULE.read_text()))
+    return WasmFileHandler(str(path))
+
+
+def seed_circuits(rng: np.random.Generator, count: int, wasm: WasmFileHandler) -> Iterator[Circuit]:
+    """Small circuits with gates, measurements, resets, classical logic, random numbers, shot
+    numbers and WASM calls."""
     for _ in range(count):
         n = int(rng.integers(1, 5))
         circuit = Circuit(n)
         a = circuit.add_c_register("a", 3)
         m = circuit.add_c_register("m", n)
+        r = circuit.add_c_register("r", 32)
         for _ in range(int(rng.integers(1, 10))):
             q = int(rng.integers(n))
-            step = int(rng.integers(7))
+            step = int(rng.integers(10))
             if step == 0:
                 circuit.PhasedX(*rng.uniform(0, 2, 2).tolist(), q)
             elif step == 1 and n > 1:
@@ -61,6 +76,10 @@ def seed_circuits(rng: np.random.Generator, count: int) -> Iterator[Circuit]:
                 circuit.PhasedX(1.0, 0.0, q, condition_bits=[m[0]], condition_value=1)
             elif step == 5:
                 circuit.add_clexpr_from_logicexp(a ^ m, list(a)) if n == 3 else circuit.Rz(0.5, q)
+            elif step == 7:
+                circuit.get_rng_num(r) if q % 2 else circuit.get_job_shot_num(r)
+            elif step == 8:
+                circuit.add_wasm_to_reg("add", wasm, [a], [r])
             else:
                 circuit.PhasedX(0.5, 0.0, q, condition=reg_eq(a, int(rng.integers(8))))
         for q in range(n):
@@ -71,7 +90,7 @@ def seed_circuits(rng: np.random.Generator, count: int) -> Iterator[Circuit]:
 def corpus(rng: np.random.Generator, count: int) -> list[tuple[str, bytes | str]]:
     """Valid programs in all three forms: the starting points for mutation."""
     programs: list[tuple[str, bytes | str]] = []
-    for circuit in seed_circuits(rng, count):
+    for circuit in seed_circuits(rng, count, wasm_module()):
         programs.append((QASM, circuit_to_qasm_str(circuit, header="hqslib1", maxwidth=64)))
         for profile in (QIRProfile.PYTKET, QIRProfile.ADAPTIVE):
             bitcode = pytket_to_qir(circuit, "fuzz", QIRFormat.BINARY, profile=profile)
@@ -84,7 +103,8 @@ _QASM_TOKENS = [
     "qreg", "creg", "measure", "reset", "barrier", "if", "==", "U1q", "rz", "RZZ", "ZZ",
     "Rxxyyzz", "->", ";", "[", "]", "(", ")", "{", "}", "pi", "-", "*", "/", "0", "1", "64",
     "99999999999999999999", "q", "c", "a", "m", "tk_SCRATCH_BIT", "\x00", "\n", "~", "^",
-    "RNGnum()", "JOB_shotnum", "gate", "opaque", "include", "\"qelib1.inc\"",
+    "RNGnum()", "JOB_shotnum", "gate", "opaque", "include", "\"qelib1.inc\"", "RNGseed(r)",
+    "add(a)", "collatz(r)", "divide(r, r)", "spin()", "r =", ",",
 ]  # fmt: skip
 
 
@@ -152,10 +172,10 @@ def mutants(
             yield language, mutate_text(base64.b64encode(original).decode(), rng)
 
 
-def job_for(index: int, language: str, program: str) -> JobRecord:
+def job_for(index: int, language: str, program: str, cfl: str) -> JobRecord:
     return JobRecord(
         id=f"{index:032x}", owner_id="f" * 32, name="fuzz", machine="H1-1E", language=language,
-        program=program, count=SHOTS, options={}, group="DEFAULT", seed=index,
+        program=program, count=SHOTS, options={}, group="DEFAULT", seed=index, cfl=cfl,
         submitted_at=datetime(2026, 1, 1), status=JobStatus.RUNNING,
     )  # fmt: skip
 
@@ -170,13 +190,14 @@ def _serve(connection: Connection) -> None:
     tell a crash or a time-out while compiling (a compile error in the worker) from one after.
     """
     device = DeviceCatalogue.load().get("H1-1E")
+    cfl = wasm_module().bytecode_base64.decode()
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # pyqir prints Rust panics it raises as errors
     while True:
         try:
             index, language, program = connection.recv()
         except EOFError:
             return
-        job = job_for(index, language, program)
+        job = job_for(index, language, program, cfl)
         outcome = execute(job, device, MEMORY, on_compiled=lambda: connection.send(COMPILED))
         connection.send((outcome.status.value, outcome.error))
 

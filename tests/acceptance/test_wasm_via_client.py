@@ -123,3 +123,45 @@ def test_a_trap_fails_the_job_naming_the_function_and_the_shot(
     message = emulator.circuit_status(handle).message
     assert f"2000: Execution error: job {handle[0]}: WASM function 'divide' failed" in message
     assert "shot 1: wasm trap: integer divide by zero" in message
+
+
+def test_the_syntax_checker_checks_wasm_calls_and_returns_zeros(
+    service: ServiceProcess, wasm: WasmFileHandler
+) -> None:
+    checker = client(service.url, "H1-1SC")
+    circuit = checker.get_compiled_circuit(accumulator_circuit(wasm))
+    handle = checker.process_circuit(circuit, n_shots=4, wasm_file_handler=wasm)
+    assert wait_until_done(checker, handle) == StatusEnum.COMPLETED
+    assert set(checker.get_result(handle).get_counts()) == {(0,) * len(circuit.bits)}
+
+
+CALLS_NOTHERE = """OPENQASM 2.0;
+include "hqslib1.inc";
+qreg q[1];
+creg a[8];
+creg t[32];
+measure q[0] -> a[0];
+t = nothere(a);
+"""
+
+
+@pytest.mark.filterwarnings("ignore:Submission of programs to remote devices:DeprecationWarning")
+@pytest.mark.parametrize(
+    ("with_module", "cause"),
+    [
+        (True, "WASM function 'nothere' is not exported by the module"),
+        (
+            False,
+            "the program calls WASM function 'nothere', but the job carries no WASM module (cfl)",
+        ),
+    ],
+)
+def test_a_call_the_module_cannot_serve_is_a_compile_error(
+    emulator: QuantinuumBackend, wasm: WasmFileHandler, with_module: bool, cause: str
+) -> None:
+    handle = emulator.submit_program(
+        Language.QASM, CALLS_NOTHERE, n_shots=3, wasm_file_handler=wasm if with_module else None
+    )
+    assert wait_until_done(emulator, handle) == StatusEnum.ERROR
+    message = emulator.circuit_status(handle).message
+    assert f"1000: Compile error: job {handle[0]}: {cause}" in message, message
