@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import wasmtime
 from sqlalchemy import create_engine, text
 
 from qstation.devices.catalogue import DeviceCatalogue
@@ -47,11 +49,12 @@ def submit(
     machine: str = "H1-1E",
     count: int = 10,
     language: str = "OPENQASM 2.0",
+    cfl: str | None = None,
 ) -> JobRecord:
     job = NewJob(
         id=os.urandom(16).hex(), owner_id=OWNER.id, name="t", machine=machine,
         language=language, program=program, count=count, options={}, group="DEFAULT",
-        seed=1, submitted_at=utc_now(),
+        seed=1, submitted_at=utc_now(), cfl=cfl,
     )  # fmt: skip
     return store.create_job(job)
 
@@ -190,3 +193,21 @@ def test_compiling_past_the_compile_time_limit_is_a_compile_error(store: JobStor
     assert failed.error == (
         f"1000: Compile error: job {job.id}: compiling the program took longer than 0.001 s"
     )
+
+
+def test_wasm_instances_with_large_memories_fit_the_execution_limit(store: JobStore) -> None:
+    """Each shot's instance holds a 16 MiB memory: 2,000 shots run within a 1 GiB limit
+    because only a few shots' instances are alive at once."""
+    module = wasmtime.wat2wasm(
+        "(module (memory 256) (global $calls (mut i32) (i32.const 0))"
+        '  (func (export "count") (result i32)'
+        "    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))"
+        "    (global.get $calls)))"
+    )
+    program = qasm(1, "creg r[32];\nr = count();\nr = count();\n")
+    job = submit(store, program, count=2000, cfl=base64.b64encode(module).decode())
+    assert worker(store, execution_memory_bytes=2**30).run_once()
+
+    done = store.get_job(job.id, None)
+    assert done.status is JobStatus.COMPLETED, done.error
+    assert done.results is not None and set(done.results["r"]) == {format(2, "032b")}

@@ -94,7 +94,8 @@ def test_gate_definitions_and_comments_do_not_confuse_the_split() -> None:
         + "twice(0.25*pi) q[1];\nr = RNGnum(); // trailing\n"
     )
     split = split_program(text)
-    assert sum(statement.strip().startswith("gate") for statement in split.declarations) == 1
+    declarations = [split.statements[index].strip() for index in sorted(split.declarations)]
+    assert sum(declaration.startswith("gate") for declaration in declarations) == 1
     assert body(text) == [
         Gate("Rz", (1,), (0.25,)),
         Gate("Rz", (1,), (0.25,)),
@@ -110,6 +111,9 @@ def test_gate_definitions_and_comments_do_not_confuse_the_split() -> None:
         ("RNGseed(seed, b);", "malformed hqslib1 runtime call"),
         ("r = RNGnum(b);", "malformed hqslib1 runtime call"),
         ("if(c[5]==1) r = RNGnum();", "bit 5 is outside c"),
+        ("if(c==18446744073709551616) r = RNGnum();", "exceeds 64 bits"),
+        ("if(c[0]==2) r = RNGnum();", "a bit condition must be"),
+        ("if(c[0]>=1) r = RNGnum();", "a bit condition must be"),
         ("r = RNGnum()", "ends inside a statement"),
         ("}", "unbalanced"),
     ],
@@ -125,3 +129,16 @@ def test_registers_only_the_calls_write_are_outputs_too() -> None:
     program = compile_qasm(text)
     assert list(program.outputs()) == ["c", "seed", "b", "r", "s"]
     assert program.outputs()["s"].width == 32
+
+
+def test_a_huge_qreg_is_refused_before_pytket_tries_to_make_it() -> None:
+    text = HEADER.replace("qreg q[2]", "qreg q[299999999999999999999]") + "measure q[1] -> c[1];\n"
+    with pytest.raises(CompileError, match="declares 299999999999999999999 qubits; at most 1024"):
+        compile_qasm(text)
+
+
+def test_reader_errors_in_a_program_with_calls_name_the_source_line() -> None:
+    text = HEADER + REGISTERS + "r = RNGnum();\nmeasure q[0] -> c[0];\nmeasure q[1] -> -> c[1];\n"
+    line = text.splitlines().index("measure q[1] -> -> c[1];") + 1
+    with pytest.raises(CompileError, match=f"line {line}"):
+        compile_qasm(text)

@@ -730,10 +730,28 @@ def test_entry_points_keep_their_own_registers_and_values() -> None:
     assert run_program(program) == {"a": "101", "b": "010"}
 
 
+def test_unnamed_entry_points_keep_their_own_registers_too() -> None:
+    body = (
+        "  %c = call ptr @create_creg(i64 {width})\n"
+        "  call void @set_creg_to_int(ptr %c, i64 {value})\n"
+        "  %v = call i64 @get_int_from_creg(ptr %c)\n"
+        "  call void @__quantum__rt__int_record_output(i64 %v, ptr @{label})"
+    )
+    unnamed = "\n".join(
+        f"define void @{index}() #0 {{\nentry:\n{body.format(**values)}\n  ret void\n}}"
+        for index, values in enumerate(
+            [{"width": 8, "value": 255, "label": "a"}, {"width": 2, "value": 1, "label": "b"}]
+        )
+    )
+    program = compile_qir(base64_bitcode(_with_declarations(unnamed, _ENTRY, "")))
+
+    assert run_program(program) == {"a": "11111111", "b": "01"}
+
+
 def test_one_output_label_recorded_by_two_entry_points_is_refused() -> None:
     record = "  call void @__quantum__rt__bool_record_output(i1 true, ptr @a)"
 
-    with pytest.raises(CompileError, match="'a' is recorded by entry points 'main' and 'again'"):
+    with pytest.raises(CompileError, match="'a' is recorded by entry points @main and @again"):
         from_body(record, extra=second_entry_point(record))
 
 

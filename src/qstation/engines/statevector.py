@@ -35,7 +35,10 @@ BYTES_PER_AMPLITUDE = 16
 PEAK_STATES = 3
 """Peak working memory in states: the state, a gate's output, and the sampling arrays."""
 REPLAY_BLOCK = 1024
-"""Shots whose classical operations are replayed together (each may hold a WASM instance)."""
+"""Shots whose classical operations are replayed together."""
+WASM_REPLAY_BLOCK = 16
+"""The same for programs with WASM calls: each shot of a block holds a live instance, whose
+memory may reach :data:`~qstation.engines.wasm.MEMORY_PER_SHOT`."""
 
 _QUANTUM = (Gate, Measure, Reset)
 
@@ -124,7 +127,8 @@ class _Simulation:
         indices = np.minimum(
             np.searchsorted(cumulative, targets, side="right"), cumulative.size - 1
         ).astype(np.uint64)
-        blocks = (slice(first, first + REPLAY_BLOCK) for first in range(0, keys.size, REPLAY_BLOCK))
+        size = REPLAY_BLOCK if self.wasm is None else WASM_REPLAY_BLOCK
+        blocks = (slice(first, first + size) for first in range(0, keys.size, size))
         return self._gather(
             keys.size,
             ((block, self._replay(keys[block], indices[block], block.start)) for block in blocks),

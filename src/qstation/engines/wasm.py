@@ -25,6 +25,8 @@ FUEL_PER_SHOT = 1_000_000_000
 """WASM instructions one shot may run in all its calls (about a second of work)."""
 MEMORY_PER_SHOT = 64 * 2**20
 """Linear memory one shot's instance may grow to."""
+TABLE_ELEMENTS_PER_SHOT = 100_000
+"""Table entries one shot's instance may grow to (each costs address space too)."""
 INIT_FUNCTION = "init"
 
 _INTEGER_BITS = {"i32": 32, "i64": 64}
@@ -93,7 +95,7 @@ class WasmShot:
         self.shot_number = shot_number
         self.store = wasmtime.Store(module.engine)
         self.store.set_fuel(FUEL_PER_SHOT)
-        self.store.set_limits(memory_size=MEMORY_PER_SHOT)
+        self.store.set_limits(memory_size=MEMORY_PER_SHOT, table_elements=TABLE_ELEMENTS_PER_SHOT)
         try:
             self.instance = wasmtime.Instance(self.store, module.module, [])
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qstation.circuit.program import MAX_REGISTER_WIDTH
 from qstation.errors import CompileError
 
 _DECLARATION = re.compile(r"(OPENQASM|include|qreg|creg|gate|opaque)\b")
@@ -30,6 +31,9 @@ _EXTERN_CALL = re.compile(
     rf"(?:(?P<results>{_NAME}(?:\s*,\s*{_NAME})*)\s*=\s*)?"
     rf"(?P<function>{_NAME})\s*\(\s*(?P<arguments>{_NAME}(?:\s*,\s*{_NAME})*)?\s*\)"
 )
+_QREG = re.compile(r"qreg\s+[A-Za-z_][A-Za-z0-9_]*\s*\[\s*(?P<size>\d+)\s*\]")
+MAX_DECLARED_QUBITS = 1024
+"""More than any device has; the device check gives the precise limit later."""
 _RUNTIME_WORDS = re.compile(r"\b(RNGseed|RNGbound|RNGindex|RNGnum|JOB_shotnum)\b")
 
 
@@ -80,24 +84,74 @@ class CallStatement:
 
 @dataclass(frozen=True)
 class SplitProgram:
-    declarations: list[str]
-    body: list[str | CallStatement]
-    """Ordinary statements as text, runtime calls read, in source order."""
+    statements: list[str]
+    """The source's statements in order, comments blanked: joined, they keep its line breaks."""
+    declarations: set[int]
+    calls: dict[int, CallStatement]
+    """The runtime calls, by statement index."""
 
     @property
     def has_calls(self) -> bool:
-        return any(isinstance(statement, CallStatement) for statement in self.body)
+        return bool(self.calls)
+
+    def header(self) -> str:
+        """The declarations alone, as a text for pytket."""
+        return self._text(set())
+
+    def parts(self) -> list[str | CallStatement]:
+        """Each runtime call, and for each run of ordinary statements between them, a text for
+        pytket: the declarations and the run, every other statement blanked to its line breaks,
+        so the line numbers in pytket's errors are the source's."""
+        parts: list[str | CallStatement] = []
+        run: set[int] = set()
+        for index in range(len(self.statements)):
+            call = self.calls.get(index)
+            if call is not None:
+                if run:
+                    parts.append(self._text(run))
+                    run = set()
+                parts.append(call)
+            elif index not in self.declarations:
+                run.add(index)
+        if run:
+            parts.append(self._text(run))
+        return parts
+
+    def _text(self, kept: set[int]) -> str:
+        return "".join(
+            statement if index in kept or index in self.declarations else _blank(statement)
+            for index, statement in enumerate(self.statements)
+        )
 
 
 def split_program(text: str) -> SplitProgram:
-    declarations: list[str] = []
-    body: list[str | CallStatement] = []
-    for statement in _statements(text):
+    statements = _statements(text)
+    declarations: set[int] = set()
+    calls: dict[int, CallStatement] = {}
+    declared_qubits = 0
+    for index, statement in enumerate(statements):
         if _DECLARATION.match(statement.strip()):
-            declarations.append(statement)
-        else:
-            body.append(read_call(statement) or statement)
-    return SplitProgram(declarations, body)
+            declarations.add(index)
+            declared_qubits += _declared_qubits(statement)
+        elif call := read_call(statement):
+            calls[index] = call
+    if declared_qubits > MAX_DECLARED_QUBITS:
+        raise CompileError(
+            f"the program declares {declared_qubits} qubits; at most {MAX_DECLARED_QUBITS} may be "
+            "declared"
+        )
+    return SplitProgram(statements, declarations, calls)
+
+
+def _declared_qubits(declaration: str) -> int:
+    """How many qubits a ``qreg`` declares (0 for other declarations), checked before pytket
+    would try to make them all."""
+    match = _QREG.match(declaration.strip())
+    return int(match["size"]) if match else 0
+
+
+def _blank(statement: str) -> str:
+    return "\n" * statement.count("\n")
 
 
 def read_call(statement: str) -> CallStatement | None:
@@ -120,7 +174,18 @@ def read_call(statement: str) -> CallStatement | None:
             condition_match["operator"],
             int(condition_match["value"]),
         )
+        _check_condition(condition, statement)
     return CallStatement(call, condition, statement)
+
+
+def _check_condition(condition: Condition, statement: str) -> None:
+    """The conditions pytket's reader accepts on ordinary statements, and no others."""
+    if condition.value >= 2**MAX_REGISTER_WIDTH:
+        raise CompileError(f"condition value {condition.value} in {statement!r} exceeds 64 bits")
+    if condition.index is not None and (
+        condition.operator not in ("==", "!=") or condition.value > 1
+    ):
+        raise CompileError(f"a bit condition must be '== 0/1' or '!= 0/1' in {statement!r}")
 
 
 def _call(text: str) -> RuntimeCall | None:

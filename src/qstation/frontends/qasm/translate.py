@@ -85,11 +85,9 @@ def compile_qasm(text: str) -> Program:
     split = split_program(text)
     parts: list[Circuit | CallStatement]
     if split.has_calls:
-        declarations = "\n".join(split.declarations)
-        header = _parse(declarations)
+        header = _parse(split.header())
         parts = [
-            part if isinstance(part, CallStatement) else _parse(f"{declarations}\n{part}")
-            for part in _runs(split.body)
+            part if isinstance(part, CallStatement) else _parse(part) for part in split.parts()
         ]
     else:
         header = _parse(text)
@@ -115,17 +113,6 @@ def compile_qasm(text: str) -> Program:
     temporaries = {name: width for name, width in widths.items() if name not in registers}
     temporaries.update(translator.temporaries)
     return Program(header.n_qubits, registers, tuple(operations), temporaries)
-
-
-def _runs(body: list[str | CallStatement]) -> list[str | CallStatement]:
-    """Each runtime call on its own, and each run of ordinary statements joined as one text."""
-    parts: list[str | CallStatement] = []
-    for statement in body:
-        if isinstance(statement, str) and parts and isinstance(parts[-1], str):
-            parts[-1] += statement
-        else:
-            parts.append(statement)
-    return parts
 
 
 def _parse(text: str) -> Circuit:

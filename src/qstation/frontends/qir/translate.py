@@ -103,8 +103,8 @@ def compile_qir(program: str) -> Program:
             return _Translator(entries[0], prefix="").program()
         return _one_after_another(
             [
-                (entry.name, _Translator(entry, prefix=f"{entry.name}:").program())
-                for entry in entries
+                (f"@{entry.name or index}", _Translator(entry, prefix=f"{index}:").program())
+                for index, entry in enumerate(entries)
             ]
         )
     except CompileError:
@@ -133,7 +133,7 @@ def _one_after_another(entries: list[tuple[str, Program]]) -> Program:
             if label in recorded_by:
                 raise CompileError(
                     f"output label {label!r} is recorded by entry points "
-                    f"'{recorded_by[label]}' and '{name}'"
+                    f"{recorded_by[label]} and {name}"
                 )
             recorded_by[label] = name
         qubits = program.used_qubits()
@@ -529,10 +529,23 @@ class _Translator:
 
     def _call_wasm(self, call: pyqir.Call, function: str) -> None:
         """The call writes its value itself, like a draw: no ``Assign`` follows it."""
-        arguments = tuple(self._read(argument).expression for argument in call.args)
+        # A value goes in as its QIR type's bits, constants and computed values alike.
+        arguments = tuple(
+            _truncated(
+                self._read(argument).expression,
+                int_width(argument.type, f"an argument of WASM function {function!r}"),
+            )
+            for argument in call.args
+        )
         is_void = call.type.is_void
         results = () if is_void else (self._declare(call, MAX_REGISTER_WIDTH),)
         self._emit(CallWasm(function, arguments, results))
+
+
+def _truncated(expression: Expression, width: int) -> Expression:
+    if width >= MAX_REGISTER_WIDTH:
+        return expression
+    return Binary("and", expression, Const((1 << width) - 1))
 
 
 def _any(terms: Iterable[Expression]) -> Expression:
