@@ -19,6 +19,7 @@ from qstation.engines.wasm import WasmModule
 from qstation.errors import CompileError, ExecutionError, JobFailure
 from qstation.frontends import compile_program
 from qstation.model import ExecutionOutcome, JobRecord, JobStatus
+from qstation.noise.model import NoiseModel, noise_model
 
 
 def execute(
@@ -31,12 +32,13 @@ def execute(
     try:
         program = prepare_program(job, device)
         wasm = load_wasm(program, job)
+        noise = noise_model(device, job.options)
         on_compiled()
         cost = hqc_cost(program, job.count)
         if device.is_syntax_checker:
             results = all_zero_results(program, job.count)
         else:
-            results = run_exact(program, job, device, memory_limit_bytes, wasm)
+            results = emulate(program, job, device, memory_limit_bytes, wasm, noise)
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
     return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost)
@@ -77,17 +79,20 @@ def all_zero_results(program: Program, shots: int) -> dict[str, list[str]]:
     return {label: ["0" * record.width] * shots for label, record in program.outputs().items()}
 
 
-def run_exact(
+def emulate(
     program: Program,
     job: JobRecord,
     device: Device,
     memory_limit_bytes: int,
     wasm: WasmModule | None,
+    noise: NoiseModel,
 ) -> dict[str, list[str]]:
+    """Emulators apply their noise model unless the job turns it off; hardware targets, having
+    no hardware behind them here, run exactly."""
     used = len(program.used_qubits())
     if used > device.state_vector_qubits:
         raise ExecutionError(
             f"the program acts on {used} qubits; {device.name}'s state-vector engine runs at "
             f"most {device.state_vector_qubits}"
         )
-    return StateVectorEngine(memory_limit_bytes).run(program, job.count, job.seed, wasm)
+    return StateVectorEngine(memory_limit_bytes).run(program, job.count, job.seed, wasm, noise)

@@ -1,0 +1,1 @@
+"""The emulators' noise: the model's parameters and the faults they put into a program."""

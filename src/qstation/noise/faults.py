@@ -1,0 +1,182 @@
+"""Where a noise model can put faults into a program, and how each shot's faults are drawn.
+
+A *site* is a place in the program (after the operation at ``position``; -1 is the start of the
+shot) where a fault happens with ``probability``, and then is one of ``outcomes`` with the given
+conditional weights. A fault is one or more elementary faults: a Pauli on a qubit, a leak (the
+qubit leaves the computational space: it is collapsed, later gates on it do nothing, it reads as
+1 when measured, and a reset brings it back), or a reset of the qubit (reset crosstalk).
+
+Each shot draws its faults from its own stream (:func:`noise_generator`), site by site in
+program order, so a shot's faults depend only on the job seed and the shot's index. Measurement
+flips are classical: one uniform per shot and measurement, compared with ``p_meas_0`` or
+``p_meas_1`` once the measured value is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
+from typing import Literal
+
+import numpy as np
+
+from qstation.circuit.gates import GATES
+from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
+from qstation.noise.model import NoiseModel
+
+FaultKind = Literal["X", "Y", "Z", "leak", "reset"]
+_NON_IDENTITY: tuple[FaultKind, ...] = ("X", "Y", "Z")
+_PAULIS = ("I", *_NON_IDENTITY)
+_NOISE_DOMAIN = np.uint64(0x6E0153_0000_0002)
+
+
+@dataclass(frozen=True, slots=True)
+class ElementaryFault:
+    kind: FaultKind
+    qubit: int
+
+
+Fault = tuple[ElementaryFault, ...]
+
+
+@dataclass(frozen=True)
+class Site:
+    position: int
+    probability: float
+    outcomes: tuple[Fault, ...]
+    weights: np.ndarray  # cumulative, ending at 1.0
+
+
+@dataclass(frozen=True)
+class NoisePlan:
+    """The sites of one program under one model, and the measurements' flip probabilities."""
+
+    sites: list[Site]
+    measurements: list[int]
+    """Positions of the program's measurements, in order."""
+    p_meas_0: float
+    p_meas_1: float
+
+
+def plan_noise(program: Program, model: NoiseModel) -> NoisePlan:
+    used = sorted(program.used_qubits())
+    sites = [_site(-1, model.p_init, [((ElementaryFault("X", q),), 1.0)]) for q in used]
+    measurements: list[int] = []
+    for position, operation in enumerate(map(unconditioned, program.operations)):
+        if isinstance(operation, Gate):
+            sites.extend(_gate_sites(position, operation, model))
+        elif isinstance(operation, Measure):
+            measurements.append(position)
+            for other in used:
+                if other != operation.qubit:  # a full dephasing: Z half the time
+                    z = ((ElementaryFault("Z", other),), 1.0)
+                    sites.append(_site(position, model.p_crosstalk_meas / 2, [z]))
+        elif isinstance(operation, Reset):
+            sites.append(
+                _site(position, model.p_init, [((ElementaryFault("X", operation.qubit),), 1.0)])
+            )
+            for other in used:
+                if other != operation.qubit:
+                    reset = ((ElementaryFault("reset", other),), 1.0)
+                    sites.append(_site(position, model.p_crosstalk_init, [reset]))
+    return NoisePlan([site for site in sites if site.probability > 0], measurements,
+                     model.p_meas_0, model.p_meas_1)  # fmt: skip
+
+
+def _gate_sites(position: int, gate: Gate, model: NoiseModel) -> Iterator[Site]:
+    spec = GATES[gate.name]
+    if gate.name == "Rz":  # virtual: a frame change, no physical operation
+        return
+    if spec.native:
+        if spec.arity == 1:
+            yield _one_qubit_site(position, gate.qubits[0], model)
+        else:
+            angle = gate.params[0] if gate.name == "RZZ" else None
+            yield _two_qubit_site(
+                position, gate.qubits, model.two_qubit_fault_probability(angle), model
+            )
+        return
+    # A standard gate: the faults of the native gates it is charged as, on its qubits in turn.
+    qubits = gate.qubits
+    for index in range(spec.charged.one_qubit):
+        yield _one_qubit_site(position, qubits[index % len(qubits)], model)
+    pairs: list[tuple[int, ...]] = [(a, b) for a in qubits for b in qubits if a < b]
+    for index in range(spec.charged.two_qubit if pairs else 0):
+        pair = pairs[index % len(pairs)]
+        yield _two_qubit_site(position, pair, model.p2, model)
+
+
+def _emission(qubit: int, leakage: float) -> list[tuple[ElementaryFault, float]]:
+    """Spontaneous emission on one qubit: a leak, or else X or Y equally."""
+    return [
+        (ElementaryFault("X", qubit), (1 - leakage) / 2),
+        (ElementaryFault("Y", qubit), (1 - leakage) / 2),
+        (ElementaryFault("leak", qubit), leakage),
+    ]
+
+
+def _one_qubit_site(position: int, qubit: int, model: NoiseModel) -> Site:
+    emission = model.p1_emission_ratio
+    outcomes: list[tuple[Fault, float]] = [
+        ((ElementaryFault(pauli, qubit),), (1 - emission) / 3) for pauli in _NON_IDENTITY
+    ]
+    outcomes += [
+        ((fault,), emission * weight) for fault, weight in _emission(qubit, model.leakage_fraction)
+    ]
+    return _site(position, model.p1, outcomes)
+
+
+def _two_qubit_site(
+    position: int, qubits: tuple[int, ...], probability: float, model: NoiseModel
+) -> Site:
+    """Depolarizing (the 15 non-identity Paulis equally), or emission on each qubit."""
+    emission = model.p2_emission_ratio
+    outcomes: list[tuple[Fault, float]] = []
+    for paulis in product(_PAULIS, repeat=len(qubits)):
+        if set(paulis) == {"I"}:
+            continue
+        fault = tuple(
+            ElementaryFault(pauli, qubit)  # type: ignore[arg-type]
+            for pauli, qubit in zip(paulis, qubits, strict=True)
+            if pauli != "I"
+        )
+        outcomes.append((fault, (1 - emission) / (4 ** len(qubits) - 1)))
+    per_qubit = [_emission(qubit, model.leakage_fraction) for qubit in qubits]
+    for combination in product(*per_qubit):
+        weight = emission * float(np.prod([w for _, w in combination]))
+        outcomes.append((tuple(fault for fault, _ in combination), weight))
+    return _site(position, probability, outcomes)
+
+
+def _site(position: int, probability: float, outcomes: list[tuple[Fault, float]]) -> Site:
+    kept = [(fault, weight) for fault, weight in outcomes if weight > 0]
+    weights = np.cumsum([weight for _, weight in kept])
+    return Site(position, probability, tuple(fault for fault, _ in kept), weights / weights[-1])
+
+
+def noise_generator(key: np.uint64) -> np.random.Generator:
+    """A shot's stream for its faults, apart from the streams its outcomes come from."""
+    return np.random.default_rng(int(np.uint64(key) ^ _NOISE_DOMAIN))
+
+
+@dataclass
+class ShotNoise:
+    """One shot's faults, in program order, and its measurement-flip uniforms."""
+
+    events: list[tuple[int, Fault]]  # (site position, fault)
+    flips: np.ndarray  # one uniform per measurement
+    generator: np.random.Generator  # for the randomness its faults need later (leak collapses)
+
+
+def draw_shot_noise(plan: NoisePlan, key: np.uint64) -> ShotNoise:
+    generator = noise_generator(key)
+    probabilities = np.array([site.probability for site in plan.sites])
+    hits = np.flatnonzero(generator.random(probabilities.size) < probabilities)
+    events = []
+    for index in hits:
+        site = plan.sites[index]
+        choice = int(np.searchsorted(site.weights, generator.random(), side="right"))
+        events.append((site.position, site.outcomes[min(choice, len(site.outcomes) - 1)]))
+    flips = generator.random(len(plan.measurements))
+    return ShotNoise(events, flips, generator)
