@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from pytket.backends.status import StatusEnum
 from pytket.circuit import Circuit
-from pytket.extensions.quantinuum import QuantinuumBackend
+from pytket.extensions.quantinuum import Language, QuantinuumBackend
 
 from tests.acceptance.conftest import client
 from tests.acceptance.jobs import wait_until_done
@@ -49,3 +49,49 @@ def test_error_params_reach_the_emulator(emulator: QuantinuumBackend) -> None:
 def test_a_seeded_noisy_job_is_reproducible(emulator: QuantinuumBackend) -> None:
     options = {"seed": 23, "error-params": {"scale": 20}}
     assert bell_counts(emulator, options=options) == bell_counts(emulator, options=options)
+
+
+def test_the_stabilizer_simulator_runs_a_56_qubit_ghz_state(service: ServiceProcess) -> None:
+    api = client(service.url, "H2-1E").api_handler
+    backend = QuantinuumBackend(device_name="H2-1E", simulator="stabilizer", api_handler=api)
+    circuit = Circuit(56).H(0)
+    for qubit in range(55):
+        circuit.CX(qubit, qubit + 1)
+    compiled = backend.get_compiled_circuit(circuit.measure_all())
+    for noisy in (False, True):
+        handle = backend.process_circuit(
+            compiled, n_shots=SHOTS, noisy_simulation=noisy, options={"seed": 8}
+        )
+        assert wait_until_done(backend, handle) == StatusEnum.COMPLETED
+        counts = backend.get_result(handle).get_counts()
+        assert {(0,) * 56, (1,) * 56} <= set(counts)
+        assert (len(counts) > 2) == noisy  # only noise adds other outcomes
+
+
+NON_CLIFFORD = """OPENQASM 2.0;
+include "hqslib1.inc";
+qreg q[2];
+creg c[2];
+U1q(0.3*pi,0.1*pi) q[1];
+measure q -> c;
+"""
+
+
+@pytest.mark.filterwarnings("ignore:Submission of programs to remote devices:DeprecationWarning")
+@pytest.mark.parametrize(
+    ("simulator", "error"),
+    [
+        ("stabilizer", "2000: Execution error: job {}: the stabilizer simulator runs Clifford "
+         "programs only: U1q(0.3, 0.1) on qubits [1] is not a Clifford gate"),
+        ("tensor-network", "1000: Compile error: job {}: simulator must be one of "
+         "['state-vector', 'stabilizer'], not 'tensor-network'"),
+    ],
+)  # fmt: skip
+def test_programs_a_simulator_cannot_run_fail_naming_the_cause(
+    emulator: QuantinuumBackend, simulator: str, error: str
+) -> None:
+    handle = emulator.submit_program(
+        Language.QASM, NON_CLIFFORD, n_shots=5, options={"simulator": simulator}
+    )
+    assert wait_until_done(emulator, handle) == StatusEnum.ERROR
+    assert error.format(handle[0]) in emulator.circuit_status(handle).message

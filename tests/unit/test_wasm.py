@@ -23,7 +23,8 @@ from qstation.circuit.program import (
     ShotNumber,
 )
 from qstation.circuit.program import BitRef as Bit
-from qstation.engines.statevector import REPLAY_BLOCK, StateVectorEngine
+from qstation.engines.shots import WASM_REPLAY_BLOCK
+from qstation.engines.statevector import StateVectorEngine
 from qstation.engines.wasm import FUEL_PER_SHOT, WasmModule
 from qstation.errors import CompileError, ExecutionError
 
@@ -67,7 +68,7 @@ def accumulating_program(n_qubits: int = 1) -> Program:
 
 
 def test_state_lasts_one_shot_and_init_starts_every_shot(module: WasmModule) -> None:
-    shots = 2 * REPLAY_BLOCK + 7  # several replay blocks, each with its own instances
+    shots = 2 * WASM_REPLAY_BLOCK + 7  # several replay blocks, each with its own instances
     values = run(accumulating_program(), module, shots)
 
     a = values["a"]

@@ -14,6 +14,7 @@ from qstation.circuit.program import Program
 from qstation.devices.catalogue import Device
 from qstation.devices.cost import hqc_cost
 from qstation.devices.validation import check_program_fits
+from qstation.engines.stabilizer import StabilizerEngine
 from qstation.engines.statevector import StateVectorEngine
 from qstation.engines.wasm import WasmModule
 from qstation.errors import CompileError, ExecutionError, JobFailure
@@ -33,6 +34,9 @@ def execute(
         program = prepare_program(job, device)
         wasm = load_wasm(program, job)
         noise = noise_model(device, job.options)
+        simulator = job.options.get("simulator", "state-vector")
+        if simulator not in SIMULATORS:
+            raise CompileError(f"simulator must be one of {list(SIMULATORS)}, not {simulator!r}")
         on_compiled()
         cost = hqc_cost(program, job.count)
         if device.is_syntax_checker:
@@ -79,6 +83,9 @@ def all_zero_results(program: Program, shots: int) -> dict[str, list[str]]:
     return {label: ["0" * record.width] * shots for label, record in program.outputs().items()}
 
 
+SIMULATORS = ("state-vector", "stabilizer")
+
+
 def emulate(
     program: Program,
     job: JobRecord,
@@ -87,8 +94,10 @@ def emulate(
     wasm: WasmModule | None,
     noise: NoiseModel,
 ) -> dict[str, list[str]]:
-    """Emulators apply their noise model unless the job turns it off; hardware targets, having
-    no hardware behind them here, run exactly."""
+    """Emulators apply their noise model unless the job turns it off, on the simulator the job
+    names; hardware targets, having no hardware behind them here, run exactly."""
+    if job.options.get("simulator", "state-vector") == "stabilizer":
+        return StabilizerEngine().run(program, job.count, job.seed, wasm, noise)
     used = len(program.used_qubits())
     if used > device.state_vector_qubits:
         raise ExecutionError(

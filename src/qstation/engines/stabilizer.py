@@ -1,0 +1,149 @@
+"""Stabilizer emulation with stim, for Clifford programs (``simulator: stabilizer``).
+
+Every gate is turned into its Clifford tableau from the gate table's unitary, so a gate is
+Clifford exactly when stim accepts that unitary (``U1q`` and ``RZZ`` at multiples of a quarter
+turn, ``ZZ``, ``H``, ``CX``, ...); any other gate fails the job with a message naming it.
+
+When no quantum operation depends on a measurement, stim's compiled sampler samples the ideal
+circuit in blocks of :data:`SAMPLE_BLOCK` shots, each block seeded from the key of its first
+shot, so a shot's outcome depends only on the job seed and its index. Under noise the shots
+without faults take those samples and each shot with faults runs on its own tableau with its
+faults; measurement flips apply to every shot's bits. Programs with mid-circuit feedback run
+shot by shot on a tableau (:mod:`qstation.engines.shots`).
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+import numpy as np
+import stim
+
+from qstation.circuit.gates import GATES
+from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
+from qstation.engines.randomness import shot_keys
+from qstation.engines.shots import (
+    gather,
+    measurements,
+    quantum_part_is_fixed,
+    replay_parts,
+    run_each_shot,
+    shot_parts,
+)
+from qstation.engines.wasm import WasmModule
+from qstation.errors import ExecutionError
+from qstation.noise.faults import NoisePlan, ShotNoise, draw_shot_noise, plan_noise
+from qstation.noise.model import NOISELESS, NoiseModel
+
+SAMPLE_BLOCK = 1024
+
+
+class StabilizerEngine:
+    def run(
+        self,
+        program: Program,
+        n_shots: int,
+        seed: int,
+        wasm: WasmModule | None = None,
+        noise: NoiseModel = NOISELESS,
+    ) -> dict[str, list[str]]:
+        tableaus = _clifford_tableaus(program)
+        keys = shot_keys(seed, 0, n_shots)
+        plan = None if noise.is_noiseless else plan_noise(program, noise)
+
+        def new_state(shot: int) -> _TableauState:
+            return _TableauState(tableaus, program.n_qubits)
+
+        if not quantum_part_is_fixed(program):
+            return run_each_shot(program, wasm, keys, plan, new_state)
+        measured = _sample(program, tableaus, keys)
+        if plan is None:
+            return gather(program, n_shots, replay_parts(program, wasm, keys, measured))
+        noises = [draw_shot_noise(plan, key) for key in keys]
+        _flip(measured, noises, plan)
+        faulty = [shot for shot, shot_noise in enumerate(noises) if shot_noise.events]
+        return gather(
+            program,
+            n_shots,
+            chain(  # the faulty shots' own runs replace what the replay gave them
+                replay_parts(program, wasm, keys, measured),
+                shot_parts(program, wasm, keys, faulty, plan, new_state),
+            ),
+        )
+
+
+def _clifford_tableaus(program: Program) -> dict[int, stim.Tableau]:
+    """Each gate's tableau, by position; refuses a gate that is not Clifford."""
+    tableaus: dict[int, stim.Tableau] = {}
+    known: dict[tuple[str, tuple[float, ...]], stim.Tableau] = {}
+    for position, operation in enumerate(map(unconditioned, program.operations)):
+        if not isinstance(operation, Gate):
+            continue
+        key = (operation.name, operation.params)
+        if key not in known:
+            unitary = GATES[operation.name].unitary(operation.params)
+            try:
+                known[key] = stim.Tableau.from_unitary_matrix(unitary, endian="big")
+            except ValueError:
+                angles = f"({', '.join(f'{p:g}' for p in operation.params)})"
+                raise ExecutionError(
+                    "the stabilizer simulator runs Clifford programs only: "
+                    f"{operation.name}{angles if operation.params else ''} on qubits "
+                    f"{list(operation.qubits)} is not a Clifford gate"
+                ) from None
+        tableaus[position] = known[key]
+    return tableaus
+
+
+def _sample(
+    program: Program, tableaus: dict[int, stim.Tableau], keys: np.ndarray
+) -> list[np.ndarray]:
+    """Each measurement's ideal bit in every shot, block by block."""
+    circuit = stim.Circuit()
+    for position, operation in enumerate(program.operations):
+        if isinstance(operation, Gate):
+            for instruction in tableaus[position].to_circuit(method="elimination"):
+                targets = [operation.qubits[target.value] for target in instruction.targets_copy()]
+                circuit.append(instruction.name, targets)
+        elif isinstance(operation, Measure):
+            circuit.append("M", [operation.qubit])
+        elif isinstance(operation, Reset):
+            circuit.append("R", [operation.qubit])
+    n_measurements = len(measurements(program))
+    bits = np.zeros((keys.size, n_measurements), dtype=np.uint64)
+    for first in range(0, keys.size, SAMPLE_BLOCK):
+        block_seed = int(keys[first]) & (2**63 - 1)
+        sampled = circuit.compile_sampler(seed=block_seed).sample(SAMPLE_BLOCK)
+        count = min(SAMPLE_BLOCK, keys.size - first)
+        bits[first : first + count] = sampled[:count]
+    return [bits[:, index].copy() for index in range(n_measurements)]
+
+
+def _flip(measured: list[np.ndarray], noises: list[ShotNoise], plan: NoisePlan) -> None:
+    flips = np.array([shot_noise.flips for shot_noise in noises]).reshape(len(noises), -1)
+    for index, bits in enumerate(measured):
+        threshold = np.where(bits == 1, plan.p_meas_1, plan.p_meas_0)
+        bits ^= (flips[:, index] < threshold).astype(np.uint64)
+
+
+class _TableauState:
+    """One shot's stabilizer state, for the shot-by-shot path."""
+
+    def __init__(self, tableaus: dict[int, stim.Tableau], n_qubits: int) -> None:
+        self.tableaus = tableaus
+        self.simulator = stim.TableauSimulator()
+        self.simulator.set_num_qubits(n_qubits)
+
+    def apply_gate(self, position: int, gate: Gate) -> None:
+        self.simulator.do_tableau(self.tableaus[position], list(gate.qubits))
+
+    def pauli(self, qubit: int, kind: str) -> None:
+        getattr(self.simulator, kind.lower())(qubit)
+
+    def measure(self, qubit: int, uniform: float) -> int:
+        expectation = self.simulator.peek_z(qubit)  # +1: |0>, -1: |1>, 0: either, equally
+        if expectation:
+            return int(expectation < 0)
+        outcome = int(uniform < 0.5)
+        self.simulator.postselect_z(qubit, desired_value=bool(outcome))
+        return outcome
