@@ -1,0 +1,430 @@
+"""Emulator benchmarks B1-B4 of ../shared/bench/circuits.md, qstation beside the anchors.
+
+Every engine runs the same circuits with the same noise model in one invocation, so ratios are
+taken on one machine state; the table goes to docs/benchmarks.md. Anchors are optional extras
+(``pip install -e '.[bench]'``: qiskit-aer, qulacs; stim is a qstation dependency); one that does
+not import is reported as missing. Usage:
+
+    python bench/emulators.py [--repeats 3] [--report docs/benchmarks.md]
+
+Timings are of the engine call with the program already built (qstation: its internal program
+form; anchors: their own circuit objects), median of ``--repeats`` runs after one warm-up.
+Anchors that need minutes for the full shot count run fewer shots; the table says how many.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qstation.circuit.program import (
+    Binary,
+    BitRef,
+    Conditional,
+    Const,
+    Gate,
+    Measure,
+    Operation,
+    Program,
+    ReadBit,
+    ReadRegister,
+    Record,
+    Reset,
+)
+from qstation.engines.stabilizer import StabilizerEngine
+from qstation.engines.statevector import StateVectorEngine
+from qstation.noise.model import NOISELESS, NoiseModel
+
+P1, P2, P_MEAS_0, P_MEAS_1 = 1.8e-5, 9.73e-4, 1.22e-3, 3.43e-3
+NOISE = NoiseModel(
+    p1=P1, p2=P2, p_meas_0=P_MEAS_0, p_meas_1=P_MEAS_1,
+    przz_a=0.0, przz_b=1.0, przz_c=0.0, przz_d=1.0,  # the same p2 at every RZZ angle
+)  # fmt: skip
+NOISE_TEXT = (
+    f"depolarizing after each gate but Rz (a frame change, exact in every engine): p1 = {P1} "
+    f"(X, Y, Z equally), p2 = {P2} (the 15 two-qubit Paulis equally); readout flips 0→1 "
+    f"{P_MEAS_0}, 1→0 {P_MEAS_1}"
+)
+
+# A benchmark circuit in a neutral form every engine builds its own circuit from:
+# ("gate", name, qubits, params) | ("measure", qubit) | ("reset", qubit) | ("flip_if", qubit, bit)
+Step = tuple[Any, ...]
+
+
+@dataclass
+class Benchmark:
+    name: str
+    n_qubits: int
+    steps: list[Step]
+    shots: int
+
+
+def b1() -> Benchmark:
+    rng = np.random.default_rng(2026)
+    steps: list[Step] = [("gate", "U1q", (q,), tuple(rng.random(2) * 0.1)) for q in range(10)]
+    return Benchmark("B1 seed", 10, steps + [("measure", q) for q in range(10)], 10)
+
+
+def b2() -> Benchmark:
+    rng = np.random.default_rng(2026)
+    steps: list[Step] = []
+    for _ in range(10):
+        steps += [("gate", "U1q", (q,), tuple(rng.random(2))) for q in range(20)]
+        steps += [("gate", "Rz", (q,), (float(rng.random()),)) for q in range(20)]
+        pairs = rng.permutation(20).reshape(10, 2)
+        steps += [("gate", "RZZ", (int(a), int(b)), (float(rng.random()),)) for a, b in pairs]
+    return Benchmark("B2 random20", 20, steps + [("measure", q) for q in range(20)], 1000)
+
+
+def b3() -> Benchmark:
+    steps: list[Step] = []
+    for _ in range(6):
+        steps += [("gate", "H", (0,), ()), ("gate", "CX", (0, 1), ()), ("measure", 0)]
+        steps += [("flip_if", 1), ("reset", 0)]
+        steps += [("gate", "CX", (q, q + 1), ()) for q in range(1, 11)]
+    return Benchmark("B3 midcircuit", 12, steps + [("measure", q) for q in range(12)], 1000)
+
+
+def b4() -> Benchmark:
+    steps: list[Step] = [("gate", "H", (0,), ())]
+    steps += [("gate", "CX", (q, q + 1), ()) for q in range(55)]
+    return Benchmark("B4 ghz56", 56, steps + [("measure", q) for q in range(56)], 10_000)
+
+
+# --- qstation ------------------------------------------------------------------------------
+
+
+def qstation_program(benchmark: Benchmark) -> Program:
+    operations: list[Operation] = []
+    bits = 0
+    for step in benchmark.steps:
+        if step[0] == "gate":
+            operations.append(Gate(step[1], step[2], tuple(float(p) for p in step[3])))
+        elif step[0] == "measure":
+            operations.append(Measure(step[1], BitRef("c", bits)))
+            bits += 1
+        elif step[0] == "reset":
+            operations.append(Reset(step[1]))
+        else:  # X on the qubit when the last measured bit is 1
+            condition = Binary("eq", ReadBit(BitRef("c", bits - 1)), Const(1))
+            operations.append(Conditional(condition, Gate("X", (step[1],))))
+    operations.append(Record("c", ReadRegister("c"), bits))
+    return Program(benchmark.n_qubits, {"c": bits}, tuple(operations))
+
+
+def qstation_runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
+    noise = NOISE if noisy else NOISELESS
+    chosen = StateVectorEngine(2**34) if engine == "state-vector" else StabilizerEngine()
+
+    def run(benchmark: Benchmark, shots: int) -> object:
+        return chosen.run(qstation_program(benchmark), shots, seed=1, noise=noise)
+
+    return run
+
+
+# --- anchors -------------------------------------------------------------------------------
+
+
+def aer_runner(
+    noisy: bool, method: str, branching: bool = False
+) -> Callable[[Benchmark, int], object]:
+    from qiskit import QuantumCircuit, transpile
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import NoiseModel as AerNoise
+    from qiskit_aer.noise import ReadoutError, depolarizing_error
+
+    options: dict[str, object] = {"method": method, "seed_simulator": 1}
+    if branching:
+        options["shot_branching_enable"] = True
+    if noisy:
+        model = AerNoise()
+        # aer's parameter is the weight of the fully mixed state: d²/(d²-1) times a Pauli fault's
+        model.add_all_qubit_quantum_error(depolarizing_error(P1 * 4 / 3, 1), ["r", "h", "x"])
+        model.add_all_qubit_quantum_error(depolarizing_error(P2 * 16 / 15, 2), ["rzz", "cx"])
+        readout = ReadoutError([[1 - P_MEAS_0, P_MEAS_0], [P_MEAS_1, 1 - P_MEAS_1]])
+        model.add_all_qubit_readout_error(readout)
+        options["noise_model"] = model
+    simulator = AerSimulator(**options)
+
+    def build(benchmark: Benchmark) -> QuantumCircuit:
+        n_bits = sum(step[0] == "measure" for step in benchmark.steps)
+        circuit = QuantumCircuit(benchmark.n_qubits, n_bits)
+        bits = 0
+        for step in benchmark.steps:
+            if step[0] == "gate":
+                name, qubits, params = step[1], step[2], [np.pi * p for p in step[3]]
+                if name == "U1q":
+                    circuit.r(params[0], params[1], qubits[0])
+                elif name == "Rz":
+                    circuit.rz(params[0], qubits[0])
+                elif name == "RZZ":
+                    circuit.rzz(params[0], *qubits)
+                else:
+                    getattr(circuit, name.lower())(*qubits)
+            elif step[0] == "measure":
+                circuit.measure(step[1], bits)
+                bits += 1
+            elif step[0] == "reset":
+                circuit.reset(step[1])
+            else:
+                with circuit.if_test((circuit.clbits[bits - 1], 1)):
+                    circuit.x(step[1])
+        return transpile(circuit, simulator, optimization_level=0)
+
+    built: dict[str, QuantumCircuit] = {}
+
+    def run(benchmark: Benchmark, shots: int) -> object:
+        if benchmark.name not in built:  # transpiled once, outside the timed runs
+            built[benchmark.name] = build(benchmark)
+        return simulator.run(built[benchmark.name], shots=shots).result().get_counts()
+
+    return run
+
+
+def qulacs_runner(noisy: bool) -> Callable[[Benchmark, int], object]:
+    """Noiseless: one simulation, then sampling. Noisy: trajectories, built by hand (qulacs's
+    NoiseSimulator takes no seed): every shot's Pauli faults are drawn first; the shots without
+    any share one ideal simulation, each other shot is simulated from the start with its
+    faults. qulacs's own rotation gates: PhasedX(a, b) = Rz(b) Rx(a) Rz(-b), RZZ as a ZZ Pauli
+    rotation."""
+    import qulacs
+    from qulacs.gate import CNOT, H, Pauli, PauliRotation, RotX, RotZ, X
+
+    rng = np.random.default_rng(1)
+
+    def gates(benchmark: Benchmark) -> list[tuple[list[Any], tuple[int, ...], float]]:
+        """Each gate as qulacs gates, with its qubits and its fault probability."""
+        made = []
+        for step in benchmark.steps:
+            if step[0] != "gate":
+                continue
+            name, qubits, params = step[1], step[2], [np.pi * float(p) for p in step[3]]
+            if name == "U1q":
+                q = qubits[0]
+                parts = [RotZ(q, -params[1]), RotX(q, params[0]), RotZ(q, params[1])]
+            elif name == "Rz":
+                parts = [RotZ(qubits[0], params[0])]
+            elif name == "RZZ":
+                parts = [PauliRotation(list(qubits), [3, 3], params[0])]
+            else:
+                constructors: dict[str, Any] = {"H": H, "X": X, "CX": CNOT}
+                parts = [constructors[name](*qubits)]
+            fault = 0.0 if name == "Rz" else (P1 if len(qubits) == 1 else P2)
+            made.append((parts, qubits, fault))
+        return made
+
+    def run(benchmark: Benchmark, shots: int) -> object:
+        if any(step[0] in ("reset", "flip_if") for step in benchmark.steps):
+            raise NotImplementedError("mid-circuit feedback is not in this anchor")
+        circuit = gates(benchmark)
+        state = qulacs.QuantumState(benchmark.n_qubits)
+        if not noisy:
+            for parts, _, _ in circuit:
+                for part in parts:
+                    part.update_quantum_state(state)
+            return state.sampling(shots, 1)
+        faults = np.array([fault for _, _, fault in circuit])
+        hits = rng.random((shots, faults.size)) < faults
+        clean = int(np.sum(~hits.any(axis=1)))
+        for parts, _, _ in circuit:
+            for part in parts:
+                part.update_quantum_state(state)
+        outcomes = list(state.sampling(clean, 1)) if clean else []
+        for shot_hits in hits[hits.any(axis=1)]:
+            state.set_zero_state()
+            for (parts, qubits, _), hit in zip(circuit, shot_hits, strict=True):
+                for part in parts:
+                    part.update_quantum_state(state)
+                if hit:
+                    paulis = rng.integers(0, 4, len(qubits))
+                    while not paulis.any():
+                        paulis = rng.integers(0, 4, len(qubits))
+                    Pauli(list(qubits), [int(p) for p in paulis]).update_quantum_state(state)
+            outcomes.append(state.sampling(1, int(rng.integers(1 << 30)))[0])
+        return outcomes
+
+    return run
+
+
+def stim_runner(noisy: bool) -> Callable[[Benchmark, int], object]:
+    import stim
+
+    def build(benchmark: Benchmark) -> stim.Circuit:
+        circuit = stim.Circuit()
+        for step in benchmark.steps:
+            if step[0] == "gate":
+                if step[1] not in ("H", "CX", "X"):
+                    raise NotImplementedError("not a Clifford circuit")
+                circuit.append(step[1], list(step[2]))
+                if noisy:
+                    name = "DEPOLARIZE1" if len(step[2]) == 1 else "DEPOLARIZE2"
+                    circuit.append(name, list(step[2]), P1 if len(step[2]) == 1 else P2)
+            elif step[0] == "measure":
+                # stim's flips are symmetric: the mean of the two flip probabilities
+                circuit.append("M", [step[1]], (P_MEAS_0 + P_MEAS_1) / 2 if noisy else 0)
+            elif step[0] == "reset":
+                circuit.append("R", [step[1]])
+            else:
+                circuit.append("CX", [stim.target_rec(-1), step[1]])
+        return circuit
+
+    def run(benchmark: Benchmark, shots: int) -> object:
+        return build(benchmark).compile_sampler(seed=1).sample(shots)
+
+    return run
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    engine: str
+    benchmark: str
+    noisy: bool
+    shots: int
+    seconds: float | None
+    note: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.seconds is None else self.shots / self.seconds
+
+
+def measure(
+    engine: str,
+    run: Callable[[Benchmark, int], object],
+    benchmark: Benchmark,
+    noisy: bool,
+    shots: int,
+    repeats: int,
+) -> Row:
+    try:
+        run(benchmark, min(shots, 10))  # warm-up: imports, compilation, caches
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run(benchmark, shots)
+            times.append(time.perf_counter() - start)
+    except (NotImplementedError, MemoryError) as error:
+        return Row(engine, benchmark.name, noisy, shots, None, str(error) or type(error).__name__)
+    row = Row(engine, benchmark.name, noisy, shots, statistics.median(times))
+    print(f"{engine:38} {benchmark.name:14} {'noisy' if noisy else 'ideal':6} "
+          f"{shots:6} shots {row.seconds:8.2f} s {row.rate:12.1f} shots/s", flush=True)  # fmt: skip
+    return row
+
+
+PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, shots (None: all)
+    ("qstation state-vector", "B1 seed", False, None),
+    ("qiskit-aer", "B1 seed", False, None),
+    ("qulacs", "B1 seed", False, None),
+    ("qstation state-vector", "B2 random20", False, None),
+    ("qiskit-aer", "B2 random20", False, None),
+    ("qulacs", "B2 random20", False, None),
+    ("qstation state-vector", "B2 random20", True, None),
+    ("qiskit-aer", "B2 random20", True, 20),
+    ("qiskit-aer shot branching", "B2 random20", True, 50),
+    ("qulacs trajectories", "B2 random20", True, 200),
+    ("qstation state-vector", "B3 midcircuit", False, None),
+    ("qstation stabilizer", "B3 midcircuit", False, None),
+    ("qiskit-aer", "B3 midcircuit", False, None),
+    ("stim", "B3 midcircuit", False, None),
+    ("qstation state-vector", "B3 midcircuit", True, None),
+    ("qstation stabilizer", "B3 midcircuit", True, None),
+    ("qiskit-aer", "B3 midcircuit", True, None),
+    ("stim", "B3 midcircuit", True, None),
+    ("qstation stabilizer", "B4 ghz56", False, None),
+    ("qiskit-aer stabilizer", "B4 ghz56", False, None),
+    ("stim", "B4 ghz56", False, None),
+]
+
+
+def runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
+    if engine.startswith("qstation"):
+        return qstation_runner(engine.removeprefix("qstation "), noisy)
+    if engine == "qiskit-aer":
+        return aer_runner(noisy, "statevector")
+    if engine == "qiskit-aer shot branching":
+        return aer_runner(noisy, "statevector", branching=True)
+    if engine == "qiskit-aer stabilizer":
+        return aer_runner(noisy, "stabilizer")
+    if engine.startswith("qulacs"):
+        return qulacs_runner(noisy)
+    return stim_runner(noisy)
+
+
+def report(rows: list[Row], seconds: float) -> str:
+    lines = [
+        "# Emulator benchmarks",
+        "",
+        f"Produced by `python bench/emulators.py` on {date.today()} ({platform.machine()}, "
+        f"{platform.python_version()}, 2 cores) in {seconds:.0f} s. Circuits: "
+        "`../shared/bench/circuits.md`. Times are engine calls on built circuits, medians.",
+        "",
+        f"Noise model in every engine for the noisy rows: {NOISE_TEXT}. stim's readout flip is "
+        "symmetric: it gets the mean of the two.",
+        "",
+        "| benchmark | noise | engine | shots | s | shots/s | qstation ÷ this |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ours = max(
+            (r for r in rows if r.benchmark == row.benchmark and r.noisy == row.noisy
+             and r.engine.startswith("qstation") and r.rate),
+            key=lambda r: r.rate or 0.0, default=None,
+        )  # fmt: skip
+        ratio = "" if not (ours and ours.rate and row.rate) else f"{ours.rate / row.rate:.2f}"
+        rate = "-" if row.rate is None else f"{row.rate:,.1f}"
+        seconds_text = "-" if row.seconds is None else f"{row.seconds:.3f}"
+        lines.append(
+            f"| {row.benchmark} | {'noisy' if row.noisy else 'ideal'} | {row.engine} "
+            f"| {row.shots:,} | {seconds_text} | {rate} | {ratio or row.note} |"
+        )
+    lines += [
+        "",
+        "The last column divides the fastest qstation engine's shots/s by this row's, for the "
+        "same benchmark and noise: above 1, qstation is faster.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--report", type=Path)
+    parser.add_argument("--only", help="run only benchmarks whose name contains this")
+    arguments = parser.parse_args()
+    benchmarks = {b.name: b for b in (b1(), b2(), b3(), b4())}
+    started = time.perf_counter()
+    rows = []
+    for engine, name, noisy, shots in PLAN:
+        if arguments.only and arguments.only not in name:
+            continue
+        benchmark = benchmarks[name]
+        try:
+            run = runner(engine, noisy)
+        except ImportError as error:
+            rows.append(Row(engine, name, noisy, 0, None, f"not installed ({error.name})"))
+            continue
+        slow = engine.startswith("qstation") and noisy and name.startswith("B2")
+        repeats = 1 if shots is not None or slow else arguments.repeats
+        rows.append(measure(engine, run, benchmark, noisy, shots or benchmark.shots, repeats))
+    text = report(rows, time.perf_counter() - started)
+    if arguments.report:
+        arguments.report.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
