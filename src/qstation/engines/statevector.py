@@ -74,10 +74,16 @@ class _Simulation:
         self.compact = compact
         self.n_qubits = len(compact)
         self.matrices: dict[int, np.ndarray] = {}
+        self.phases: dict[int, np.ndarray] = {}
+        """Diagonal gates (Rz, RZZ, ZZ, ...) as phases shaped to multiply the state in one pass."""
         for position, operation in enumerate(program.operations):
             gate = unconditioned(operation)
-            if isinstance(gate, Gate):
-                matrix = GATES[gate.name].unitary(gate.params)
+            if not isinstance(gate, Gate):
+                continue
+            matrix = GATES[gate.name].unitary(gate.params)
+            if np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0:
+                self.phases[position] = self._broadcast_phases(np.diag(matrix), gate.qubits)
+            else:
                 self.matrices[position] = matrix.reshape((2,) * (2 * len(gate.qubits)))
 
     def zero_state(self) -> np.ndarray:
@@ -85,7 +91,22 @@ class _Simulation:
         state[(0,) * self.n_qubits] = 1.0
         return state
 
+    def _broadcast_phases(self, diagonal: np.ndarray, qubits: tuple[int, ...]) -> np.ndarray:
+        """The diagonal as an array with a length-2 axis for each qubit (the first listed qubit
+        most significant) and length 1 for the others."""
+        tensor = diagonal.reshape((2,) * len(qubits))
+        axes = [self.compact[q] for q in qubits]
+        tensor = np.transpose(tensor, np.argsort(axes))  # tensor axes in the state's axis order
+        shape = [1] * self.n_qubits
+        for axis in axes:
+            shape[axis] = 2
+        return tensor.reshape(shape)
+
     def apply_gate(self, state: np.ndarray, position: int, gate: Gate) -> np.ndarray:
+        phases = self.phases.get(position)
+        if phases is not None:
+            shifted: np.ndarray = state * phases
+            return shifted
         axes = [self.compact[q] for q in gate.qubits]
         arity = len(axes)
         moved = np.tensordot(
