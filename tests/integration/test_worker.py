@@ -67,7 +67,7 @@ def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
     store: JobStore,
 ) -> None:
     hungry = submit(store, qasm(20, "".join(f"U1q(0.5*pi,0) q[{q}];\n" for q in range(20))))
-    # A 20-qubit emulation needs ~48 MiB; with 20 MiB either the engine's own check refuses it
+    # A 20-qubit emulation needs ~36 MiB; with 20 MiB either the engine's own check refuses it
     # or the child's address-space limit stops it, depending on what is loaded before the fork.
     tight = worker(store, execution_memory_bytes=20 * 2**20)
     assert tight.run_once()
@@ -78,7 +78,7 @@ def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
     )
     assert (
         "ran out of its memory limit of 20 MiB" in failed.error
-        or "needs about 48 MiB, above this worker's limit of 20 MiB" in failed.error
+        or "needs about 36 MiB, above this worker's limit of 20 MiB" in failed.error
     )
     roomy = worker(store)
     again = submit(store, qasm(2))

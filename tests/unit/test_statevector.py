@@ -84,7 +84,7 @@ def test_mid_circuit_reset_runs_trajectories_with_the_right_statistics() -> None
 def test_state_beyond_memory_limit_fails_before_allocating() -> None:
     program = record_all(30, [])
     with pytest.raises(
-        ExecutionError, match=r"30-qubit state-vector emulation needs about 48\.0 GiB"
+        ExecutionError, match=r"30-qubit state-vector emulation needs about 36\.0 GiB"
     ):
         StateVectorEngine(memory_limit_bytes=2**30).run(program, 1, seed=0)
 

@@ -37,6 +37,14 @@ def apply_pauli(state: np.ndarray, axis: int, pauli: str) -> np.ndarray:
     return np.moveaxis(moved, 0, axis)
 
 
+def probabilities(state: np.ndarray) -> np.ndarray:
+    """|amplitude|^2 in the state's C order, flat, in one array of half a state's size."""
+    squared = np.empty(state.shape, dtype=np.float64)
+    np.abs(state, out=squared)
+    np.square(squared, out=squared)
+    return squared.reshape(-1)
+
+
 def probability_of_one(state: np.ndarray, axis: int) -> float:
     return float(np.sum(np.abs(np.take(state, 1, axis=axis)) ** 2))
 
@@ -178,7 +186,8 @@ def measured_bits(
     leaked_mask = np.zeros(n_shots, dtype=np.uint64)
     for leaf in leaves:
         shots = np.array(leaf.shots)
-        cumulative = np.cumsum(np.abs(leaf.state.reshape(-1)) ** 2)
+        cumulative = probabilities(leaf.state)
+        np.cumsum(cumulative, out=cumulative)
         targets = uniforms[shots] * cumulative[-1]
         found = np.searchsorted(cumulative, targets, side="right")
         indices[shots] = np.minimum(found, cumulative.size - 1).astype(np.uint64)

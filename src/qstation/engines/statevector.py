@@ -13,7 +13,13 @@ import numpy as np
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Program, unconditioned
-from qstation.engines.noisy import FaultTree, apply_pauli, measured_bits, probability_of_one
+from qstation.engines.noisy import (
+    FaultTree,
+    apply_pauli,
+    measured_bits,
+    probabilities,
+    probability_of_one,
+)
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.shots import (
     measurements,
@@ -28,8 +34,12 @@ from qstation.noise.model import NOISELESS, NoiseModel
 from qstation.sizes import describe_bytes
 
 BYTES_PER_AMPLITUDE = 16
-PEAK_STATES = 3
-"""Peak working memory in states: the state, a gate's output, and the sampling arrays."""
+PEAK_STATES = 2.25
+"""Peak working memory in states: the state, a gate's output and a gate's working chunk (a
+sixteenth of a state twice; at least 22 qubits) or the sampling arrays (half a state)."""
+CHUNKED_FROM_QUBITS = 22
+"""From this size a non-diagonal gate runs chunk by chunk into one preallocated output."""
+_CHUNK_AXES = 4
 
 
 class StateVectorEngine:
@@ -59,7 +69,7 @@ class StateVectorEngine:
         return run_each_shot(program, wasm, keys, plan, lambda shot: _VectorState(simulation))
 
     def _check_memory(self, n_qubits: int) -> None:
-        needed = PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits
+        needed = int(PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits)
         if needed > self.memory_limit_bytes:
             raise ExecutionError(
                 f"a {n_qubits}-qubit state-vector emulation needs about {describe_bytes(needed)}, "
@@ -107,12 +117,20 @@ class _Simulation:
         if phases is not None:
             shifted: np.ndarray = state * phases
             return shifted
+        matrix = self.matrices[position]
         axes = [self.compact[q] for q in gate.qubits]
-        arity = len(axes)
-        moved = np.tensordot(
-            self.matrices[position], state, axes=(list(range(arity, 2 * arity)), axes)
-        )
-        return np.moveaxis(moved, list(range(arity)), axes)
+        if self.n_qubits < CHUNKED_FROM_QUBITS:
+            return _apply_matrix(matrix, state, axes)
+        # Split along axes the gate does not touch, so temporaries stay a small part of a state.
+        free = [axis for axis in range(self.n_qubits) if axis not in axes][:_CHUNK_AXES]
+        result = np.empty_like(state)
+        for bits in np.ndindex(*(2,) * len(free)):
+            index: list[slice | int] = [slice(None)] * self.n_qubits
+            for axis, bit in zip(free, bits, strict=True):
+                index[axis] = bit
+            chunk_axes = [axis - sum(f < axis for f in free) for axis in axes]
+            result[tuple(index)] = _apply_matrix(matrix, state[tuple(index)], chunk_axes)
+        return result
 
     # --- one simulation, all shots sampled ----------------------------------------------
 
@@ -121,7 +139,9 @@ class _Simulation:
         for position, operation in enumerate(self.program.operations):
             if isinstance(operation, Gate):
                 state = self.apply_gate(state, position, operation)
-        cumulative = np.cumsum(np.abs(state.reshape(-1)) ** 2)
+        cumulative = probabilities(state)
+        del state
+        np.cumsum(cumulative, out=cumulative)
         targets = shot_uniforms(keys) * cumulative[-1]
         indices = np.minimum(
             np.searchsorted(cumulative, targets, side="right"), cumulative.size - 1
@@ -142,6 +162,12 @@ class _Simulation:
             leaves, self.compact, measurements(self.program), shot_uniforms(keys), plan, noises
         )
         return replay(self.program, self.wasm, keys, measured)
+
+
+def _apply_matrix(matrix: np.ndarray, state: np.ndarray, axes: list[int]) -> np.ndarray:
+    arity = len(axes)
+    moved = np.tensordot(matrix, state, axes=(list(range(arity, 2 * arity)), axes))
+    return np.moveaxis(moved, list(range(arity)), axes)
 
 
 class _VectorState:
