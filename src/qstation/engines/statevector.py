@@ -1,4 +1,4 @@
-"""Exact state-vector emulation with numpy.
+"""State-vector emulation with numpy, exact or under a noise model.
 
 When no quantum step depends on a measurement (every measurement is terminal for its qubit and
 no quantum operation is conditional) the circuit is simulated once, all shots are sampled from
