@@ -42,7 +42,7 @@ def execute(
         if device.is_syntax_checker:
             results = all_zero_results(program, job.count)
         else:
-            results = emulate(program, job, device, memory_limit_bytes, wasm, noise)
+            results = emulate(program, job, device, memory_limit_bytes, wasm, noise, simulator)
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
     return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost)
@@ -93,10 +93,11 @@ def emulate(
     memory_limit_bytes: int,
     wasm: WasmModule | None,
     noise: NoiseModel,
+    simulator: str,
 ) -> dict[str, list[str]]:
     """Emulators apply their noise model unless the job turns it off, on the simulator the job
     names; hardware targets, having no hardware behind them here, run exactly."""
-    if job.options.get("simulator", "state-vector") == "stabilizer":
+    if simulator == "stabilizer":
         return StabilizerEngine().run(program, job.count, job.seed, wasm, noise)
     used = len(program.used_qubits())
     if used > device.state_vector_qubits:
