@@ -84,18 +84,18 @@ _BINARY: dict[str, Callable[[Words, Words], Words]] = {
 
 
 class ClassicalState:
-    """Register contents, shot numbers, random streams and WASM instances for a run of
-    consecutive shots."""
+    """Register contents, shot numbers, random streams and WASM instances for a set of
+    shots."""
 
     def __init__(
-        self, program: Program, keys: np.ndarray, first_shot: int, wasm: WasmModule | None
+        self, program: Program, keys: np.ndarray, shots: np.ndarray, wasm: WasmModule | None
     ) -> None:
-        """``keys`` are the shots' keys (:func:`shot_keys`); ``first_shot`` is 0-based."""
+        """``keys`` are the shots' keys (:func:`shot_keys`); ``shots`` their 0-based indices."""
         self.widths = program.widths()
         self.n_shots = n_shots = keys.size
         self.words = {name: np.zeros(n_shots, dtype=np.uint64) for name in self.widths}
         self.outputs: dict[str, tuple[Words, Record]] = {}
-        self.shot_numbers = np.arange(first_shot + 1, first_shot + 1 + n_shots, dtype=np.uint64)
+        self.shot_numbers = shots.astype(np.uint64) + _ONE
         self.stream_seeds = program_stream_seeds(keys)
         self.stream_positions = np.zeros(n_shots, dtype=np.uint64)
         self.random_bounds = np.zeros(n_shots, dtype=np.uint64)
@@ -103,6 +103,28 @@ class ClassicalState:
         """The shots the operation being applied runs in (conditions narrow it)."""
         self.wasm = wasm
         self.wasm_shots: dict[int, WasmShot] = {}
+
+    def subset(self, members: np.ndarray) -> ClassicalState:
+        """The state of some of these shots (``members``: their positions here), apart."""
+        part = object.__new__(ClassicalState)
+        part.widths = self.widths
+        part.n_shots = members.size
+        part.words = {name: values[members] for name, values in self.words.items()}
+        part.outputs = {
+            label: (values[members], record) for label, (values, record) in self.outputs.items()
+        }
+        part.shot_numbers = self.shot_numbers[members]
+        part.stream_seeds = self.stream_seeds[members]
+        part.stream_positions = self.stream_positions[members]
+        part.random_bounds = self.random_bounds[members]
+        part.active = self.active[members]
+        part.wasm = self.wasm
+        part.wasm_shots = {
+            new: self.wasm_shots[int(old)]
+            for new, old in enumerate(members)
+            if int(old) in self.wasm_shots
+        }
+        return part
 
     def set_bit(self, target: BitRef, values: Words) -> None:
         bit = np.uint64(1) << np.uint64(target.index)

@@ -11,7 +11,7 @@ The result is exactly the noise model's distribution: each shot's faults are dra
 its outcome from the state those faults give.
 
 Only programs whose quantum part is fixed (terminal measurements) take this path; the others
-run shot by shot with the faults applied as they come (:mod:`qstation.engines.statevector`).
+run in branching groups of shots (:mod:`qstation.engines.branching`).
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ turn, ``ZZ``, ``H``, ``CX``, ...); any other gate fails the job with a message n
 When no quantum operation depends on a measurement, stim's compiled sampler samples the ideal
 circuit in blocks of :data:`SAMPLE_BLOCK` shots, each block seeded from the key of its first
 shot, so a shot's outcome depends only on the job seed and its index. Under noise the shots
-without faults take those samples and each shot with faults runs on its own tableau with its
-faults; measurement flips apply to every shot's bits. Programs with mid-circuit feedback run
-shot by shot on a tableau (:mod:`qstation.engines.shots`).
+without faults take those samples and the shots with faults run in branching groups on tableaus
+(:mod:`qstation.engines.branching`); measurement flips apply to every shot's bits. Programs with
+mid-circuit feedback run in branching groups too.
 """
 
 from __future__ import annotations
@@ -21,15 +21,9 @@ import stim
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
+from qstation.engines.branching import BranchingRun
 from qstation.engines.randomness import shot_keys
-from qstation.engines.shots import (
-    gather,
-    measurements,
-    quantum_part_is_fixed,
-    replay_parts,
-    run_each_shot,
-    shot_parts,
-)
+from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay_parts
 from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
 from qstation.noise.faults import NoisePlan, ShotNoise, draw_shot_noise, plan_noise
@@ -51,23 +45,22 @@ class StabilizerEngine:
         keys = shot_keys(seed, 0, n_shots)
         plan = None if noise.is_noiseless else plan_noise(program, noise)
 
-        def new_state(shot: int) -> _TableauState:
-            return _TableauState(tableaus, program.n_qubits)
-
+        run = BranchingRun(
+            program, wasm, keys, plan, lambda: _TableauState(tableaus, program.n_qubits)
+        )
         if not quantum_part_is_fixed(program):
-            return run_each_shot(program, wasm, keys, plan, new_state)
+            return gather(program, n_shots, run.parts(np.arange(n_shots)))
         measured = _sample(program, tableaus, keys)
         if plan is None:
             return gather(program, n_shots, replay_parts(program, wasm, keys, measured))
         noises = [draw_shot_noise(plan, key) for key in keys]
         _flip(measured, noises, plan)
-        faulty = [shot for shot, shot_noise in enumerate(noises) if shot_noise.events]
+        faulty = np.array([shot for shot, noise in enumerate(noises) if noise.events], dtype=int)
         return gather(
             program,
             n_shots,
-            chain(  # the faulty shots' own runs replace what the replay gave them
-                replay_parts(program, wasm, keys, measured),
-                shot_parts(program, wasm, keys, faulty, plan, new_state),
+            chain(  # the faulty shots' own run replaces what the replay gave them
+                replay_parts(program, wasm, keys, measured), run.parts(faulty)
             ),
         )
 
@@ -127,12 +120,20 @@ def _flip(measured: list[np.ndarray], noises: list[ShotNoise], plan: NoisePlan) 
 
 
 class _TableauState:
-    """One shot's stabilizer state, for the shot-by-shot path."""
+    """The stabilizer state of a group of shots that run together."""
 
-    def __init__(self, tableaus: dict[int, stim.Tableau], n_qubits: int) -> None:
+    def __init__(
+        self,
+        tableaus: dict[int, stim.Tableau],
+        n_qubits: int,
+        simulator: stim.TableauSimulator | None = None,
+    ) -> None:
         self.tableaus = tableaus
-        self.simulator = stim.TableauSimulator()
-        self.simulator.set_num_qubits(n_qubits)
+        self.n_qubits = n_qubits
+        if simulator is None:
+            simulator = stim.TableauSimulator()
+            simulator.set_num_qubits(n_qubits)
+        self.simulator = simulator
 
     def apply_gate(self, position: int, gate: Gate) -> None:
         self.simulator.do_tableau(self.tableaus[position], list(gate.qubits))
@@ -140,10 +141,13 @@ class _TableauState:
     def pauli(self, qubit: int, kind: str) -> None:
         getattr(self.simulator, kind.lower())(qubit)
 
-    def measure(self, qubit: int, uniform: float) -> int:
+    def probability_of_one(self, qubit: int) -> float:
         expectation = self.simulator.peek_z(qubit)  # +1: |0>, -1: |1>, 0: either, equally
-        if expectation:
-            return int(expectation < 0)
-        outcome = int(uniform < 0.5)
-        self.simulator.postselect_z(qubit, desired_value=bool(outcome))
-        return outcome
+        return 0.5 if expectation == 0 else float(expectation < 0)
+
+    def project(self, qubit: int, outcome: int, probability: float) -> None:
+        if probability < 1.0:
+            self.simulator.postselect_z(qubit, desired_value=bool(outcome))
+
+    def copy(self) -> _TableauState:
+        return _TableauState(self.tableaus, self.n_qubits, self.simulator.copy())

@@ -2,9 +2,10 @@
 
 When no quantum step depends on a measurement (every measurement is terminal for its qubit and
 no quantum operation is conditional) the circuit is simulated once, all shots are sampled from
-the final distribution, and the classical operations are replayed for all shots at once.
-Otherwise each shot runs on its own, quantum and classical state interleaved. Only qubits the
-program touches are simulated, and the memory a state needs is checked before allocating.
+the final distribution (under noise: a tree of fault branches, :mod:`.noisy`), and the classical
+operations are replayed for all shots at once. Otherwise the shots run in groups that split
+where they differ (:mod:`.branching`). Only qubits the program touches are simulated, and the
+memory a state needs is checked before allocating.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Program, unconditioned
+from qstation.engines.branching import BranchingRun
 from qstation.engines.noisy import (
     FaultTree,
     apply_pauli,
@@ -21,12 +23,7 @@ from qstation.engines.noisy import (
     probability_of_one,
 )
 from qstation.engines.randomness import shot_keys, shot_uniforms
-from qstation.engines.shots import (
-    measurements,
-    quantum_part_is_fixed,
-    replay,
-    run_each_shot,
-)
+from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
 from qstation.noise.faults import NoisePlan, draw_shot_noise, plan_noise
@@ -66,7 +63,8 @@ class StateVectorEngine:
             if plan is None:
                 return simulation.sample_then_replay(keys)
             return simulation.sample_noisy_then_replay(keys, plan)
-        return run_each_shot(program, wasm, keys, plan, lambda shot: _VectorState(simulation))
+        run = BranchingRun(program, wasm, keys, plan, lambda: _VectorState(simulation))
+        return gather(program, n_shots, run.parts(np.arange(n_shots)))
 
     def _check_memory(self, n_qubits: int) -> None:
         needed = int(PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits)
@@ -171,11 +169,11 @@ def _apply_matrix(matrix: np.ndarray, state: np.ndarray, axes: list[int]) -> np.
 
 
 class _VectorState:
-    """One shot's state vector, for the shot-by-shot path."""
+    """The state vector of a group of shots that run together."""
 
-    def __init__(self, simulation: _Simulation) -> None:
+    def __init__(self, simulation: _Simulation, state: np.ndarray | None = None) -> None:
         self.simulation = simulation
-        self.state = simulation.zero_state()
+        self.state = simulation.zero_state() if state is None else state
 
     def apply_gate(self, position: int, gate: Gate) -> None:
         self.state = self.simulation.apply_gate(self.state, position, gate)
@@ -183,12 +181,14 @@ class _VectorState:
     def pauli(self, qubit: int, kind: str) -> None:
         self.state = apply_pauli(self.state, self.simulation.compact[qubit], kind)
 
-    def measure(self, qubit: int, uniform: float) -> int:
-        axis = self.simulation.compact[qubit]
-        one = probability_of_one(self.state, axis)
-        outcome = int(uniform < one)
+    def probability_of_one(self, qubit: int) -> float:
+        return probability_of_one(self.state, self.simulation.compact[qubit])
+
+    def project(self, qubit: int, outcome: int, probability: float) -> None:
         index: list[slice | int] = [slice(None)] * self.state.ndim
-        index[axis] = 1 - outcome
+        index[self.simulation.compact[qubit]] = 1 - outcome
         self.state[tuple(index)] = 0.0
-        self.state /= np.sqrt(one if outcome else 1.0 - one)
-        return outcome
+        self.state /= np.sqrt(probability)
+
+    def copy(self) -> _VectorState:
+        return _VectorState(self.simulation, self.state.copy())
