@@ -59,11 +59,12 @@ class _Group:
     shots: np.ndarray  # the members' indices in the job
     leaked: frozenset[int]
     cursors: np.ndarray  # each member's next fault event
+    due_at: np.ndarray  # the position of that event (past the last operation if none)
 
     def part(self, members: np.ndarray, state: QuantumState) -> _Group:
         return _Group(
             state, self.classical.subset(members), self.shots[members], self.leaked,
-            self.cursors[members],
+            self.cursors[members], self.due_at[members],
         )  # fmt: skip
 
 
@@ -99,9 +100,9 @@ class BranchingRun:
             if self.plan is not None:
                 self.noises[shot] = draw_shot_noise(self.plan, self.keys[shot])
         classical = ClassicalState(self.program, self.keys[shots], shots, self.wasm)
-        root = _Group(
-            self.new_state(), classical, shots, frozenset(), np.zeros(shots.size, dtype=int)
-        )
+        cursors = np.zeros(shots.size, dtype=int)
+        due_at = np.array([self._due_at(int(shot), 0) for shot in shots], dtype=int)
+        root = _Group(self.new_state(), classical, shots, frozenset(), cursors, due_at)
         stack: list[tuple[_Group, int, bool]] = [(root, 0, True)]
         while stack:
             group, position, ran = stack.pop()
@@ -228,26 +229,41 @@ class BranchingRun:
         no member stays)."""
         if self.plan is None:
             return group
+        at = np.flatnonzero(group.due_at == position)
+        if at.size == 0:
+            return group
         due: dict[Fault, list[int]] = defaultdict(list)
-        staying: list[int] = []
-        for member, shot in enumerate(map(int, group.shots)):
+        staying = np.ones(group.shots.size, dtype=bool)
+        for member in map(int, at):
+            shot = int(group.shots[member])
             events = self.noises[shot].events
-            cursor = group.cursors[member]
-            while ran is False and cursor < len(events) and events[cursor][0] == position:
+            cursor = int(group.cursors[member])
+            if ran:
+                due[events[cursor][1]].append(member)
+                staying[member] = False
+                continue
+            while cursor < len(events) and events[cursor][0] == position:
                 cursor += 1  # the operation did not run in this shot: nor do its faults
             group.cursors[member] = cursor
-            if cursor < len(events) and events[cursor][0] == position:
-                due[events[cursor][1]].append(member)
-            else:
-                staying.append(member)
-        if not due:
-            return group
+            group.due_at[member] = self._due_at(shot, cursor)
         for fault, members in due.items():
             branch = group.part(np.array(members), group.state.copy())
             branch.cursors += 1
+            branch.due_at = np.array(
+                [
+                    self._due_at(int(shot), int(cursor))
+                    for shot, cursor in zip(branch.shots, branch.cursors, strict=True)
+                ]
+            )
             for child in self._apply_fault(branch, fault):
                 stack.append((child, position + 1, True))
-        return group.part(np.array(staying, dtype=int), group.state) if staying else None
+        remaining = np.flatnonzero(staying)
+        return group.part(remaining, group.state) if remaining.size else None
+
+    def _due_at(self, shot: int, cursor: int) -> int:
+        """Where a shot's fault number ``cursor`` is due; past the program when it has no more."""
+        events = self.noises[shot].events if self.plan is not None else []
+        return events[cursor][0] if cursor < len(events) else len(self.operations)
 
     def _apply_fault(self, group: _Group, fault: Fault) -> list[_Group]:
         groups = [group]
