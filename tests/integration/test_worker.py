@@ -195,16 +195,23 @@ def test_compiling_past_the_compile_time_limit_is_a_compile_error(store: JobStor
     )
 
 
-def test_wasm_instances_with_large_memories_fit_the_execution_limit(store: JobStore) -> None:
+@pytest.mark.parametrize(
+    "feedback",
+    ["", "U1q(0.5*pi,0) q[0];\nmeasure q[0] -> c[0];\nif(c==1) U1q(1.0*pi,0) q[0];\n"],
+    ids=["sampled-once", "with-feedback"],
+)
+def test_wasm_instances_with_large_memories_fit_the_execution_limit(
+    store: JobStore, feedback: str
+) -> None:
     """Each shot's instance holds a 16 MiB memory: 2,000 shots run within a 1 GiB limit
-    because only a few shots' instances are alive at once."""
+    because only a few shots' instances are alive at once, whichever engine path runs them."""
     module = wasmtime.wat2wasm(
         "(module (memory 256) (global $calls (mut i32) (i32.const 0))"
         '  (func (export "count") (result i32)'
         "    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))"
         "    (global.get $calls)))"
     )
-    program = qasm(1, "creg r[32];\nr = count();\nr = count();\n")
+    program = qasm(1, f"creg r[32];\n{feedback}r = count();\nr = count();\n")
     job = submit(store, program, count=2000, cfl=base64.b64encode(module).decode())
     assert worker(store, execution_memory_bytes=2**30).run_once()
 

@@ -30,6 +30,7 @@ from qstation.circuit.program import (
 )
 from qstation.engines.classical import ClassicalState, Words
 from qstation.engines.randomness import shot_generator
+from qstation.engines.shots import WASM_REPLAY_BLOCK
 from qstation.engines.wasm import WasmModule
 from qstation.noise.faults import ElementaryFault, Fault, NoisePlan, ShotNoise, draw_shot_noise
 
@@ -94,7 +95,13 @@ class BranchingRun:
         )
 
     def parts(self, shots: np.ndarray) -> Parts:
-        """Each final group's shots and outputs."""
+        """Each final group's shots and outputs. With WASM calls the shots run in batches, as
+        every shot in flight holds a WASM instance."""
+        size = shots.size if self.wasm is None else WASM_REPLAY_BLOCK
+        for first in range(0, shots.size, max(size, 1)):
+            yield from self._batch(shots[first : first + size])
+
+    def _batch(self, shots: np.ndarray) -> Parts:
         for shot in map(int, shots):
             self.generators[shot] = shot_generator(self.keys[shot])
             if self.plan is not None:
