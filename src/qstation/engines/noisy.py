@@ -17,32 +17,29 @@ run in branching groups of shots (:mod:`qstation.engines.branching`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from qstation.circuit.program import Gate, Measure
+from qstation.circuit.program import Measure
+from qstation.engines import kernels
 from qstation.noise.faults import ElementaryFault, Fault, NoisePlan, ShotNoise
 
-_PAULI_MATRICES = {
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
-    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
-}
 
-
-def apply_pauli(state: np.ndarray, axis: int, pauli: str) -> np.ndarray:
-    moved = np.tensordot(_PAULI_MATRICES[pauli], state, axes=([1], [axis]))
-    return np.moveaxis(moved, 0, axis)
-
-
-def probabilities(state: np.ndarray) -> np.ndarray:
-    """|amplitude|^2 in the state's C order, flat, in one array of half a state's size."""
-    squared = np.empty(state.shape, dtype=np.float64)
-    np.abs(state, out=squared)
-    np.square(squared, out=squared)
-    return squared.reshape(-1)
+def apply_pauli(state: np.ndarray, axis: int, pauli: str) -> None:
+    """In place, on a state shaped with one length-2 axis per qubit (global phase dropped)."""
+    zero: list[slice | int] = [slice(None)] * state.ndim
+    one = list(zero)
+    zero[axis], one[axis] = 0, 1
+    if pauli == "Z":
+        state[tuple(one)] *= -1
+        return
+    swapped = state[tuple(zero)].copy()
+    state[tuple(zero)] = state[tuple(one)]
+    state[tuple(one)] = swapped
+    if pauli == "Y":  # i Y = [[0, 1], [-1, 0]]
+        state[tuple(one)] *= -1
 
 
 def probability_of_one(state: np.ndarray, axis: int) -> float:
@@ -60,81 +57,176 @@ def project_to_zero(state: np.ndarray, axis: int, outcome: int, probability: flo
     return projected
 
 
+def sample_indices(state: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Basis indices (C order) drawn from ``state``: the first index whose cumulative
+    probability exceeds ``uniform * total``, one pass over the state for all uniforms."""
+    flat = state.reshape(-1)
+    total = float(np.vdot(flat, flat).real)
+    order = np.argsort(uniforms, kind="stable")
+    found = np.empty(uniforms.size, dtype=np.int64)
+    found[order] = kernels.sample_sorted(flat, uniforms[order] * total)
+    return found
+
+
+class Stepper(Protocol):
+    """How the tree moves a state forward: in place, through the operations ``[start, stop)``,
+    skipping gates on leaked qubits, in fused stages between :attr:`boundaries`."""
+
+    n_operations: int
+
+    def advance(self, state: np.ndarray, start: int, stop: int, leaked: frozenset[int]) -> None: ...
+
+    def next_boundary(self, position: int) -> int:
+        """The first stage boundary after ``position``."""
+        ...
+
+    def deferred(self, position: int, fault: Fault) -> int:
+        """The latest position, up to the end of its stage, to which a fault after
+        ``position`` can move without changing the state (it commutes with what lies between)."""
+        ...
+
+    def axis(self, qubit: int) -> int: ...
+
+
 @dataclass
 class _Member:
     shot: int
-    noise: ShotNoise
+    events: list[tuple[int, Fault]]
+    generator: np.random.Generator
     cursor: int = 0  # the next of its events
 
     def next_position(self) -> int | None:
-        events = self.noise.events
-        return events[self.cursor][0] if self.cursor < len(events) else None
+        return self.events[self.cursor][0] if self.cursor < len(self.events) else None
 
 
 @dataclass
-class Leaf:
-    """Shots that ended on one state, with the qubits (program numbering) leaked in them."""
+class LeafOutcomes:
+    """Each shot's sampled basis index and leaked qubits, filled leaf by leaf, so a leaf's
+    state can go as soon as it is sampled."""
 
-    state: np.ndarray
-    shots: list[int]
-    leaked: frozenset[int]
+    uniforms: np.ndarray
+    n_qubits: int
+    indices: np.ndarray = field(init=False)
+    leaked_mask: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.indices = np.zeros(self.uniforms.size, dtype=np.uint64)
+        self.leaked_mask = np.zeros(self.uniforms.size, dtype=np.uint64)
+
+    def add(self, state: np.ndarray, shots: list[int], leaked_axes: list[int]) -> None:
+        chosen = np.array(shots)
+        self.indices[chosen] = sample_indices(state, self.uniforms[chosen]).astype(np.uint64)
+        mask = sum(1 << (self.n_qubits - 1 - axis) for axis in leaked_axes)
+        self.leaked_mask[chosen] = np.uint64(mask)
+
+    def bits(
+        self,
+        compact: dict[int, int],
+        measurements: list[Measure],
+        plan: NoisePlan,
+        noises: list[ShotNoise],
+    ) -> list[np.ndarray]:
+        """Each measurement's reported bit in every shot (leaked qubits read 1), flipped with
+        the model's probabilities."""
+        n_shots = self.uniforms.size
+        flips = np.array([noise.flips for noise in noises]).reshape(n_shots, len(measurements))
+        bits = []
+        for index, measurement in enumerate(measurements):
+            shift = np.uint64(self.n_qubits - 1 - compact[measurement.qubit])
+            bit = ((self.indices | self.leaked_mask) >> shift) & np.uint64(1)
+            threshold = np.where(bit == 1, plan.p_meas_1, plan.p_meas_0)
+            bits.append(bit ^ (flips[:, index] < threshold).astype(np.uint64))
+        return bits
+
+
+def _due(member: _Member) -> int:
+    position = member.next_position()
+    assert position is not None, "only members with a fault ahead are asked"
+    return position
+
+
+def _split_at(members: list[_Member], limit: int) -> tuple[list[_Member], list[_Member]]:
+    """The members with a fault due before ``limit``, and the others."""
+    before: list[_Member] = []
+    after: list[_Member] = []
+    for member in members:
+        position = member.next_position()
+        (before if position is not None and position < limit else after).append(member)
+    return before, after
 
 
 class FaultTree:
-    """Runs the tree of shots for a program whose quantum part is fixed."""
+    """Runs the tree of shots for a program whose quantum part is fixed. States are changed in
+    place; a branch works on its own copy."""
 
-    def __init__(
-        self,
-        operations: list[object],
-        compact: dict[int, int],
-        apply_gate: Callable[[np.ndarray, int, Gate], np.ndarray],
-    ) -> None:
-        self.operations = operations
-        self.compact = compact
-        self.apply_gate = apply_gate
-        self.leaves: list[Leaf] = []
+    def __init__(self, stepper: Stepper, outcomes: LeafOutcomes) -> None:
+        self.stepper = stepper
+        self.outcomes = outcomes
 
-    def run(self, state: np.ndarray, noises: list[ShotNoise]) -> list[Leaf]:
-        members = [_Member(shot, noise) for shot, noise in enumerate(noises)]
+    def run(self, state: np.ndarray, noises: list[ShotNoise]) -> None:
+        members = [
+            _Member(shot, self._deferred(noise.events), noise.generator)
+            for shot, noise in enumerate(noises)
+        ]
         self._branch(state, frozenset(), members, 0)
-        return self.leaves
+
+    def _deferred(self, events: list[tuple[int, Fault]]) -> list[tuple[int, Fault]]:
+        """Each fault moved as late in its stage as it commutes, but never past the shot's
+        next fault, so the faults keep their order."""
+        moved = []
+        for index, (position, fault) in enumerate(events):
+            limit = events[index + 1][0] if index + 1 < len(events) else self.stepper.n_operations
+            moved.append((min(self.stepper.deferred(position, fault), limit), fault))
+        return moved
 
     def _branch(
-        self, state: np.ndarray, leaked: frozenset[int], members: list[_Member], next_op: int
+        self, state: np.ndarray, leaked: frozenset[int], members: list[_Member], position: int
     ) -> None:
-        """Apply the operations from ``next_op`` on; faults at position ``p`` come after
+        """Apply the operations from ``position`` on; faults at position ``p`` come after
         operation ``p`` (at -1: before the first)."""
-        operation_index = next_op
         while True:
             due: dict[Fault, list[_Member]] = defaultdict(list)
             staying: list[_Member] = []
             for member in members:
-                if member.next_position() == operation_index - 1:
-                    fault = member.noise.events[member.cursor][1]
+                if member.next_position() == position - 1:
+                    due[member.events[member.cursor][1]].append(member)
                     member.cursor += 1
-                    due[fault].append(member)
                 else:
                     staying.append(member)
+            alone = not staying and len(due) == 1
             for fault, group in due.items():
-                for child_state, child_leaked, child_group in self._apply(
-                    state, leaked, fault, group
-                ):
-                    self._branch(child_state, child_leaked, child_group, operation_index)
+                branch = state if alone else state.copy()
+                for child in self._apply(branch, leaked, fault, group):
+                    self._branch(*child, position)
             members = staying
             if not members:
                 return
-            if operation_index == len(self.operations):
-                self.leaves.append(Leaf(state, [m.shot for m in members], leaked))
+            if position == self.stepper.n_operations:
+                self.outcomes.add(
+                    state, [m.shot for m in members], [self.stepper.axis(q) for q in leaked]
+                )
                 return
-            operation = self.operations[operation_index]
-            if isinstance(operation, Gate) and not leaked.intersection(operation.qubits):
-                state = self.apply_gate(state, operation_index, operation)
-            operation_index += 1
+            # Shots with a fault inside the next stage leave it where the fault is due.
+            stop = self.stepper.next_boundary(position)
+            inside, through = _split_at(members, stop - 1)
+            if inside:
+                first = min(_due(m) for m in inside)
+                if not through:
+                    self.stepper.advance(state, position, first + 1, leaked)
+                    position = first + 1
+                    continue
+                branch = state.copy()
+                self.stepper.advance(branch, position, first + 1, leaked)
+                self._branch(branch, leaked, inside, first + 1)
+                members = through
+            self.stepper.advance(state, position, stop, leaked)
+            position = stop
 
     def _apply(
         self, state: np.ndarray, leaked: frozenset[int], fault: Fault, group: list[_Member]
     ) -> list[tuple[np.ndarray, frozenset[int], list[_Member]]]:
-        """The branches a fault makes of one branch's shots: one, or two for a collapse."""
+        """The branches a fault makes of one branch's shots (on ``state``, which it owns): one,
+        or two for a collapse."""
         branches = [(state, leaked, group)]
         for elementary in fault:
             branches = [
@@ -151,53 +243,20 @@ class FaultTree:
         group: list[_Member],
         fault: ElementaryFault,
     ) -> list[tuple[np.ndarray, frozenset[int], list[_Member]]]:
-        axis = self.compact[fault.qubit]
-        if fault.kind in _PAULI_MATRICES:
-            if fault.qubit in leaked:
-                return [(state, leaked, group)]
-            return [(apply_pauli(state, axis, fault.kind), leaked, group)]
+        axis = self.stepper.axis(fault.qubit)
+        if fault.kind in ("X", "Y", "Z"):
+            if fault.qubit not in leaked:
+                apply_pauli(state, axis, fault.kind)
+            return [(state, leaked, group)]
         if fault.kind == "leak" and fault.qubit in leaked:
             return [(state, leaked, group)]
         after = leaked | {fault.qubit} if fault.kind == "leak" else leaked - {fault.qubit}
         one = probability_of_one(state, axis)
         split: dict[int, list[_Member]] = {0: [], 1: []}
         for member in group:
-            split[int(member.noise.generator.random() < one)].append(member)
+            split[int(member.generator.random() < one)].append(member)
         return [
             (project_to_zero(state, axis, outcome, one if outcome else 1.0 - one), after, shots)
             for outcome, shots in split.items()
             if shots
         ]
-
-
-def measured_bits(
-    leaves: list[Leaf],
-    compact: dict[int, int],
-    measurements: list[Measure],
-    uniforms: np.ndarray,
-    plan: NoisePlan,
-    noises: list[ShotNoise],
-) -> list[np.ndarray]:
-    """Each measurement's reported bit in every shot: sampled from its leaf's state (leaked
-    qubits read 1), then flipped with the model's probabilities."""
-    n_shots = uniforms.size
-    n_qubits = len(compact)
-    indices = np.zeros(n_shots, dtype=np.uint64)
-    leaked_mask = np.zeros(n_shots, dtype=np.uint64)
-    for leaf in leaves:
-        shots = np.array(leaf.shots)
-        cumulative = probabilities(leaf.state)
-        np.cumsum(cumulative, out=cumulative)
-        targets = uniforms[shots] * cumulative[-1]
-        found = np.searchsorted(cumulative, targets, side="right")
-        indices[shots] = np.minimum(found, cumulative.size - 1).astype(np.uint64)
-        mask = sum(1 << (n_qubits - 1 - compact[q]) for q in leaf.leaked)
-        leaked_mask[shots] = np.uint64(mask)
-    flips = np.array([noise.flips for noise in noises]).reshape(n_shots, len(measurements))
-    bits = []
-    for index, measurement in enumerate(measurements):
-        shift = np.uint64(n_qubits - 1 - compact[measurement.qubit])
-        bit = ((indices | leaked_mask) >> shift) & np.uint64(1)
-        threshold = np.where(bit == 1, plan.p_meas_1, plan.p_meas_0)
-        bits.append(bit ^ (flips[:, index] < threshold).astype(np.uint64))
-    return bits

@@ -10,33 +10,39 @@ memory a state needs is checked before allocating.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from dataclasses import dataclass
+
 import numpy as np
 
 from qstation.circuit.gates import GATES
-from qstation.circuit.program import Gate, Program, unconditioned
+from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
 from qstation.engines.branching import BranchingRun
+from qstation.engines.fusion import CompiledStage, DenseGate, Stage, fuse
 from qstation.engines.noisy import (
     FaultTree,
+    LeafOutcomes,
     apply_pauli,
-    measured_bits,
-    probabilities,
     probability_of_one,
+    sample_indices,
 )
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
-from qstation.noise.faults import NoisePlan, draw_shot_noise, plan_noise
+from qstation.noise.dephasing import with_coherent_dephasing
+from qstation.noise.faults import Fault, NoisePlan, draw_shot_noise, plan_noise
 from qstation.noise.model import NOISELESS, NoiseModel
 from qstation.sizes import describe_bytes
 
 BYTES_PER_AMPLITUDE = 16
 PEAK_STATES = 2.25
-"""Peak working memory in states: the state, a gate's output and a gate's working chunk (a
-sixteenth of a state twice; at least 22 qubits) or the sampling arrays (half a state)."""
+"""Peak working memory in states: the state, a fault branch's copy, and a dense gate's working
+chunk (a sixteenth of a state twice; at least 22 qubits). Stages work in place."""
 CHUNKED_FROM_QUBITS = 22
-"""From this size a non-diagonal gate runs chunk by chunk into one preallocated output."""
+"""From this size a dense gate runs chunk by chunk, so its temporaries stay small."""
 _CHUNK_AXES = 4
+_PLAN_CACHE_LIMIT = 4096
 
 
 class StateVectorEngine:
@@ -54,11 +60,12 @@ class StateVectorEngine:
         noise: NoiseModel = NOISELESS,
     ) -> dict[str, list[str]]:
         """``wasm`` is the job's module, needed when the program calls it."""
+        program = with_coherent_dephasing(program, noise)
         qubits = sorted(program.used_qubits())
         self._check_memory(len(qubits))
         simulation = _Simulation(program, {q: i for i, q in enumerate(qubits)}, wasm)
         keys = shot_keys(seed, 0, n_shots)
-        plan = None if noise.is_noiseless else plan_noise(program, noise)
+        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=True)
         if quantum_part_is_fixed(program):
             if plan is None:
                 return simulation.sample_then_replay(keys)
@@ -75,75 +82,123 @@ class StateVectorEngine:
             )
 
 
+@dataclass(frozen=True)
+class _GateAt:
+    qubits: tuple[int, ...]  # program numbering
+    compact: tuple[int, ...]
+    matrix: np.ndarray
+    diagonal: bool
+
+
 class _Simulation:
+    """A program's gates as fused stages (:mod:`.fusion`), applied in place to states shaped
+    with one length-2 axis per simulated qubit."""
+
     def __init__(self, program: Program, compact: dict[int, int], wasm: WasmModule | None) -> None:
         self.program = program
         self.wasm = wasm
         self.compact = compact
         self.n_qubits = len(compact)
-        self.matrices: dict[int, np.ndarray] = {}
-        self.phases: dict[int, np.ndarray] = {}
-        """Diagonal gates (Rz, RZZ, ZZ, ...) as phases shaped to multiply the state in one pass."""
+        self.n_operations = len(program.operations)
+        self.gates: dict[int, _GateAt] = {}
         for position, operation in enumerate(program.operations):
             gate = unconditioned(operation)
-            if not isinstance(gate, Gate):
-                continue
-            matrix = GATES[gate.name].unitary(gate.params)
-            if np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0:
-                self.phases[position] = self._broadcast_phases(np.diag(matrix), gate.qubits)
-            else:
-                self.matrices[position] = matrix.reshape((2,) * (2 * len(gate.qubits)))
+            if isinstance(gate, Gate):
+                matrix = GATES[gate.name].unitary(gate.params)
+                self.gates[position] = _GateAt(
+                    gate.qubits,
+                    tuple(compact[q] for q in gate.qubits),
+                    matrix,
+                    bool(np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0),
+                )
+        steps = fuse([(p, g.compact, g.matrix) for p, g in self.gates.items()])
+        self.boundaries = sorted({0, *(step.start for step in steps)})
+        self._plans: dict[tuple[int, int, frozenset[int]], list[CompiledStage | DenseGate]] = {}
 
     def zero_state(self) -> np.ndarray:
         state = np.zeros((2,) * self.n_qubits, dtype=np.complex128)
         state[(0,) * self.n_qubits] = 1.0
         return state
 
-    def _broadcast_phases(self, diagonal: np.ndarray, qubits: tuple[int, ...]) -> np.ndarray:
-        """The diagonal as an array with a length-2 axis for each qubit (the first listed qubit
-        most significant) and length 1 for the others."""
-        tensor = diagonal.reshape((2,) * len(qubits))
-        axes = [self.compact[q] for q in qubits]
-        tensor = np.transpose(tensor, np.argsort(axes))  # tensor axes in the state's axis order
-        shape = [1] * self.n_qubits
-        for axis in axes:
-            shape[axis] = 2
-        return tensor.reshape(shape)
+    def axis(self, qubit: int) -> int:
+        return self.compact[qubit]
 
-    def apply_gate(self, state: np.ndarray, position: int, gate: Gate) -> np.ndarray:
-        phases = self.phases.get(position)
-        if phases is not None:
-            shifted: np.ndarray = state * phases
-            return shifted
-        matrix = self.matrices[position]
-        axes = [self.compact[q] for q in gate.qubits]
+    # --- moving states forward, for the fault tree and the branching groups -------------
+
+    def advance(self, state: np.ndarray, start: int, stop: int, leaked: frozenset[int]) -> None:
+        """Apply the gates at positions ``[start, stop)`` in place, but those on ``leaked``."""
+        for step in self._plan(start, stop, leaked):
+            if isinstance(step, DenseGate):
+                self._apply_dense(state, step)
+            else:
+                step.apply(state.reshape(-1))
+
+    def next_boundary(self, position: int) -> int:
+        index = bisect_right(self.boundaries, position)
+        return self.boundaries[index] if index < len(self.boundaries) else self.n_operations
+
+    def deferred(self, position: int, fault: Fault) -> int:
+        end = self.next_boundary(position)
+        while position + 1 < end and self._commutes(position + 1, fault):
+            position += 1
+        return position
+
+    def _commutes(self, position: int, fault: Fault) -> bool:
+        gate = self.gates.get(position)
+        operation = unconditioned(self.program.operations[position])
+        for elementary in fault:
+            if gate is not None and elementary.qubit in gate.qubits:
+                passes = elementary.kind == "Z" and gate.diagonal
+                if not passes:
+                    return False
+            if isinstance(operation, Measure | Reset) and operation.qubit == elementary.qubit:
+                return False
+        return True
+
+    def _plan(
+        self, start: int, stop: int, leaked: frozenset[int]
+    ) -> list[CompiledStage | DenseGate]:
+        key = (start, stop, leaked)
+        plan = self._plans.get(key)
+        if plan is None:
+            gates = [
+                (p, g.compact, g.matrix)
+                for p in range(start, stop)
+                if (g := self.gates.get(p)) is not None and not leaked.intersection(g.qubits)
+            ]
+            plan = [
+                CompiledStage.of(step, self.n_qubits) if isinstance(step, Stage) else step
+                for step in fuse(gates)
+            ]
+            if len(self._plans) >= _PLAN_CACHE_LIMIT:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def _apply_dense(self, state: np.ndarray, gate: DenseGate) -> None:
+        matrix = gate.matrix.reshape((2,) * (2 * len(gate.qubits)))
+        axes = list(gate.qubits)
         if self.n_qubits < CHUNKED_FROM_QUBITS:
-            return _apply_matrix(matrix, state, axes)
-        # Split along axes the gate does not touch, so temporaries stay a small part of a state.
+            state[...] = _apply_matrix(matrix, state, axes)
+            return
+        # Each chunk along axes the gate does not touch maps onto itself, so it is rewritten
+        # in place, and temporaries stay a small part of a state.
         free = [axis for axis in range(self.n_qubits) if axis not in axes][:_CHUNK_AXES]
-        result = np.empty_like(state)
+        chunk_axes = [axis - sum(f < axis for f in free) for axis in axes]
         for bits in np.ndindex(*(2,) * len(free)):
             index: list[slice | int] = [slice(None)] * self.n_qubits
             for axis, bit in zip(free, bits, strict=True):
                 index[axis] = bit
-            chunk_axes = [axis - sum(f < axis for f in free) for axis in axes]
-            result[tuple(index)] = _apply_matrix(matrix, state[tuple(index)], chunk_axes)
-        return result
+            chunk = tuple(index)
+            state[chunk] = _apply_matrix(matrix, state[chunk], chunk_axes)
 
     # --- one simulation, all shots sampled ----------------------------------------------
 
     def sample_then_replay(self, keys: np.ndarray) -> dict[str, list[str]]:
         state = self.zero_state()
-        for position, operation in enumerate(self.program.operations):
-            if isinstance(operation, Gate):
-                state = self.apply_gate(state, position, operation)
-        cumulative = probabilities(state)
+        self.advance(state, 0, self.n_operations, frozenset())
+        indices = sample_indices(state, shot_uniforms(keys)).astype(np.uint64)
         del state
-        np.cumsum(cumulative, out=cumulative)
-        targets = shot_uniforms(keys) * cumulative[-1]
-        indices = np.minimum(
-            np.searchsorted(cumulative, targets, side="right"), cumulative.size - 1
-        ).astype(np.uint64)
         shift = self.n_qubits - 1
         measured = [
             (indices >> np.uint64(shift - self.compact[measurement.qubit])) & np.uint64(1)
@@ -154,11 +209,9 @@ class _Simulation:
     def sample_noisy_then_replay(self, keys: np.ndarray, plan: NoisePlan) -> dict[str, list[str]]:
         """The fixed quantum part under noise: one tree of fault branches (:mod:`.noisy`)."""
         noises = [draw_shot_noise(plan, key) for key in keys]
-        tree = FaultTree(list(self.program.operations), self.compact, self.apply_gate)
-        leaves = tree.run(self.zero_state(), noises)
-        measured = measured_bits(
-            leaves, self.compact, measurements(self.program), shot_uniforms(keys), plan, noises
-        )
+        outcomes = LeafOutcomes(shot_uniforms(keys), self.n_qubits)
+        FaultTree(self, outcomes).run(self.zero_state(), noises)
+        measured = outcomes.bits(self.compact, measurements(self.program), plan, noises)
         return replay(self.program, self.wasm, keys, measured)
 
 
@@ -176,10 +229,10 @@ class _VectorState:
         self.state = simulation.zero_state() if state is None else state
 
     def apply_gate(self, position: int, gate: Gate) -> None:
-        self.state = self.simulation.apply_gate(self.state, position, gate)
+        self.simulation.advance(self.state, position, position + 1, frozenset())
 
     def pauli(self, qubit: int, kind: str) -> None:
-        self.state = apply_pauli(self.state, self.simulation.compact[qubit], kind)
+        apply_pauli(self.state, self.simulation.compact[qubit], kind)
 
     def probability_of_one(self, qubit: int) -> float:
         return probability_of_one(self.state, self.simulation.compact[qubit])

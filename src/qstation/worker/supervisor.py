@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qstation.devices.catalogue import Device, DeviceCatalogue
+from qstation.engines import kernels
 from qstation.errors import CompileError, ExecutionError, QStationError, StoreUnavailable
 from qstation.model import ClaimedJob, ExecutionOutcome, JobRecord, JobStatus
 from qstation.service.clock import Clock, utc_now
@@ -102,6 +103,7 @@ class Worker:
     def run_forever(self, should_stop: Callable[[], bool]) -> None:
         """Work until told to stop; an unavailable store or a bug costs a pause, not the worker."""
         log.info("worker %s started", self.worker_id)
+        kernels.warm_up()  # once here rather than in every forked job execution
         backoff = self.settings.poll_interval_seconds
         while not should_stop():
             try:

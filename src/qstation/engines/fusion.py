@@ -1,0 +1,148 @@
+"""Gate fusion for the state-vector engine: runs of gates become stages (:mod:`.kernels`).
+
+Consecutive one-qubit gates on a qubit multiply into one matrix; diagonal gates on one or two
+qubits (Rz, RZZ, ZZMax, CZ, S, T, ...) become terms of one diagonal phase; a stage closes when a
+dense gate meets a qubit that a two-qubit phase already holds, and other gates (CX, CCX, ...)
+run alone. A compiled H-Series layer (U1q and Rz on every qubit, then RZZ on pairs) is one
+stage, two passes over the state instead of one per gate.
+
+Global phases are dropped: every use of a state (sampling, projection, probabilities) is blind to
+them.
+"""
+
+from __future__ import annotations
+
+import cmath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qstation.engines import kernels
+
+_IDENTITY = np.eye(2, dtype=complex)
+
+
+@dataclass
+class Stage:
+    """Dense one-qubit gates (compact qubit -> 2x2), then ``exp(i * phase)`` with ``phase`` the
+    sum of ``linear[q] * b_q`` and ``pairs[(a, b)] * b_a * b_b`` over the qubits' bits."""
+
+    start: int
+    """The position of its first gate in the program."""
+    gates: dict[int, np.ndarray] = field(default_factory=dict)
+    linear: dict[int, float] = field(default_factory=dict)
+    pairs: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    def paired(self, qubit: int) -> bool:
+        return any(qubit in pair for pair in self.pairs)
+
+    def add_one_qubit(self, qubit: int, matrix: np.ndarray) -> bool:
+        """Fold the gate in; False when it cannot join (its qubit is in a pair already)."""
+        if _is_diagonal(matrix):
+            self.linear[qubit] = self.linear.get(qubit, 0.0) + _angle(matrix[1, 1], matrix[0, 0])
+            return True
+        if self.paired(qubit):
+            return False
+        earlier = self.gates.get(qubit, _IDENTITY)
+        if self.linear.get(qubit):
+            earlier = np.diag([1.0, cmath.exp(1j * self.linear.pop(qubit))]) @ earlier
+        self.gates[qubit] = matrix @ earlier
+        return True
+
+    def add_diagonal_pair(self, first: int, second: int, diagonal: np.ndarray) -> None:
+        """``diagonal`` over (first, second), first most significant."""
+        d00, d01, d10, d11 = diagonal
+        self.linear[first] = self.linear.get(first, 0.0) + _angle(d10, d00)
+        self.linear[second] = self.linear.get(second, 0.0) + _angle(d01, d00)
+        key = (min(first, second), max(first, second))
+        self.pairs[key] = self.pairs.get(key, 0.0) + _angle(d11 * d00, d10 * d01)
+
+    def is_empty(self) -> bool:
+        return not (self.gates or self.linear or self.pairs)
+
+
+@dataclass
+class DenseGate:
+    """A gate no stage takes, applied on its own: ``matrix`` over ``qubits`` (compact, first
+    most significant)."""
+
+    start: int
+    matrix: np.ndarray
+    qubits: tuple[int, ...]
+
+
+Step = Stage | DenseGate
+
+
+def fuse(gates: Sequence[tuple[int, tuple[int, ...], np.ndarray]]) -> list[Step]:
+    """Steps equal (up to global phase) to applying ``gates``, (position, compact qubits,
+    unitary), in order."""
+    steps: list[Step] = []
+    stage: Stage | None = None
+    for position, qubits, matrix in gates:
+        if stage is None:
+            stage = Stage(position)
+        if len(qubits) == 1 and stage.add_one_qubit(qubits[0], matrix):
+            continue
+        if len(qubits) == 2 and _is_diagonal(matrix):
+            stage.add_diagonal_pair(qubits[0], qubits[1], np.diag(matrix))
+            continue
+        if not stage.is_empty():
+            steps.append(stage)
+        stage = None
+        if len(qubits) == 1:
+            stage = Stage(position)
+            stage.add_one_qubit(qubits[0], matrix)
+        else:
+            steps.append(DenseGate(position, matrix, qubits))
+    if stage is not None and not stage.is_empty():
+        steps.append(stage)
+    return steps
+
+
+@dataclass
+class CompiledStage:
+    """A stage's arrays in the kernel's bit numbering, built once and applied many times."""
+
+    n_bits: int
+    gate_bits: np.ndarray
+    gate_matrices: np.ndarray
+    linear: np.ndarray
+    pair_a: np.ndarray
+    pair_b: np.ndarray
+    pair_phase: np.ndarray
+
+    @classmethod
+    def of(cls, stage: Stage, n_qubits: int) -> CompiledStage:
+        def bit(qubit: int) -> int:
+            return n_qubits - 1 - qubit
+
+        linear = np.zeros(n_qubits)
+        for qubit, angle in stage.linear.items():
+            linear[bit(qubit)] = angle
+        pairs = [(bit(a), bit(b), delta) for (a, b), delta in stage.pairs.items()]
+        return cls(
+            n_bits=n_qubits,
+            gate_bits=np.array([bit(q) for q in stage.gates], dtype=np.int64),
+            gate_matrices=np.array(list(stage.gates.values()), dtype=complex).reshape(-1, 2, 2),
+            linear=linear,
+            pair_a=np.array([a for a, _, _ in pairs], dtype=np.int64),
+            pair_b=np.array([b for _, b, _ in pairs], dtype=np.int64),
+            pair_phase=np.array([delta for _, _, delta in pairs], dtype=np.float64),
+        )
+
+    def apply(self, flat_state: np.ndarray) -> None:
+        kernels.apply_stage(
+            flat_state, self.n_bits, self.gate_bits, self.gate_matrices, self.linear,
+            self.pair_a, self.pair_b, self.pair_phase,
+        )  # fmt: skip
+
+
+def _is_diagonal(matrix: np.ndarray) -> bool:
+    return bool(np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0)
+
+
+def _angle(numerator: complex, denominator: complex) -> float:
+    """The phase of ``numerator / denominator`` for unit-modulus entries."""
+    return cmath.phase(numerator * denominator.conjugate())

@@ -1,0 +1,145 @@
+"""Fused stages and the fault tree against plain gate-by-gate numpy.
+
+The reference here applies each gate's unitary with ``np.tensordot`` and each fault where the
+noise model put it; the engine fuses gates into stages (:mod:`qstation.engines.fusion`), runs
+them with compiled kernels in cache-sized tiles, and moves faults to the end of their stage when
+they commute. Every state must agree with the reference up to a global phase, on sizes where the
+kernels tile (13 and 15 qubits: a high pass and a low pass) and where they do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qstation.circuit.gates import GATES
+from qstation.circuit.program import BitRef, Gate, Measure, Program
+from qstation.engines.noisy import FaultTree, LeafOutcomes
+from qstation.engines.randomness import shot_keys, shot_uniforms
+from qstation.engines.statevector import _Simulation
+from qstation.noise.faults import draw_shot_noise, plan_noise
+from qstation.noise.model import NoiseModel
+
+PAULI = {
+    "X": np.array([[0, 1], [1, 0]], dtype=complex),
+    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
+    "Z": np.diag([1, -1]).astype(complex),
+}
+ONE_QUBIT = [("U1q", 2), ("Rz", 1), ("H", 0), ("S", 0), ("T", 0), ("X", 0), ("Rx", 1), ("Ry", 1)]
+TWO_QUBIT = [("RZZ", 1), ("ZZ", 0), ("CZ", 0), ("CX", 0), ("SWAP", 0), ("Rxxyyzz", 3)]
+
+
+def random_program(n_qubits: int, n_gates: int, rng: np.random.Generator) -> Program:
+    operations: list[Gate | Measure] = []
+    for _ in range(n_gates):
+        if n_qubits > 1 and rng.random() < 0.4:
+            name, n_params = TWO_QUBIT[rng.integers(len(TWO_QUBIT))]
+            qubits = tuple(int(q) for q in rng.choice(n_qubits, 2, replace=False))
+        else:
+            name, n_params = ONE_QUBIT[rng.integers(len(ONE_QUBIT))]
+            qubits = (int(rng.integers(n_qubits)),)
+        operations.append(Gate(name, qubits, tuple(rng.uniform(-2, 2, n_params))))
+    operations += [Measure(q, BitRef("c", q)) for q in range(n_qubits)]
+    return Program(n_qubits, {"c": n_qubits}, tuple(operations))
+
+
+def layered_program(n_qubits: int, layers: int, rng: np.random.Generator) -> Program:
+    """The shape of compiled H-Series code (B2): U1q and Rz on every qubit, RZZ on pairs."""
+    operations: list[Gate | Measure] = []
+    for _ in range(layers):
+        for q in range(n_qubits):
+            operations.append(Gate("U1q", (q,), tuple(rng.random(2))))
+            operations.append(Gate("Rz", (q,), (float(rng.random()),)))
+        pairs = rng.permutation(n_qubits)[: n_qubits // 2 * 2].reshape(-1, 2)
+        operations += [Gate("RZZ", (int(a), int(b)), (float(rng.random()),)) for a, b in pairs]
+    operations += [Measure(q, BitRef("c", q)) for q in range(n_qubits)]
+    return Program(n_qubits, {"c": n_qubits}, tuple(operations))
+
+
+def reference_apply(state: np.ndarray, matrix: np.ndarray, qubits: tuple[int, ...]) -> np.ndarray:
+    arity = len(qubits)
+    tensor = matrix.reshape((2,) * 2 * arity)
+    moved = np.tensordot(tensor, state, axes=(list(range(arity, 2 * arity)), list(qubits)))
+    return np.moveaxis(moved, list(range(arity)), list(qubits))
+
+
+def zero_state(n_qubits: int) -> np.ndarray:
+    state = np.zeros((2,) * n_qubits, dtype=complex)
+    state[(0,) * n_qubits] = 1.0
+    return state
+
+
+def assert_same_up_to_phase(state: np.ndarray, reference: np.ndarray) -> None:
+    assert abs(np.vdot(reference.reshape(-1), state.reshape(-1))) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("n_qubits", [1, 3, 8, 13, 15])
+def test_fused_stages_give_the_state_of_gate_by_gate_application(n_qubits: int) -> None:
+    rng = np.random.default_rng(n_qubits)
+    program = random_program(n_qubits, 12 * n_qubits, rng)
+    simulation = _Simulation(program, {q: q for q in range(n_qubits)}, None)
+    reference = zero_state(n_qubits)
+    for operation in program.operations:
+        if isinstance(operation, Gate):
+            matrix = GATES[operation.name].unitary(operation.params)
+            reference = reference_apply(reference, matrix, operation.qubits)
+
+    state = simulation.zero_state()
+    simulation.advance(state, 0, len(program.operations), frozenset())
+
+    assert_same_up_to_phase(state, reference)
+
+
+@pytest.mark.parametrize("n_qubits", [6, 13])
+def test_a_compiled_layer_is_one_stage(n_qubits: int) -> None:
+    program = layered_program(n_qubits, 5, np.random.default_rng(1))
+    simulation = _Simulation(program, {q: q for q in range(n_qubits)}, None)
+
+    assert len(simulation.boundaries) == 5
+
+
+class _KeptLeaves(LeafOutcomes):
+    """Also keeps each leaf's state, to compare with the reference shot by shot."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.states: dict[int, np.ndarray] = {}
+
+    def add(self, state: np.ndarray, shots: list[int], leaked_axes: list[int]) -> None:
+        super().add(state, shots, leaked_axes)
+        for shot in shots:
+            self.states[shot] = state.copy()
+
+
+@pytest.mark.parametrize(("n_qubits", "layered"), [(5, True), (13, True), (13, False), (15, True)])
+def test_every_shot_of_the_fault_tree_ends_in_its_own_faults_state(
+    n_qubits: int, layered: bool
+) -> None:
+    """Faults where the model put them, applied gate by gate, against the tree's leaf: the tree
+    shares prefixes, fuses stages and moves faults within them, and must not change a shot."""
+    rng = np.random.default_rng(100 + n_qubits)
+    program = layered_program(n_qubits, 4, rng) if layered else random_program(n_qubits, 80, rng)
+    model = NoiseModel(p1=0.05, p2=0.3, p_init=0.02, p_crosstalk_meas=0.05)
+    plan = plan_noise(program, model, holds_rotations=True)
+    keys = shot_keys(7, 0, 60)
+    noises = [draw_shot_noise(plan, key) for key in keys]
+    simulation = _Simulation(program, {q: q for q in range(n_qubits)}, None)
+    leaves = _KeptLeaves(shot_uniforms(keys), n_qubits)
+
+    FaultTree(simulation, leaves).run(simulation.zero_state(), noises)
+
+    assert sorted(leaves.states) == list(range(60))
+    assert sum(len(noise.events) > 1 for noise in noises) > 10  # most shots have several faults
+    for shot, noise in enumerate(noises):
+        reference = zero_state(n_qubits)
+        faults = sorted(noise.events, key=lambda event: event[0])
+        for position in range(-1, len(program.operations)):
+            operation = program.operations[position] if position >= 0 else None
+            if isinstance(operation, Gate):
+                matrix = GATES[operation.name].unitary(operation.params)
+                reference = reference_apply(reference, matrix, operation.qubits)
+            for _, fault in (event for event in faults if event[0] == position):
+                for elementary in fault:
+                    matrix = PAULI[elementary.kind]
+                    reference = reference_apply(reference, matrix, (elementary.qubit,))
+        assert_same_up_to_phase(leaves.states[shot], reference)
