@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from qstation.circuit.program import Gate, Program
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.errors import CompileError
+from qstation.noise.dephasing import ROUND_MS, dephasing_periods
 from qstation.noise.model import NOISELESS, noise_model
 
 CATALOGUE = DeviceCatalogue.load()
@@ -64,9 +68,53 @@ def test_bad_error_params_are_compile_errors_naming_the_key(params: object, mess
         noise_model(H1E, {"error-params": params})
 
 
-def test_dephasing_keys_are_accepted_without_effect() -> None:
-    params = {"quadratic_dephasing_rate": 0.5, "memory_scale": 3}
-    assert noise_model(H1E, {"error-params": params}) == noise_model(H1E, {})
+def test_dephasing_comes_from_the_catalogue_and_the_job() -> None:
+    default = noise_model(H1E, {})
+    assert (default.quadratic_dephasing_rate, default.linear_dephasing_rate) == (0.122, 0.0)
+    assert (default.coherent_to_incoherent_factor, default.gate_zones) == (2.5, 5)
+    assert default.coherent_dephasing and default.idle_dephasing and default.transport_dephasing
+    params = {
+        "quadratic_dephasing_rate": 0.5, "linear_dephasing_rate": 0.01, "memory_scale": 3,
+        "scale": 2, "coherent_dephasing": False, "idle_dephasing": False,
+        "coherent_to_incoherent_factor": 1.5,
+    }  # fmt: skip
+    model = noise_model(H1E, {"error-params": params})
+    assert model.quadratic_dephasing_rate == pytest.approx(3.0)  # a rate: not clipped to 1
+    assert model.linear_dephasing_rate == pytest.approx(0.06)
+    assert (model.coherent_dephasing, model.idle_dephasing, model.transport_dephasing) == (
+        False, False, True,
+    )  # fmt: skip
+    assert model.coherent_to_incoherent_factor == 1.5
+    assert noise_model(CATALOGUE.get("H2-1E"), {}).gate_zones == 4
+
+
+def test_a_dephasing_switch_must_be_a_boolean() -> None:
+    with pytest.raises(CompileError, match="coherent_dephasing must be true or false"):
+        noise_model(H1E, {"error-params": {"coherent_dephasing": 1}})
+
+
+def gates(*pairs: tuple[int, int]) -> Program:
+    operations = [Gate("U1q", (0,), (0.5, 0.0)), *(Gate("ZZ", pair) for pair in pairs)]
+    return Program(4, {}, tuple(operations))
+
+
+@pytest.mark.parametrize(
+    ("zones", "idle", "expected"),
+    [
+        # one zone: (2, 3) waits a round; (1, 2) then waits for 2, and 1 idles a round
+        (1, True, [(1, 0, 1), (1, 1, 1), (2, 2, 2), (2, 3, 2), (3, 1, 2), (3, 2, 1)]),
+        (2, True, [(1, 0, 1), (1, 1, 1), (2, 2, 1), (2, 3, 1), (3, 1, 1), (3, 2, 1)]),
+        (1, False, [(1, 0, 1), (1, 1, 1), (2, 2, 1), (2, 3, 1), (3, 1, 1), (3, 2, 1)]),
+    ],
+)
+def test_the_dephasing_schedule_counts_waiting_and_transport_rounds(
+    zones: int, idle: bool, expected: list[tuple[int, int, int]]
+) -> None:
+    model = replace(NOISELESS, quadratic_dephasing_rate=1.0, gate_zones=zones, idle_dephasing=idle)
+    periods = dephasing_periods(gates((0, 1), (2, 3), (1, 2)), model)
+    assert [(p.position, p.qubit, p.duration) for p in periods] == [
+        (position, qubit, rounds * ROUND_MS) for position, qubit, rounds in expected
+    ]
 
 
 @pytest.mark.parametrize(

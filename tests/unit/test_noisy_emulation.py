@@ -221,11 +221,58 @@ class DensityModel:
         return dict(result)
 
 
-def exact_distribution(program: Program, model: NoiseModel) -> dict[int, float]:
+ROUND_MS = 0.25  # docs/noise-model.md, "Dephasing"
+
+
+def dephasing_before_gates(
+    program: Program, model: NoiseModel
+) -> dict[int, list[tuple[int, float]]]:
+    """The documented schedule: position of a multi-qubit gate -> (qubit, milliseconds) of
+    waiting (rounds since the qubit was last free) and transport (one round) before it."""
+    free: dict[int, int] = defaultdict(int)
+    gates_in_round: dict[int, int] = defaultdict(int)
+    periods: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for position, operation in enumerate(program.operations):
+        if not isinstance(operation, Gate) or len(operation.qubits) < 2:
+            continue
+        start = max(free[q] for q in operation.qubits)
+        while model.gate_zones and gates_in_round[start] == model.gate_zones:
+            start += 1
+        gates_in_round[start] += 1
+        for qubit in operation.qubits:
+            waited = start - free[qubit] if model.idle_dephasing else 0
+            moved = 1 if model.transport_dephasing else 0
+            if waited + moved:
+                periods[position].append((qubit, (waited + moved) * ROUND_MS))
+            free[qubit] = start + 1
+    return periods
+
+
+def dephase(density: DensityModel, qubit: int, milliseconds: float, coherent_as_z: bool) -> None:
+    """Coherent RZ(quadratic rate * t) and Z with probability linear rate * t; with
+    ``coherent_as_z`` the rotation is a Z with probability factor * sin^2(angle / 2)."""
+    m = density.model
+    angle = m.quadratic_dephasing_rate * milliseconds
+    if m.coherent_dephasing and not coherent_as_z:
+        rotation = density.full(np.diag([np.exp(-0.5j * angle), np.exp(0.5j * angle)]), qubit)
+        density.each(lambda sector, rho: [(sector, rotation @ rho @ rotation.conj().T)])
+    else:
+        z = m.coherent_to_incoherent_factor * np.sin(angle / 2) ** 2
+        density.channel(z, [({qubit: "Z"}, 1.0)])
+    density.channel(m.linear_dephasing_rate * milliseconds, [({qubit: "Z"}, 1.0)])
+
+
+def exact_distribution(
+    program: Program, model: NoiseModel, coherent_as_z: bool = False
+) -> dict[int, float]:
+    """``coherent_as_z``: the engine cannot hold a rotation (the stabilizer engine)."""
     used = sorted(program.used_qubits())
     density = DensityModel(program.n_qubits, model)
     density.start(used)
-    for operation in program.operations:
+    dephasing = dephasing_before_gates(program, model)
+    for position, operation in enumerate(program.operations):
+        for qubit, milliseconds in dephasing.get(position, []):
+            dephase(density, qubit, milliseconds, coherent_as_z)
         if isinstance(operation, Gate):
             density.gate(operation)
         elif isinstance(operation, Measure):
@@ -269,6 +316,7 @@ ALL = NoiseModel(
     p1=0.05, p2=0.1, p_meas_0=0.03, p_meas_1=0.06, p_init=0.04, p_crosstalk_meas=0.1,
     p_crosstalk_init=0.1, p1_emission_ratio=0.4, p2_emission_ratio=0.3, leakage_fraction=0.5,
     przz_a=1.6, przz_b=0.2, przz_c=1.2, przz_d=0.4, przz_power=1.0,
+    quadratic_dephasing_rate=1.0, linear_dephasing_rate=0.2, gate_zones=1,
 )  # fmt: skip
 NONE = NoiseModel()
 CHANNELS = {
@@ -282,6 +330,17 @@ CHANNELS = {
     "initialisation faults": replace(NONE, p_init=0.2),
     "measurement crosstalk": replace(NONE, p_crosstalk_meas=0.6),
     "initialisation crosstalk": replace(NONE, p_crosstalk_init=0.6),
+    "coherent dephasing, idle and transport": replace(
+        NONE, quadratic_dephasing_rate=4.0, gate_zones=1
+    ),
+    "incoherent dephasing": replace(
+        NONE,
+        quadratic_dephasing_rate=3.0,
+        linear_dephasing_rate=0.6,
+        coherent_dephasing=False,
+        coherent_to_incoherent_factor=2.0,
+        gate_zones=1,
+    ),
     "all together": ALL,
 }
 INSENSITIVE = {  # a channel that cannot change this program's outcomes

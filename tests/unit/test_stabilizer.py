@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -77,7 +78,7 @@ def test_random_clifford_circuits_sample_the_exact_distribution(seed: int) -> No
 def test_noisy_clifford_circuit_matches_the_density_matrix() -> None:
     program = terminal(3, random_clifford(np.random.default_rng(99), 3, 20))
     results = STABILIZER.run(program, SHOTS, seed=1, noise=ALL)
-    exact = exact_distribution(program, ALL)
+    exact = exact_distribution(program, ALL, coherent_as_z=True)  # it cannot hold a rotation
     assert tvd(results, exact, 8) < total_variation_bound(8, SHOTS)
     assert 0.5 * sum(abs(exact[k] - ideal_distribution(program).get(k, 0)) for k in exact) > 0.1
 
@@ -98,7 +99,9 @@ def feedback_program() -> Program:
 
 @pytest.mark.parametrize("noisy", [False, True], ids=["noiseless", "noisy"])
 def test_mid_circuit_feedback_gives_the_state_vector_engines_shots(noisy: bool) -> None:
-    noise = ALL if noisy else NoiseModel()
+    # Coherent dephasing is a rotation on the state vector and a Z here; as Z in both engines,
+    # the two must agree shot for shot.
+    noise = replace(ALL, coherent_dephasing=False) if noisy else NoiseModel()
     program = feedback_program()
     stabilizer = STABILIZER.run(program, 2000, seed=4, noise=noise)
     assert stabilizer == STATE_VECTOR.run(program, 2000, seed=4, noise=noise)

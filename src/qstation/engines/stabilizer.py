@@ -43,7 +43,7 @@ class StabilizerEngine:
     ) -> dict[str, list[str]]:
         tableaus = _clifford_tableaus(program)
         keys = shot_keys(seed, 0, n_shots)
-        plan = None if noise.is_noiseless else plan_noise(program, noise)
+        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
 
         run = BranchingRun(
             program, wasm, keys, plan, lambda: _TableauState(tableaus, program.n_qubits)

@@ -14,6 +14,7 @@ flips are classical: one uniform per shot and measurement, compared with ``p_mea
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
@@ -23,6 +24,7 @@ import numpy as np
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
+from qstation.noise.dephasing import dephasing_periods, z_probability
 from qstation.noise.model import NoiseModel
 
 FaultKind = Literal["X", "Y", "Z", "leak", "reset"]
@@ -59,11 +61,20 @@ class NoisePlan:
     p_meas_1: float
 
 
-def plan_noise(program: Program, model: NoiseModel) -> NoisePlan:
+def plan_noise(program: Program, model: NoiseModel, holds_rotations: bool) -> NoisePlan:
+    """``holds_rotations``: the engine runs coherent dephasing as gates, which
+    :func:`~qstation.noise.dephasing.with_coherent_dephasing` put in the program; otherwise
+    dephasing is all Z faults."""
     used = sorted(program.used_qubits())
     sites = [_site(-1, model.p_init, [((ElementaryFault("X", q),), 1.0)]) for q in used]
+    dephasing: dict[int, list[Site]] = defaultdict(list)  # just before the operation
+    for period in dephasing_periods(program, model):
+        probability = z_probability(model, period.duration, holds_rotations)
+        z = ((ElementaryFault("Z", period.qubit),), 1.0)
+        dephasing[period.position].append(_site(period.position - 1, probability, [z]))
     measurements: list[int] = []
     for position, operation in enumerate(map(unconditioned, program.operations)):
+        sites.extend(dephasing.get(position, []))
         if isinstance(operation, Gate):
             sites.extend(_gate_sites(position, operation, model))
         elif isinstance(operation, Measure):

@@ -44,6 +44,22 @@ class NoiseModel:
     przz_c: float = 1.0
     przz_d: float = 0.0
     przz_power: float = 1.0
+    quadratic_dephasing_rate: float = 0.0
+    """Coherent rotation per millisecond of waiting or transport (:mod:`.dephasing`)."""
+    linear_dephasing_rate: float = 0.0
+    """Probability of a Z per millisecond of waiting or transport."""
+    coherent_to_incoherent_factor: float = 1.0
+    """Weight of the rotation's error when it is applied as a Z instead."""
+    coherent_dephasing: bool = True
+    transport_dephasing: bool = True
+    idle_dephasing: bool = True
+    gate_zones: int = 0
+    """Two-qubit gates that can run at once (the device's ``n_gate_zones``); 0: no limit."""
+
+    @property
+    def dephases(self) -> bool:
+        rates = self.quadratic_dephasing_rate or self.linear_dephasing_rate
+        return bool(rates) and (self.idle_dephasing or self.transport_dephasing)
 
     @property
     def is_noiseless(self) -> bool:
@@ -51,7 +67,7 @@ class NoiseModel:
             self.p1, self.p2, self.p_meas_0, self.p_meas_1, self.p_init, self.p_crosstalk_meas,
             self.p_crosstalk_init,
         )  # fmt: skip
-        return not any(probabilities)
+        return not any(probabilities) and not self.dephases
 
     def two_qubit_fault_probability(self, half_turns: float | None) -> float:
         """``p2`` scaled by the RZZ angle fit: ``(a |t|^power + b)`` for negative angles and
@@ -92,8 +108,11 @@ _SPEC_PATHS = {  # NoiseModel field -> path in the emulator ``noise_specs`` sche
     "przz_c": ("fit_parameters", "przz_c"),
     "przz_d": ("fit_parameters", "przz_d"),
     "przz_power": ("fit_parameters", "przz_power"),
+    "quadratic_dephasing_rate": ("dephasing_rates", "quadratic_dephasing_rate"),
+    "linear_dephasing_rate": ("dephasing_rates", "linear_dephasing_rate"),
 }
-_DIRECT_KEYS = set(_SPEC_PATHS) - {"p_meas_0", "p_meas_1"}
+_DIRECT_KEYS = set(_SPEC_PATHS) - {"p_meas_0", "p_meas_1"} | {"coherent_to_incoherent_factor"}
+_SWITCHES = ("coherent_dephasing", "transport_dephasing", "idle_dephasing")
 _SCALES: dict[str, tuple[str, ...]] = {  # scale factor -> the fields it multiplies
     "p1_scale": ("p1",),
     "p2_scale": ("p2",),
@@ -102,23 +121,19 @@ _SCALES: dict[str, tuple[str, ...]] = {  # scale factor -> the fields it multipl
     "crosstalk_scale": ("p_crosstalk_meas", "p_crosstalk_init"),
     "emission_scale": ("p1_emission_ratio", "p2_emission_ratio"),
     "leakage_scale": ("leakage_fraction",),
+    "memory_scale": ("quadratic_dephasing_rate", "linear_dephasing_rate"),
 }
-_SCALED_BY_SCALE = (
-    "p1",
-    "p2",
-    "p_meas_0",
-    "p_meas_1",
-    "p_init",
-    "p_crosstalk_meas",
-    "p_crosstalk_init",
-)
-UNMODELLED_KEYS = frozenset(
-    {
-        "quadratic_dephasing_rate", "linear_dephasing_rate", "coherent_to_incoherent_factor",
-        "coherent_dephasing", "transport_dephasing", "idle_dephasing", "memory_scale",
-    }
+_ERROR_PROBABILITIES = (
+    "p1", "p2", "p_meas_0", "p_meas_1", "p_init", "p_crosstalk_meas", "p_crosstalk_init"
 )  # fmt: skip
-"""Documented keys accepted but not modelled yet: dephasing needs a timing model."""
+_SCALED_BY_SCALE = (*_ERROR_PROBABILITIES, "quadratic_dephasing_rate", "linear_dephasing_rate")
+_PROBABILITIES = (
+    *_ERROR_PROBABILITIES,
+    "p1_emission_ratio",
+    "p2_emission_ratio",
+    "leakage_fraction",
+)
+"""Capped at 1; the dephasing rates are per millisecond, not probabilities."""
 
 
 def noise_model(device: Device, options: dict[str, Any]) -> NoiseModel:
@@ -126,12 +141,15 @@ def noise_model(device: Device, options: dict[str, Any]) -> NoiseModel:
     job leaves ``error-model`` on (the documented default)."""
     if device.system_type is not SystemType.EMULATOR or options.get("error-model", True) is False:
         return NOISELESS
-    values: dict[str, float] = dataclasses.asdict(NOISELESS)
+    values: dict[str, Any] = dataclasses.asdict(NOISELESS)
     specs = device.wire.get("noise_specs") or {}
     for name, (section, key) in _SPEC_PATHS.items():
         value = (specs.get(section) or {}).get(key)
         if value is not None:
             values[name] = float(value)
+    if isinstance(specs.get("coherent_to_incoherent_factor"), int | float):
+        values["coherent_to_incoherent_factor"] = float(specs["coherent_to_incoherent_factor"])
+    values["gate_zones"] = int(device.wire.get("n_gate_zones") or 0)
     overrides = options.get("error-params") or {}
     if not isinstance(overrides, dict):
         raise CompileError(f"error-params must be an object, not {overrides!r}")
@@ -141,16 +159,20 @@ def noise_model(device: Device, options: dict[str, Any]) -> NoiseModel:
             values["p_meas_0"], values["p_meas_1"] = _meas_pair(value)
         elif key in _DIRECT_KEYS:
             values[key] = _number(key, value)
+        elif key in _SWITCHES:
+            if not isinstance(value, bool):
+                raise CompileError(f"error-params {key} must be true or false, not {value!r}")
+            values[key] = value
         elif key in scales:
             scales[key] = _number(key, value)
-        elif key not in UNMODELLED_KEYS:
+        else:
             raise CompileError(f"unknown error-params key {key!r}")
     for scale, fields in _SCALES.items():
         for name in fields:
             values[name] *= scales[scale]
     for name in _SCALED_BY_SCALE:
         values[name] *= scales["scale"]
-    for name in (*_SCALED_BY_SCALE, "p1_emission_ratio", "p2_emission_ratio", "leakage_fraction"):
+    for name in _PROBABILITIES:
         values[name] = _probability(values[name])
     return NoiseModel(**values)
 
