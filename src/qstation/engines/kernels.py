@@ -23,8 +23,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-COLUMN = 64
-"""Adjacent amplitudes the high pass moves together: 2**10 columns of 64 stay in a 1 MiB L2."""
+COLUMN = 1024
+"""Adjacent amplitudes the high pass moves together: long runs vectorise. Measured on 20
+qubits, one stage of 20 gates: 15.7 ms with 64, 13.1 ms with 1,024, no better beyond."""
 MAX_HIGH_BITS = 10
 MIN_LOW_BITS = 10
 _CONTIGUOUS_FROM = 8

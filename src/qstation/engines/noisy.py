@@ -3,10 +3,13 @@
 Every shot first draws its faults (:mod:`qstation.noise.faults`). Shots then run together as a
 tree: all start on one state; where some shots' next fault is due, they branch off onto a copy
 with the fault applied, and the rest go on. So shots that agree on their faults up to a point
-share the simulation up to that point, and the fault-free majority is simulated once. A fault
-that needs a random outcome (a leak or a reset collapses its qubit) splits its branch by each
-shot's own draw. Every leaf samples its shots' outcomes from its final state, with the same
-per-shot uniforms the exact engine uses; measurement flips are applied to the measured bits.
+share the simulation up to that point, and the fault-free majority is simulated once. The tree
+advances a fused stage at a time (:mod:`.fusion`); a fault that commutes with the rest of its
+stage is moved to the stage's end, so its branch starts from the shared state after the stage,
+and only the others split a stage. A fault that needs a random outcome (a leak or a reset
+collapses its qubit) splits its branch by each shot's own draw. Every leaf samples its shots'
+outcomes from its final state as soon as it is reached, with the same per-shot uniforms the
+exact engine uses; measurement flips are applied to the measured bits.
 The result is exactly the noise model's distribution: each shot's faults are drawn from it, and
 its outcome from the state those faults give.
 

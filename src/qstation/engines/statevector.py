@@ -1,11 +1,13 @@
-"""State-vector emulation with numpy, exact or under a noise model.
+"""State-vector emulation, exact or under a noise model, on fused stages of gates.
 
 When no quantum step depends on a measurement (every measurement is terminal for its qubit and
 no quantum operation is conditional) the circuit is simulated once, all shots are sampled from
 the final distribution (under noise: a tree of fault branches, :mod:`.noisy`), and the classical
 operations are replayed for all shots at once. Otherwise the shots run in groups that split
-where they differ (:mod:`.branching`). Only qubits the program touches are simulated, and the
-memory a state needs is checked before allocating.
+where they differ (:mod:`.branching`). Gates are applied in place, as stages
+(:mod:`.fusion`, :mod:`.kernels`). Only qubits the program touches are simulated, and the
+memory a state needs is checked before allocating. Coherent dephasing joins the program as
+``Rz`` gates (:mod:`qstation.noise.dephasing`).
 """
 
 from __future__ import annotations
