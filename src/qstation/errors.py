@@ -87,6 +87,20 @@ class UserNotFound(QStationError):
     http_status = 404
 
 
+class AccountExists(QStationError):
+    """An organisation or group of this name exists already."""
+
+    code = 32
+    http_status = 409
+
+
+class AccountNotFound(QStationError):
+    """No such organisation or group."""
+
+    code = 33
+    http_status = 404
+
+
 class ConfigurationError(QStationError):
     """The service configuration is not valid."""
 

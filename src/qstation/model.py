@@ -12,6 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from qstation.scheduling.policy import DEFAULT_PRIORITY
+
+DEFAULT_ORGANISATION = "default"
+"""The organisation of every user no administrator placed in another."""
+DEFAULT_GROUP = "DEFAULT"
+"""The group of an organisation that jobs naming no group go to; every organisation has one."""
+
 
 class JobStatus(enum.StrEnum):
     QUEUED = "queued"
@@ -68,7 +75,19 @@ class User:
     email: str
     password_hash: str
     group: str
+    """The group the user's jobs go to when they name none."""
     created_at: datetime
+    organisation: str = DEFAULT_ORGANISATION
+    priority: int = DEFAULT_PRIORITY
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of an organisation's users, with its dispatch priority (1 = highest)."""
+
+    organisation: str
+    name: str
+    priority: int = DEFAULT_PRIORITY
 
 
 @dataclass(frozen=True)
@@ -88,6 +107,7 @@ class NewJob:
     submitted_at: datetime
     cfl: str | None = None
     max_cost: float | None = None
+    organisation: str = DEFAULT_ORGANISATION
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,6 +7,7 @@ reads the environment. Secrets (the database URL may hold a password) are never 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = 0.2
     """How often an idle worker looks for queued jobs."""
 
+    fair_share_window_hours: float = Field(default=168.0, gt=0)
+    """How far back an organisation's HQCs on a target count in fair-share dispatch."""
+
     execution_memory_bytes: int = 8 * 2**30
     """Address-space limit for one execution child; beyond it the job fails, the worker lives."""
 
@@ -65,6 +69,10 @@ class Settings(BaseSettings):
 
     id_token_seconds: int = 3600
     refresh_token_seconds: int = 30 * 24 * 3600
+
+    @property
+    def fair_share_window(self) -> timedelta:
+        return timedelta(hours=self.fair_share_window_hours)
 
     def database_url(self) -> str:
         """The store's URL: the configured one, else SQLite in the data directory."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Dialect, Engine, create_engine, inspect, select, text
+from sqlalchemy import Dialect, Engine, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from qstation import errors
@@ -24,7 +24,7 @@ from qstation.model import ExecutionOutcome, JobRecord, JobStatus, NewJob, User
 from qstation.store import JobStore, open_store
 from qstation.store.job_store import LEASE_EXPIRED, create_store_engine
 from qstation.store.migrations import MIGRATIONS, migrate
-from qstation.store.schema import metadata, schema_version
+from qstation.store.schema import jobs, metadata, schema_version, users
 from tests.conftest import POSTGRES_SERVER_URL, fresh_postgres_database
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456)
@@ -792,6 +792,56 @@ def test_stores_opened_together_on_an_empty_database_migrate_it_once(
         assert conn.scalars(select(schema_version.c.version)).all() == [
             m.version for m in MIGRATIONS
         ]
+
+
+def test_existing_users_and_jobs_join_the_default_organisation_with_their_groups(
+    store_url: str, engine: Engine
+) -> None:
+    with engine.begin() as conn:  # a database of migration 1's day, with a user and a job
+        schema_version.create(conn)
+        MIGRATIONS[0].apply(conn)
+        conn.execute(insert(schema_version).values(version=1))
+        user = new_user()
+        conn.execute(
+            insert(users).values(
+                id=user.id,
+                email=user.email,
+                password_hash=user.password_hash,
+                group_name="physics",
+                created_at=T0,
+            )
+        )
+        job = new_job(owner_id=user.id)
+        columns = {
+            "group_name" if name == "group" else name: value
+            for name, value in dataclasses.asdict(job).items()
+            if name != "organisation"
+        }
+        conn.execute(
+            insert(jobs).values(
+                **{**columns, "group_name": "chemistry"},
+                status="queued",
+                attempts=0,
+                cancel_requested=False,
+            )
+        )
+
+    assert migrate(engine) == [m.version for m in MIGRATIONS[1:]]
+
+    store = open_store(store_url)
+    try:
+        migrated = store.get_user_by_email(user.email)
+        assert migrated is not None
+        assert (migrated.organisation, migrated.group, migrated.priority) == (
+            "default", "physics", 5,
+        )  # fmt: skip
+        assert store.get_job(job.id, None).organisation == "default"
+        assert store.list_organisations() == ["default"]
+        assert {(g.name, g.priority) for g in store.list_groups()} == {
+            ("DEFAULT", 5), ("chemistry", 5), ("physics", 5),
+        }  # fmt: skip
+    finally:
+        store.close()
 
 
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:

@@ -68,7 +68,9 @@ async def submit_job(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/v1/job/{job_id}")
 def job_status(job_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
-    return job_view(services_of(request).jobs.get(user, job_id))
+    jobs = services_of(request).jobs
+    job = jobs.get(user, job_id)
+    return job_view(job, jobs.queue_position(job))
 
 
 @router.post("/v1/job/{job_id}/cancel")

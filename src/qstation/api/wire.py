@@ -14,7 +14,7 @@ def wire_date(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="microseconds")
 
 
-def job_view(job: JobRecord) -> dict[str, Any]:
+def job_view(job: JobRecord, queue_position: int | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
         "job": job.id,
         "name": job.name,
@@ -25,7 +25,7 @@ def job_view(job: JobRecord) -> dict[str, Any]:
         "submit-date": wire_date(job.submitted_at),
         "start-date": wire_date(job.started_at),
         "result-date": wire_date(job.finished_at),
-        "queue-position": None,
+        "queue-position": queue_position,
         "cost": None if job.cost is None else format_cost(job.cost),
         "error": job.error,
         "seed": job.seed,

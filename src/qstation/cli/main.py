@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from qstation.errors import QStationError
+from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION
+from qstation.scheduling.policy import DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY
 from qstation.settings import Settings
 
 if TYPE_CHECKING:
@@ -136,31 +138,139 @@ def _services(**flags: Any) -> Iterator[Services]:
         services.close()
 
 
+_PRIORITY = click.IntRange(HIGHEST_PRIORITY, LOWEST_PRIORITY)
+
+
 @user.command("add")
 @click.argument("email")
-@click.option("--group", help="The user's default group (default DEFAULT).")
+@click.option(
+    "--group", help="The user's default group, made in the organisation if new (default DEFAULT)."
+)
+@click.option(
+    "--org", "organisation", default=DEFAULT_ORGANISATION, show_default=True,
+    help="The user's organisation, which must exist.",
+)  # fmt: skip
+@click.option(
+    "--priority", type=_PRIORITY, default=DEFAULT_PRIORITY, show_default=True,
+    help="The user's priority within their groups: 1 is the highest.",
+)  # fmt: skip
 @click.option(
     "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
 )
 @store_options
 @_fail_cleanly
-def user_add(email: str, group: str | None, password_stdin: bool, **flags: Any) -> None:
+def user_add(
+    email: str,
+    group: str | None,
+    organisation: str,
+    priority: int,
+    password_stdin: bool,
+    **flags: Any,
+) -> None:
     """Create a user; the password is read from standard input."""
     password = sys.stdin.readline().rstrip("\r\n")
     with _services(**flags) as services:
-        created = services.users.add(email, password, group)
-    click.echo(f"added {created.email} (group {created.group})")
+        created = services.users.add(email, password, group, organisation, priority)
+    click.echo(
+        f"added {created.email} (organisation {created.organisation}, group {created.group}, "
+        f"priority {created.priority})"
+    )
 
 
 @user.command("list")
 @store_options
 @_fail_cleanly
 def user_list(**flags: Any) -> None:
-    """List users: email, group, creation time."""
+    """List users: email, group, creation time, organisation, priority."""
     with _services(**flags) as services:
         for account in services.users.list():
             created = account.created_at.isoformat(timespec="seconds")
-            click.echo(f"{account.email}\t{account.group}\t{created}")
+            click.echo(
+                f"{account.email}\t{account.group}\t{created}\t{account.organisation}"
+                f"\t{account.priority}"
+            )
+
+
+@user.command("set-priority")
+@click.argument("email")
+@click.argument("priority", type=_PRIORITY)
+@store_options
+@_fail_cleanly
+def user_set_priority(email: str, priority: int, **flags: Any) -> None:
+    """Set a user's priority (1 is the highest, 10 the lowest)."""
+    with _services(**flags) as services:
+        services.users.set_priority(email, priority)
+    click.echo(f"{email} now has priority {priority}")
+
+
+@cli.group()
+def org() -> None:
+    """Manage organisations: fair-share dispatch balances their use of each target."""
+
+
+@org.command("add")
+@click.argument("name")
+@store_options
+@_fail_cleanly
+def org_add(name: str, **flags: Any) -> None:
+    """Create an organisation, with its DEFAULT group."""
+    with _services(**flags) as services:
+        services.organisations.add(name)
+    click.echo(f"added organisation {name} (group {DEFAULT_GROUP})")
+
+
+@org.command("list")
+@store_options
+@_fail_cleanly
+def org_list(**flags: Any) -> None:
+    """List organisations."""
+    with _services(**flags) as services:
+        for name in services.organisations.names():
+            click.echo(name)
+
+
+@cli.group()
+def group() -> None:
+    """Manage the groups of organisations and their priorities."""
+
+
+@group.command("add")
+@click.argument("organisation")
+@click.argument("name")
+@click.option(
+    "--priority", type=_PRIORITY, default=DEFAULT_PRIORITY, show_default=True,
+    help="The group's priority within its organisation: 1 is the highest.",
+)  # fmt: skip
+@store_options
+@_fail_cleanly
+def group_add(organisation: str, name: str, priority: int, **flags: Any) -> None:
+    """Create a group in an organisation."""
+    with _services(**flags) as services:
+        services.organisations.add_group(organisation, name, priority)
+    click.echo(f"added group {name} to {organisation} (priority {priority})")
+
+
+@group.command("set-priority")
+@click.argument("organisation")
+@click.argument("name")
+@click.argument("priority", type=_PRIORITY)
+@store_options
+@_fail_cleanly
+def group_set_priority(organisation: str, name: str, priority: int, **flags: Any) -> None:
+    """Set a group's priority (1 is the highest, 10 the lowest)."""
+    with _services(**flags) as services:
+        services.organisations.set_group_priority(organisation, name, priority)
+    click.echo(f"group {name} of {organisation} now has priority {priority}")
+
+
+@group.command("list")
+@store_options
+@_fail_cleanly
+def group_list(**flags: Any) -> None:
+    """List groups: organisation, name, priority."""
+    with _services(**flags) as services:
+        for listed in services.organisations.groups():
+            click.echo(f"{listed.organisation}\t{listed.name}\t{listed.priority}")
 
 
 @user.command("remove")

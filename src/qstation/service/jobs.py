@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.errors import InvalidJobRequest, JobNotFound
 from qstation.model import JobRecord, NewJob, User
+from qstation.scheduling.policy import FAIR_SHARE_WINDOW
 from qstation.service.clock import Clock, utc_now
 from qstation.service.validation import (
     GroupName,
@@ -45,10 +47,17 @@ class JobRequest(BaseModel):
 
 
 class JobService:
-    def __init__(self, store: JobStore, catalogue: DeviceCatalogue, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        catalogue: DeviceCatalogue,
+        clock: Clock = utc_now,
+        fair_share_window: timedelta = FAIR_SHARE_WINDOW,
+    ) -> None:
         self.store = store
         self.catalogue = catalogue
         self.clock = clock
+        self.fair_share_window = fair_share_window
 
     def submit(self, user: User, body: Any) -> JobRecord:
         """Validate and commit a job; it is durable before this returns."""
@@ -79,13 +88,27 @@ class JobService:
             program=request.program,
             count=request.count,
             options=request.options,
-            group=request.group or user.group,
+            group=self._group(user, request.group),
             seed=self._seed(request.options),
             submitted_at=self.clock(),
             cfl=request.cfl,
             max_cost=None if request.max_cost is None else float(request.max_cost),
+            organisation=user.organisation,
         )
         return self.store.create_job(job)
+
+    def _group(self, user: User, named: str | None) -> str:
+        """The group the job runs for: the one it names, in the submitter's organisation, or
+        the submitter's own."""
+        if named is None:
+            return user.group
+        if self.store.get_group(user.organisation, named) is None:
+            raise InvalidJobRequest(f"the organisation {user.organisation} has no group {named!r}")
+        return named
+
+    def queue_position(self, job: JobRecord) -> int | None:
+        """Where a queued job stands in its target's queue (1 runs next)."""
+        return self.store.queue_position(job, self.clock(), self.fair_share_window)
 
     @staticmethod
     def _seed(options: dict[str, Any]) -> int:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.service.jobs import JobService
+from qstation.service.organisations import OrganisationService
 from qstation.service.tokens import TokenService
 from qstation.service.users import UserService
 from qstation.settings import Settings
@@ -17,6 +18,7 @@ class Services:
     store: JobStore
     catalogue: DeviceCatalogue
     users: UserService
+    organisations: OrganisationService
     tokens: TokenService
     jobs: JobService
 
@@ -33,8 +35,9 @@ def open_services(settings: Settings) -> Services:
             store=store,
             catalogue=catalogue,
             users=UserService(store),
+            organisations=OrganisationService(store),
             tokens=TokenService(store, settings.id_token_seconds, settings.refresh_token_seconds),
-            jobs=JobService(store, catalogue),
+            jobs=JobService(store, catalogue, fair_share_window=settings.fair_share_window),
         )
     except BaseException:
         store.close()

@@ -8,12 +8,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from qstation.errors import AuthenticationFailed, BadRequest, UserNotFound
-from qstation.model import User
+from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION, User
+from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.service.clock import Clock, utc_now
+from qstation.service.organisations import OrganisationService, checked_priority
 from qstation.service.validation import EMAIL_LENGTH, GROUP_LENGTH, check_plain_text
 from qstation.store import JobStore
 
-DEFAULT_GROUP = "DEFAULT"
 _hasher = PasswordHasher()  # argon2id with the library's maintained defaults (salted, slow)
 
 
@@ -22,20 +23,39 @@ class UserService:
         self.store = store
         self.clock = clock
 
-    def add(self, email: str, password: str, group: str | None = None) -> User:
+    def add(
+        self,
+        email: str,
+        password: str,
+        group: str | None = None,
+        organisation: str = DEFAULT_ORGANISATION,
+        priority: int = DEFAULT_PRIORITY,
+    ) -> User:
+        """A new user of an existing organisation. Their default ``group`` is made in it when
+        it is new (creating users is an administrator's act)."""
         email = normalise_email(email)
         if "@" not in email or any(c.isspace() for c in email):
             raise BadRequest(f"{email!r} is not an email address")
         if not password:
             raise BadRequest("the password must not be empty")
+        group_name = check_plain_text(group or DEFAULT_GROUP, "the group name", GROUP_LENGTH)
+        organisations = OrganisationService(self.store, self.clock)
+        organisations.group(organisation, DEFAULT_GROUP)  # the organisation must exist
+        if self.store.get_group(organisation, group_name) is None:
+            organisations.add_group(organisation, group_name)
         user = User(
             id=secrets.token_hex(16),
             email=email,
             password_hash=_hasher.hash(password),
-            group=check_plain_text(group or DEFAULT_GROUP, "the group name", GROUP_LENGTH),
+            group=group_name,
             created_at=self.clock(),
+            organisation=organisation,
+            priority=checked_priority(priority),
         )
         return self.store.create_user(user)
+
+    def set_priority(self, email: str, priority: int) -> None:
+        self.store.set_user_priority(normalise_email(email), checked_priority(priority))
 
     def list(self) -> list[User]:
         return self.store.list_users()

@@ -34,6 +34,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     or_,
     select,
@@ -52,17 +53,28 @@ from sqlalchemy.exc import (
 from qstation import errors
 from qstation.model import (
     ALLOWED_TRANSITIONS,
+    DEFAULT_GROUP,
     Attempt,
     ClaimedJob,
     ExecutionOutcome,
+    Group,
     JobRecord,
     JobStatus,
     LeaseState,
     NewJob,
     User,
 )
+from qstation.scheduling.policy import DEFAULT_PRIORITY, FAIR_SHARE_WINDOW, QueuedJob, ranked
 from qstation.store.migrations import migrate
-from qstation.store.schema import job_attempts, jobs, refresh_tokens, service_secrets, users
+from qstation.store.schema import (
+    job_attempts,
+    jobs,
+    organisations,
+    refresh_tokens,
+    service_secrets,
+    user_groups,
+    users,
+)
 
 LEASE_EXPIRED = "lease_expired"
 """Outcome of an attempt whose worker stopped renewing its lease (the job was taken back)."""
@@ -182,9 +194,15 @@ class JobStore:
         return _job_record(row)
 
     def claim_next_job(
-        self, worker_id: str, now: datetime, lease_seconds: float, max_attempts: int
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        max_attempts: int,
+        fair_share_window: timedelta = FAIR_SHARE_WINDOW,
     ) -> ClaimedJob | None:
-        """Take the oldest queued job, or a running one whose worker's lease expired.
+        """Take a running job whose worker's lease expired (oldest first: it was dispatched
+        already), else the first queued job in fair-share order (:mod:`qstation.scheduling`).
 
         A job whose worker died is not run again when it was being canceled (it ends canceled)
         or when it has already been attempted ``max_attempts`` times (it ends failed); the
@@ -194,39 +212,31 @@ class JobStore:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         lease_expires_at = now + timedelta(seconds=lease_seconds)
         with self._write() as conn:
-            while (row := conn.execute(_select_claimable(now)).first()) is not None:
-                source = JobStatus(row.status)
-                if source is JobStatus.CANCELING:
-                    _end_abandoned_job(conn, row, JobStatus.CANCELED, {}, now)
-                    continue
-                if source is JobStatus.RUNNING and row.attempts >= max_attempts:
-                    error = _cut_off_too_often(row.id, row.attempts)
-                    _end_abandoned_job(conn, row, JobStatus.FAILED, {"error": error}, now)
-                    continue
-                values = {
-                    "started_at": row.started_at or now,
-                    "attempts": jobs.c.attempts + 1,
-                    "lease_owner": worker_id,
-                    "lease_expires_at": lease_expires_at,
-                    "cancel_requested": False,
-                }
-                claimed = _transition(
-                    conn, row.id, source, JobStatus.RUNNING, values, _claimable(now)
-                )
-                if claimed is None:
-                    continue
-                if source is JobStatus.RUNNING:
-                    _close_expired_attempt(conn, row, now)
-                attempt_id = conn.execute(
-                    insert(job_attempts)
-                    .values(job_id=row.id, worker_id=worker_id, started_at=now)
-                    .returning(job_attempts.c.id)
-                ).scalar_one()
-                conn.execute(
-                    update(jobs).where(jobs.c.id == row.id).values(current_attempt_id=attempt_id)
-                )
-                return ClaimedJob(_job_record(claimed), attempt_id, worker_id, lease_expires_at)
+            while (row := conn.execute(_select_expired(now)).first()) is not None:
+                claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
+                if claim is not None:
+                    return claim
+            for job_id in _fair_share_order(conn, now, fair_share_window, machine=None):
+                row = conn.execute(
+                    select(jobs)
+                    .where(jobs.c.id == job_id, jobs.c.status == JobStatus.QUEUED)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is not None:
+                    claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
+                    if claim is not None:
+                        return claim
         return None
+
+    def queue_position(
+        self, job: JobRecord, now: datetime, fair_share_window: timedelta = FAIR_SHARE_WINDOW
+    ) -> int | None:
+        """Where a queued job stands in its target's queue (1 runs next); None once it left."""
+        if job.status is not JobStatus.QUEUED:
+            return None
+        with self._read() as conn:
+            order = _fair_share_order(conn, now, fair_share_window, machine=job.machine)
+        return order.index(job.id) + 1 if job.id in order else None
 
     def renew_lease(self, attempt_id: int, now: datetime, lease_seconds: float) -> LeaseState:
         """Extend the lease if this attempt still owns its job; tell the worker of a cancel."""
@@ -312,6 +322,76 @@ class JobStore:
         except IntegrityError as exc:
             raise errors.UserExists(f"A user with email {user.email} exists already.") from exc
         return user
+
+    def set_user_priority(self, email: str, priority: int) -> None:
+        with self._write() as conn:
+            changed = conn.execute(
+                update(users).where(users.c.email == email).values(priority=priority)
+            ).rowcount
+        if not changed:
+            raise errors.UserNotFound(f"No user with email {email}.")
+
+    # --- organisations and groups ------------------------------------------------------
+
+    def create_organisation(self, name: str, now: datetime) -> None:
+        """A new organisation, with its DEFAULT group."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(organisations).values(name=name, created_at=now))
+                conn.execute(
+                    insert(user_groups).values(
+                        organisation=name, name=DEFAULT_GROUP, priority=DEFAULT_PRIORITY
+                    )
+                )
+        except IntegrityError as exc:
+            raise errors.AccountExists(f"The organisation {name} exists already.") from exc
+
+    def list_organisations(self) -> list[str]:
+        with self._read() as conn:
+            return list(conn.scalars(select(organisations.c.name).order_by(organisations.c.name)))
+
+    def create_group(self, group: Group) -> None:
+        """A new group of an existing organisation."""
+        with self._write() as conn:
+            self._require_organisation(conn, group.organisation)
+            exists = conn.scalar(select(user_groups.c.name).where(_is_group(group)))
+            if exists is not None:
+                raise errors.AccountExists(
+                    f"The organisation {group.organisation} has a group {group.name} already."
+                )
+            conn.execute(insert(user_groups).values(_group_columns(group)))
+
+    def set_group_priority(self, organisation: str, name: str, priority: int) -> None:
+        with self._write() as conn:
+            changed = conn.execute(
+                update(user_groups)
+                .where(_is_group(Group(organisation, name)))
+                .values(priority=priority)
+            ).rowcount
+        if not changed:
+            raise errors.AccountNotFound(f"The organisation {organisation} has no group {name}.")
+
+    def get_group(self, organisation: str, name: str) -> Group | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(user_groups).where(_is_group(Group(organisation, name)))
+            ).first()
+        return None if row is None else Group(row.organisation, row.name, row.priority)
+
+    def list_groups(self) -> list[Group]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(user_groups).order_by(user_groups.c.organisation, user_groups.c.name)
+            ).all()
+        return [Group(row.organisation, row.name, row.priority) for row in rows]
+
+    @staticmethod
+    def _require_organisation(conn: Connection, organisation: str) -> None:
+        found = conn.scalar(
+            select(organisations.c.name).where(organisations.c.name == organisation)
+        )
+        if found is None:
+            raise errors.AccountNotFound(f"No organisation {organisation}.")
 
     def get_user_by_email(self, email: str) -> User | None:
         return self._find_user(users.c.email == email)
@@ -442,15 +522,110 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _select_claimable(now: datetime) -> Select[Any]:
-    """The oldest claimable job, locked; other PostgreSQL workers skip it and take the next."""
+def _select_expired(now: datetime) -> Select[Any]:
+    """The oldest job whose worker's lease expired, locked; other PostgreSQL workers skip it."""
     return (
         select(jobs)
-        .where(_claimable(now))
+        .where(jobs.c.status.in_(_LEASE_HOLDERS), jobs.c.lease_expires_at < now)
         .order_by(jobs.c.submitted_at, jobs.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+def _is_group(group: Group) -> ColumnElement[bool]:
+    return and_(user_groups.c.organisation == group.organisation, user_groups.c.name == group.name)
+
+
+def _group_columns(group: Group) -> dict[str, Any]:
+    return {"organisation": group.organisation, "name": group.name, "priority": group.priority}
+
+
+def _fair_share_order(
+    conn: Connection, now: datetime, window: timedelta, machine: str | None
+) -> list[str]:
+    """Queued job IDs (of ``machine``, or of every target) in dispatch order. Usage is each
+    organisation's HQCs on each target from jobs that finished within ``window``."""
+    query = (
+        select(
+            jobs.c.id,
+            jobs.c.machine,
+            jobs.c.organisation,
+            jobs.c.submitted_at,
+            func.coalesce(user_groups.c.priority, DEFAULT_PRIORITY).label("group_priority"),
+            func.coalesce(users.c.priority, DEFAULT_PRIORITY).label("user_priority"),
+        )
+        .select_from(
+            jobs.outerjoin(users, users.c.id == jobs.c.owner_id).outerjoin(
+                user_groups,
+                and_(
+                    user_groups.c.organisation == jobs.c.organisation,
+                    user_groups.c.name == jobs.c.group_name,
+                ),
+            )
+        )
+        .where(jobs.c.status == JobStatus.QUEUED)
+    )
+    used = (
+        select(jobs.c.organisation, jobs.c.machine, func.sum(jobs.c.cost))
+        .where(jobs.c.finished_at >= now - window, jobs.c.cost.is_not(None))
+        .group_by(jobs.c.organisation, jobs.c.machine)
+    )
+    if machine is not None:
+        query = query.where(jobs.c.machine == machine)
+        used = used.where(jobs.c.machine == machine)
+    queued = [
+        QueuedJob(
+            row.id,
+            row.machine,
+            row.organisation,
+            row.group_priority,
+            row.user_priority,
+            row.submitted_at,
+        )
+        for row in conn.execute(query)
+    ]
+    usage = {(org, target): float(total) for org, target, total in conn.execute(used)}
+    return [job.job_id for job in ranked(queued, usage)]
+
+
+def _take(
+    conn: Connection,
+    row: Row[Any],
+    worker_id: str,
+    now: datetime,
+    lease_expires_at: datetime,
+    max_attempts: int,
+) -> ClaimedJob | None:
+    """Start an attempt of the job in ``row``, or end it when it must not run again (then, as
+    when another worker took it first: None)."""
+    source = JobStatus(row.status)
+    if source is JobStatus.CANCELING:
+        _end_abandoned_job(conn, row, JobStatus.CANCELED, {}, now)
+        return None
+    if source is JobStatus.RUNNING and row.attempts >= max_attempts:
+        error = _cut_off_too_often(row.id, row.attempts)
+        _end_abandoned_job(conn, row, JobStatus.FAILED, {"error": error}, now)
+        return None
+    values = {
+        "started_at": row.started_at or now,
+        "attempts": jobs.c.attempts + 1,
+        "lease_owner": worker_id,
+        "lease_expires_at": lease_expires_at,
+        "cancel_requested": False,
+    }
+    claimed = _transition(conn, row.id, source, JobStatus.RUNNING, values, _claimable(now))
+    if claimed is None:
+        return None
+    if source is JobStatus.RUNNING:
+        _close_expired_attempt(conn, row, now)
+    attempt_id = conn.execute(
+        insert(job_attempts)
+        .values(job_id=row.id, worker_id=worker_id, started_at=now)
+        .returning(job_attempts.c.id)
+    ).scalar_one()
+    conn.execute(update(jobs).where(jobs.c.id == row.id).values(current_attempt_id=attempt_id))
+    return ClaimedJob(_job_record(claimed), attempt_id, worker_id, lease_expires_at)
 
 
 def _transition(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 
 from qstation.store.schema import schema_version
@@ -118,8 +120,46 @@ def _create_initial_tables(conn: Connection) -> None:
     v1.create_all(conn, checkfirst=False)
 
 
+def _add_organisations_and_priorities(conn: Connection) -> None:
+    """Organisations with groups and priorities. Existing users and jobs join the organisation
+    ``default``, and every group they name becomes one of its groups, at priority 5."""
+    v2 = MetaData()
+    organisations = Table(
+        "organisations",
+        v2,
+        Column("name", String(64), primary_key=True),
+        Column("created_at", DateTime, nullable=False),
+    )
+    user_groups = Table(
+        "user_groups",
+        v2,
+        Column("organisation", String(64), ForeignKey("organisations.name"), primary_key=True),
+        Column("name", String(64), primary_key=True),
+        Column("priority", Integer, nullable=False),
+    )
+    v2.create_all(conn, checkfirst=False)
+    for statement in (
+        "ALTER TABLE users ADD COLUMN organisation VARCHAR(64) NOT NULL DEFAULT 'default'",
+        "ALTER TABLE users ADD COLUMN priority INTEGER NOT NULL DEFAULT 5",
+        "ALTER TABLE jobs ADD COLUMN organisation VARCHAR(64) NOT NULL DEFAULT 'default'",
+        "CREATE INDEX ix_jobs_organisation_finished_at ON jobs (organisation, finished_at)",
+    ):
+        conn.execute(text(statement))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    conn.execute(insert(organisations).values(name="default", created_at=now))
+    named = text("SELECT group_name FROM users UNION SELECT group_name FROM jobs")
+    groups = {"DEFAULT", *conn.execute(named).scalars()}
+    conn.execute(
+        insert(user_groups),
+        [{"organisation": "default", "name": name, "priority": 5} for name in sorted(groups)],
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
+    Migration(
+        2, "organisations, groups, user and group priorities", _add_organisations_and_priorities
+    ),
 )
 
 

@@ -33,6 +33,23 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("group_name", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    Column("organisation", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),
+)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+user_groups = Table(
+    "user_groups",
+    metadata,
+    Column("organisation", String(64), ForeignKey("organisations.name"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("priority", Integer, nullable=False),
 )
 
 refresh_tokens = Table(
@@ -74,8 +91,10 @@ jobs = Table(
     Column("lease_owner", String(128), nullable=True),
     Column("lease_expires_at", DateTime, nullable=True),
     Column("cancel_requested", Boolean, nullable=False),
+    Column("organisation", String(64), nullable=False),
     Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
     Index("ix_jobs_owner_id", "owner_id"),
+    Index("ix_jobs_organisation_finished_at", "organisation", "finished_at"),
 )
 
 job_attempts = Table(

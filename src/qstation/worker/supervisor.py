@@ -128,7 +128,11 @@ class Worker:
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue had nothing to run."""
         claim = self.store.claim_next_job(
-            self.worker_id, self.clock(), self.settings.lease_seconds, self.settings.max_attempts
+            self.worker_id,
+            self.clock(),
+            self.settings.lease_seconds,
+            self.settings.max_attempts,
+            self.settings.fair_share_window,
         )
         if claim is None:
             return False

@@ -1,0 +1,1 @@
+"""Which queued job runs next: the fair-share policy, apart from the store that applies it."""

@@ -1,0 +1,79 @@
+"""Fair-share dispatch, the policy of docs/scheduling.md, as a pure function of the queue.
+
+For each target, the next job to run is the first in this order:
+
+1. the organisation that used the fewest HQCs of that target in the fair-share window (the
+   costs of its jobs there that finished in the window);
+2. then the job's group priority (1 = highest ... 10);
+3. then its submitter's user priority (1 = highest ... 10);
+4. then the oldest submission (and, for equal times, the smaller job ID, so the order is total).
+
+The store gathers the queue and the usage and asks :func:`ranked`; nothing here touches a
+database, so each rule is tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+FAIR_SHARE_WINDOW = timedelta(days=7)
+"""How far back an organisation's use of a target counts (``QSTATION_FAIR_SHARE_WINDOW_HOURS``)."""
+HIGHEST_PRIORITY = 1
+LOWEST_PRIORITY = 10
+DEFAULT_PRIORITY = 5
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """What the policy needs to know of a queued job."""
+
+    job_id: str
+    machine: str
+    organisation: str
+    group_priority: int
+    user_priority: int
+    submitted_at: datetime
+
+
+Usage = Mapping[tuple[str, str], float]
+"""HQCs each (organisation, target) used in the window; absent: none."""
+
+
+def dispatch_key(job: QueuedJob, usage: Usage) -> tuple[float, int, int, datetime, str]:
+    """Smaller runs first."""
+    return (
+        usage.get((job.organisation, job.machine), 0.0),
+        job.group_priority,
+        job.user_priority,
+        job.submitted_at,
+        job.job_id,
+    )
+
+
+def ranked(jobs: Iterable[QueuedJob], usage: Usage) -> list[QueuedJob]:
+    """The jobs in dispatch order (for one target, or for all: a target's jobs keep their
+    relative order either way)."""
+    return sorted(jobs, key=lambda job: dispatch_key(job, usage))
+
+
+def queue_positions(jobs: Iterable[QueuedJob], usage: Usage) -> dict[str, int]:
+    """Each job's place in its own target's queue: 1 runs next."""
+    seen: dict[str, int] = defaultdict(int)
+    positions = {}
+    for job in ranked(jobs, usage):
+        seen[job.machine] += 1
+        positions[job.job_id] = seen[job.machine]
+    return positions
+
+
+def check_priority(priority: int) -> int:
+    """``priority`` if it is one of 1..10; the caller reports the ValueError."""
+    if isinstance(priority, bool) or not HIGHEST_PRIORITY <= priority <= LOWEST_PRIORITY:
+        raise ValueError(
+            f"a priority is a whole number from {HIGHEST_PRIORITY} (highest) to "
+            f"{LOWEST_PRIORITY}, not {priority!r}"
+        )
+    return priority

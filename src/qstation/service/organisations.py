@@ -1,0 +1,61 @@
+"""Organisations and their groups, with the priorities fair-share dispatch reads.
+
+Administrators manage them from the CLI (``qstation org`` and ``qstation group``). Every
+organisation has a ``DEFAULT`` group, made with it; a job that names no group goes to its
+submitter's group, and one that names a group outside their organisation is refused.
+"""
+
+from __future__ import annotations
+
+from qstation.errors import AccountNotFound, BadRequest
+from qstation.model import DEFAULT_GROUP, Group
+from qstation.scheduling.policy import DEFAULT_PRIORITY, check_priority
+from qstation.service.clock import Clock, utc_now
+from qstation.service.validation import GROUP_LENGTH, check_plain_text
+from qstation.store import JobStore
+
+
+class OrganisationService:
+    def __init__(self, store: JobStore, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    def add(self, name: str) -> None:
+        self.store.create_organisation(_checked_name(name, "organisation"), self.clock())
+
+    def names(self) -> list[str]:
+        return self.store.list_organisations()
+
+    def add_group(self, organisation: str, name: str, priority: int = DEFAULT_PRIORITY) -> Group:
+        group = Group(organisation, _checked_name(name, "group"), checked_priority(priority))
+        self.store.create_group(group)
+        return group
+
+    def set_group_priority(self, organisation: str, name: str, priority: int) -> None:
+        self.store.set_group_priority(organisation, name, checked_priority(priority))
+
+    def groups(self) -> list[Group]:
+        return self.store.list_groups()
+
+    def group(self, organisation: str, name: str) -> Group:
+        """The group, which must exist."""
+        group = self.store.get_group(organisation, name)
+        if group is None:
+            if self.store.get_group(organisation, DEFAULT_GROUP) is None:
+                raise AccountNotFound(f"No organisation {organisation}.")
+            raise AccountNotFound(f"The organisation {organisation} has no group {name}.")
+        return group
+
+
+def checked_priority(priority: int) -> int:
+    try:
+        return check_priority(priority)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+
+
+def _checked_name(name: str, what: str) -> str:
+    name = check_plain_text(name, f"the {what} name", GROUP_LENGTH)
+    if not name.strip():
+        raise BadRequest(f"the {what} name must not be empty")
+    return name

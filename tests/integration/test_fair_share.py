@@ -1,0 +1,175 @@
+"""Fair-share dispatch through the real store, on SQLite and on PostgreSQL.
+
+Three organisations with groups and users at mixed priorities queue 200 jobs on two targets; a
+worker claims and finishes them one by one while the clock moves, so organisations' use slides
+in and out of the window. The order must be exactly what docs/scheduling.md prescribes, which
+this test computes on its own from the rules as written there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from qstation import errors
+from qstation.model import ExecutionOutcome, Group, JobStatus, NewJob, User
+from qstation.store import JobStore
+
+T0 = datetime(2026, 11, 24, 8, 0, 0)
+WINDOW = timedelta(minutes=45)
+LEASE = 3600.0
+ORGANISATIONS = {  # organisation -> {group: priority}; DEFAULT comes with the organisation
+    "alpha": {"theory": 2, "lab": 8},
+    "beta": {"ops": 1},
+    "gamma": {"night": 9},
+}
+USERS = [  # email, organisation, default group, user priority
+    ("ada@alpha.org", "alpha", "theory", 3),
+    ("alan@alpha.org", "alpha", "lab", 1),
+    ("grace@beta.org", "beta", "DEFAULT", 5),
+    ("edsger@beta.org", "beta", "ops", 10),
+    ("barbara@gamma.org", "gamma", "night", 2),
+    ("john@gamma.org", "gamma", "DEFAULT", 7),
+]
+
+
+def set_up_accounts(store: JobStore) -> dict[str, User]:
+    for organisation, groups in ORGANISATIONS.items():
+        store.create_organisation(organisation, T0)
+        for name, priority in groups.items():
+            store.create_group(Group(organisation, name, priority))
+    users = {}
+    for email, organisation, group, priority in USERS:
+        user = User(
+            id=uuid.uuid4().hex, email=email, password_hash="x", group=group, created_at=T0,
+            organisation=organisation, priority=priority,
+        )  # fmt: skip
+        users[email] = store.create_user(user)
+    return users
+
+
+def queue_jobs(store: JobStore, users: dict[str, User], count: int) -> dict[str, NewJob]:
+    """``count`` jobs from random users, groups and targets."""
+    rng = np.random.default_rng(20261124)
+    queued = {}
+    submitted = T0
+    for index in range(count):
+        user = users[USERS[rng.integers(len(USERS))][0]]
+        groups = ["DEFAULT", *ORGANISATIONS[user.organisation]]
+        submitted += timedelta(seconds=int(rng.integers(0, 3)))  # ties happen: IDs break them
+        job = NewJob(
+            id=f"{index:03d}-{uuid.uuid4().hex[:8]}", owner_id=user.id, name=f"job {index}",
+            machine=str(rng.choice(["H1-1", "H1-1", "H2-1"])), language="OPENQASM 2.0",
+            program="OPENQASM 2.0;", count=10, options={}, group=str(rng.choice(groups)),
+            seed=index, submitted_at=submitted, organisation=user.organisation,
+        )  # fmt: skip
+        store.create_job(job)
+        queued[job.id] = job
+    return queued
+
+
+def cost_of(job_id: str) -> float:
+    """A job's HQCs when it finishes: any fixed function of the job does."""
+    return 1.0 + int(job_id[:3]) % 17
+
+
+def expected_order(
+    store: JobStore,
+    users: dict[str, User],
+    jobs: dict[str, NewJob],
+    claim_times: list[datetime],
+) -> list[str]:
+    """The written policy, step by step: at each claim, among every queued job, the smallest
+    (organisation's HQCs on the job's target from jobs finished in the window, group priority,
+    user priority, submission time, job ID)."""
+    by_id = {user.id: user for user in users.values()}
+    group_priority = {(g.organisation, g.name): g.priority for g in store.list_groups()}
+    queued = dict(jobs)
+    finished: list[tuple[datetime, str, str, float]] = []  # when, organisation, target, cost
+    order = []
+    for now in claim_times:
+        usage: dict[tuple[str, str], float] = {}
+        for when, organisation, target, cost in finished:
+            if when >= now - WINDOW:
+                usage[organisation, target] = usage.get((organisation, target), 0.0) + cost
+        chosen = min(
+            queued.values(),
+            key=lambda job: (
+                usage.get((job.organisation, job.machine), 0.0),
+                group_priority[job.organisation, job.group],
+                by_id[job.owner_id].priority,
+                job.submitted_at,
+                job.id,
+            ),
+        )
+        del queued[chosen.id]
+        order.append(chosen.id)
+        done = now + timedelta(seconds=30)
+        finished.append((done, chosen.organisation, chosen.machine, cost_of(chosen.id)))
+    return order
+
+
+def test_two_hundred_jobs_run_in_exactly_the_written_policys_order(store: JobStore) -> None:
+    users = set_up_accounts(store)
+    jobs = queue_jobs(store, users, 200)
+    start = T0 + timedelta(hours=1)
+    claim_times = [start + timedelta(minutes=minute) for minute in range(200)]
+    expected = expected_order(store, users, jobs, claim_times)
+
+    dispatched = []
+    for now in claim_times:
+        claim = store.claim_next_job("worker", now, LEASE, 3, WINDOW)
+        assert claim is not None
+        dispatched.append(claim.job.id)
+        outcome = ExecutionOutcome(JobStatus.COMPLETED, results={}, cost=cost_of(claim.job.id))
+        store.finish_attempt(claim.attempt_id, outcome, now + timedelta(seconds=30))
+
+    assert store.claim_next_job("worker", claim_times[-1] + timedelta(minutes=1), LEASE, 3) is None
+    assert dispatched == expected
+    # organisations take turns as their use slides in and out of the window
+    assert len({jobs[job_id].organisation for job_id in dispatched[:10]}) == 3
+
+
+def test_queue_positions_follow_priorities_changed_while_jobs_wait(store: JobStore) -> None:
+    users = set_up_accounts(store)
+    alan, grace = users["alan@alpha.org"], users["grace@beta.org"]
+    jobs = []
+    for index, (user, group) in enumerate([(alan, "lab"), (alan, "theory"), (grace, "DEFAULT")]):
+        job = NewJob(
+            id=f"job-{index}", owner_id=user.id, name="", machine="H1-1", language="OPENQASM 2.0",
+            program="OPENQASM 2.0;", count=1, options={}, group=group, seed=0,
+            submitted_at=T0 + timedelta(seconds=index), organisation=user.organisation,
+        )  # fmt: skip
+        jobs.append(store.create_job(job))
+    now = T0 + timedelta(minutes=1)
+
+    def positions() -> list[int | None]:
+        return [store.queue_position(store.get_job(job.id, None), now, WINDOW) for job in jobs]
+
+    assert positions() == [3, 1, 2]  # theory (2) before DEFAULT (5) before lab (8)
+    store.set_group_priority("alpha", "lab", 1)
+    assert positions() == [1, 2, 3]
+    store.set_user_priority("alan@alpha.org", 10)  # lab and theory both alan's: no change
+    assert positions() == [1, 2, 3]
+    claim = store.claim_next_job("w", now, LEASE, 3, WINDOW)
+    assert claim is not None and claim.job.id == "job-0"
+    assert positions() == [None, 1, 2]
+
+
+def test_organisations_and_groups_are_unique_and_must_exist(store: JobStore) -> None:
+    store.create_organisation("alpha", T0)
+    with pytest.raises(errors.AccountExists):
+        store.create_organisation("alpha", T0)
+    with pytest.raises(errors.AccountExists):
+        store.create_group(Group("alpha", "DEFAULT", 3))
+    with pytest.raises(errors.AccountNotFound):
+        store.create_group(Group("nowhere", "g", 3))
+    with pytest.raises(errors.AccountNotFound):
+        store.set_group_priority("alpha", "missing", 2)
+    with pytest.raises(errors.UserNotFound):
+        store.set_user_priority("nobody@example.org", 2)
+    assert store.list_organisations() == ["alpha", "default"]
+    assert Group("alpha", "DEFAULT", 5) in store.list_groups()
