@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = 0.2
     """How often an idle worker looks for queued jobs."""
 
-    fair_share_window_hours: float = Field(default=168.0, gt=0)
-    """How far back an organisation's HQCs on a target count in fair-share dispatch."""
+    fair_share_window_hours: float = Field(default=3.0, gt=0)
+    """How far back HQCs on a target count in fair-share dispatch (published: 2-4 hours)."""
 
     execution_memory_bytes: int = 8 * 2**30
     """Address-space limit for one execution child; beyond it the job fails, the worker lives."""

@@ -84,22 +84,29 @@ def expected_order(
 ) -> list[str]:
     """The written policy, step by step: at each claim, among every queued job, the smallest
     (organisation's HQCs on the job's target from jobs finished in the window, group priority,
-    user priority, submission time, job ID)."""
+    the group's HQCs there, user priority, submission time, job ID)."""
     by_id = {user.id: user for user in users.values()}
     group_priority = {(g.organisation, g.name): g.priority for g in store.list_groups()}
     queued = dict(jobs)
-    finished: list[tuple[datetime, str, str, float]] = []  # when, organisation, target, cost
+    finished: list[tuple[datetime, NewJob]] = []
     order = []
     for now in claim_times:
-        usage: dict[tuple[str, str], float] = {}
-        for when, organisation, target, cost in finished:
-            if when >= now - WINDOW:
-                usage[organisation, target] = usage.get((organisation, target), 0.0) + cost
+        recent = [job for when, job in finished if when >= now - WINDOW]
+
+        def used(job: NewJob, same_group: bool, recent: list[NewJob] = recent) -> float:
+            return sum(
+                cost_of(done.id)
+                for done in recent
+                if (done.organisation, done.machine) == (job.organisation, job.machine)
+                and (not same_group or done.group == job.group)
+            )
+
         chosen = min(
             queued.values(),
             key=lambda job: (
-                usage.get((job.organisation, job.machine), 0.0),
+                used(job, same_group=False),
                 group_priority[job.organisation, job.group],
+                used(job, same_group=True),
                 by_id[job.owner_id].priority,
                 job.submitted_at,
                 job.id,
@@ -107,8 +114,7 @@ def expected_order(
         )
         del queued[chosen.id]
         order.append(chosen.id)
-        done = now + timedelta(seconds=30)
-        finished.append((done, chosen.organisation, chosen.machine, cost_of(chosen.id)))
+        finished.append((now + timedelta(seconds=30), chosen))
     return order
 
 

@@ -18,14 +18,15 @@ def job(
     user_priority: int = 5,
     minutes: int = 0,
     machine: str = "H1-1",
+    group: str = "DEFAULT",
 ) -> QueuedJob:
-    return QueuedJob(
-        job_id, machine, organisation, group_priority, user_priority,
-        T0 + timedelta(minutes=minutes),
-    )  # fmt: skip
+    submitted = T0 + timedelta(minutes=minutes)
+    return QueuedJob(job_id, machine, organisation, group, group_priority, user_priority, submitted)
 
 
-def order(jobs: list[QueuedJob], usage: dict[tuple[str, str], float] | None = None) -> list[str]:
+def order(
+    jobs: list[QueuedJob], usage: dict[tuple[str, str, str], float] | None = None
+) -> list[str]:
     return [queued.job_id for queued in ranked(jobs, usage or {})]
 
 
@@ -34,25 +35,41 @@ def test_the_organisation_that_used_least_goes_first_whatever_its_priorities() -
         job("busy-urgent", "busy", group_priority=1, user_priority=1, minutes=0),
         job("idle-relaxed", "idle", group_priority=10, user_priority=10, minutes=30),
     ]
-    usage = {("busy", "H1-1"): 50.0, ("idle", "H1-1"): 10.0}
+    usage = {("busy", "DEFAULT", "H1-1"): 50.0, ("idle", "DEFAULT", "H1-1"): 10.0}
     assert order(jobs, usage) == ["idle-relaxed", "busy-urgent"]
 
 
 def test_an_organisation_with_no_use_counts_as_zero() -> None:
     jobs = [job("used", "old"), job("new", "newcomer", minutes=5)]
-    assert order(jobs, {("old", "H1-1"): 0.5}) == ["new", "used"]
+    assert order(jobs, {("old", "DEFAULT", "H1-1"): 0.5}) == ["new", "used"]
+
+
+def test_an_organisations_use_is_the_sum_of_its_groups() -> None:
+    jobs = [job("two-groups", "a", minutes=0), job("one-group", "b", minutes=1)]
+    usage = {("a", "x", "H1-1"): 3.0, ("a", "y", "H1-1"): 3.0, ("b", "z", "H1-1"): 5.0}
+    assert order(jobs, usage) == ["one-group", "two-groups"]  # 6 > 5
 
 
 def test_use_counts_per_target() -> None:
     jobs = [job("h2", "busy", machine="H2-1"), job("h1", "busy", machine="H1-1", minutes=1)]
     other = [job("other-h2", "idle", machine="H2-1", minutes=2)]
-    usage = {("busy", "H1-1"): 100.0}
+    usage = {("busy", "DEFAULT", "H1-1"): 100.0}
     assert order(jobs + other, usage)[:2] == ["h2", "other-h2"]  # H1-1 use does not count on H2
 
 
 def test_then_the_group_priority() -> None:
     jobs = [job("low", group_priority=7), job("high", group_priority=2, minutes=10)]
     assert order(jobs) == ["high", "low"]
+
+
+def test_between_groups_of_equal_priority_the_one_that_used_less() -> None:
+    jobs = [
+        job("busy-group", group="busy", group_priority=3, user_priority=1),
+        job("quiet-group", group="quiet", group_priority=3, user_priority=9, minutes=5),
+        job("low-priority", group="low", group_priority=4, minutes=-5),
+    ]
+    usage = {("acme", "busy", "H1-1"): 4.0, ("acme", "quiet", "H1-1"): 1.0}
+    assert order(jobs, usage) == ["quiet-group", "busy-group", "low-priority"]
 
 
 def test_then_the_user_priority() -> None:

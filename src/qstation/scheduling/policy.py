@@ -1,12 +1,14 @@
 """Fair-share dispatch, the policy of docs/scheduling.md, as a pure function of the queue.
 
-For each target, the next job to run is the first in this order:
+For each target, the next job to run is the first in this order (the published H-Series
+policy, ``../shared/docs/hseries-api.md`` §6.1):
 
 1. the organisation that used the fewest HQCs of that target in the fair-share window (the
    costs of its jobs there that finished in the window);
 2. then the job's group priority (1 = highest ... 10);
-3. then its submitter's user priority (1 = highest ... 10);
-4. then the oldest submission (and, for equal times, the smaller job ID, so the order is total).
+3. then, between groups of equal priority, the group that used fewer HQCs of the target;
+4. then its submitter's user priority (1 = highest ... 10);
+5. then the oldest submission (and, for equal times, the smaller job ID, so the order is total).
 
 The store gathers the queue and the usage and asks :func:`ranked`; nothing here touches a
 database, so each rule is tested on its own.
@@ -19,8 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-FAIR_SHARE_WINDOW = timedelta(days=7)
-"""How far back an organisation's use of a target counts (``QSTATION_FAIR_SHARE_WINDOW_HOURS``)."""
+FAIR_SHARE_WINDOW = timedelta(hours=3)
+"""How far back use of a target counts: the published Fair Queue Time Window is 2-4 hours
+(``QSTATION_FAIR_SHARE_WINDOW_HOURS``)."""
 HIGHEST_PRIORITY = 1
 LOWEST_PRIORITY = 10
 DEFAULT_PRIORITY = 5
@@ -33,30 +36,34 @@ class QueuedJob:
     job_id: str
     machine: str
     organisation: str
+    group: str
     group_priority: int
     user_priority: int
     submitted_at: datetime
 
 
-Usage = Mapping[tuple[str, str], float]
-"""HQCs each (organisation, target) used in the window; absent: none."""
-
-
-def dispatch_key(job: QueuedJob, usage: Usage) -> tuple[float, int, int, datetime, str]:
-    """Smaller runs first."""
-    return (
-        usage.get((job.organisation, job.machine), 0.0),
-        job.group_priority,
-        job.user_priority,
-        job.submitted_at,
-        job.job_id,
-    )
+Usage = Mapping[tuple[str, str, str], float]
+"""HQCs each (organisation, group, target) used in the window; absent: none."""
 
 
 def ranked(jobs: Iterable[QueuedJob], usage: Usage) -> list[QueuedJob]:
     """The jobs in dispatch order (for one target, or for all: a target's jobs keep their
     relative order either way)."""
-    return sorted(jobs, key=lambda job: dispatch_key(job, usage))
+    by_organisation: dict[tuple[str, str], float] = defaultdict(float)
+    for (organisation, _, machine), hqcs in usage.items():
+        by_organisation[organisation, machine] += hqcs
+
+    def key(job: QueuedJob) -> tuple[float, int, float, int, datetime, str]:
+        return (
+            by_organisation.get((job.organisation, job.machine), 0.0),
+            job.group_priority,
+            usage.get((job.organisation, job.group, job.machine), 0.0),
+            job.user_priority,
+            job.submitted_at,
+            job.job_id,
+        )
+
+    return sorted(jobs, key=key)
 
 
 def queue_positions(jobs: Iterable[QueuedJob], usage: Usage) -> dict[str, int]:

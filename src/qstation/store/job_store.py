@@ -64,7 +64,13 @@ from qstation.model import (
     NewJob,
     User,
 )
-from qstation.scheduling.policy import DEFAULT_PRIORITY, FAIR_SHARE_WINDOW, QueuedJob, ranked
+from qstation.scheduling.policy import (
+    DEFAULT_PRIORITY,
+    FAIR_SHARE_WINDOW,
+    QueuedJob,
+    queue_positions,
+    ranked,
+)
 from qstation.store.migrations import migrate
 from qstation.store.schema import (
     job_attempts,
@@ -216,10 +222,10 @@ class JobStore:
                 claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
                 if claim is not None:
                     return claim
-            for job_id in _fair_share_order(conn, now, fair_share_window, machine=None):
+            for queued in ranked(*_queue_and_usage(conn, now, fair_share_window, None)):
                 row = conn.execute(
                     select(jobs)
-                    .where(jobs.c.id == job_id, jobs.c.status == JobStatus.QUEUED)
+                    .where(jobs.c.id == queued.job_id, jobs.c.status == JobStatus.QUEUED)
                     .with_for_update(skip_locked=True)
                 ).first()
                 if row is not None:
@@ -235,8 +241,10 @@ class JobStore:
         if job.status is not JobStatus.QUEUED:
             return None
         with self._read() as conn:
-            order = _fair_share_order(conn, now, fair_share_window, machine=job.machine)
-        return order.index(job.id) + 1 if job.id in order else None
+            positions = queue_positions(
+                *_queue_and_usage(conn, now, fair_share_window, job.machine)
+            )
+        return positions.get(job.id)
 
     def renew_lease(self, attempt_id: int, now: datetime, lease_seconds: float) -> LeaseState:
         """Extend the lease if this attempt still owns its job; tell the worker of a cancel."""
@@ -541,19 +549,20 @@ def _group_columns(group: Group) -> dict[str, Any]:
     return {"organisation": group.organisation, "name": group.name, "priority": group.priority}
 
 
-def _fair_share_order(
+def _queue_and_usage(
     conn: Connection, now: datetime, window: timedelta, machine: str | None
-) -> list[str]:
-    """Queued job IDs (of ``machine``, or of every target) in dispatch order. Usage is each
-    organisation's HQCs on each target from jobs that finished within ``window``."""
+) -> tuple[list[QueuedJob], dict[tuple[str, str, str], float]]:
+    """The queued jobs (of ``machine``, or of every target) as the policy sees them, and each
+    (organisation, group, target)'s HQCs from jobs that finished within ``window``."""
     query = (
         select(
             jobs.c.id,
             jobs.c.machine,
             jobs.c.organisation,
-            jobs.c.submitted_at,
+            jobs.c.group_name,
             func.coalesce(user_groups.c.priority, DEFAULT_PRIORITY).label("group_priority"),
             func.coalesce(users.c.priority, DEFAULT_PRIORITY).label("user_priority"),
+            jobs.c.submitted_at,
         )
         .select_from(
             jobs.outerjoin(users, users.c.id == jobs.c.owner_id).outerjoin(
@@ -567,26 +576,16 @@ def _fair_share_order(
         .where(jobs.c.status == JobStatus.QUEUED)
     )
     used = (
-        select(jobs.c.organisation, jobs.c.machine, func.sum(jobs.c.cost))
+        select(jobs.c.organisation, jobs.c.group_name, jobs.c.machine, func.sum(jobs.c.cost))
         .where(jobs.c.finished_at >= now - window, jobs.c.cost.is_not(None))
-        .group_by(jobs.c.organisation, jobs.c.machine)
+        .group_by(jobs.c.organisation, jobs.c.group_name, jobs.c.machine)
     )
     if machine is not None:
         query = query.where(jobs.c.machine == machine)
         used = used.where(jobs.c.machine == machine)
-    queued = [
-        QueuedJob(
-            row.id,
-            row.machine,
-            row.organisation,
-            row.group_priority,
-            row.user_priority,
-            row.submitted_at,
-        )
-        for row in conn.execute(query)
-    ]
-    usage = {(org, target): float(total) for org, target, total in conn.execute(used)}
-    return [job.job_id for job in ranked(queued, usage)]
+    queued = [QueuedJob(*row) for row in conn.execute(query)]
+    usage = {(org, group, target): float(total) for org, group, target, total in conn.execute(used)}
+    return queued, usage
 
 
 def _take(
