@@ -136,6 +136,13 @@ class CompileError(JobFailure):
     label = "Compile error"
 
 
+class CostLimitExceeded(JobFailure):
+    """the job costs more than it may"""
+
+    code = 1002
+    label = "Job cost exceeds allowed cost"
+
+
 class ExecutionError(JobFailure):
     """the program could not be executed"""
 

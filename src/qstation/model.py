@@ -81,6 +81,24 @@ class User:
     priority: int = DEFAULT_PRIORITY
 
 
+class CreditKind(enum.StrEnum):
+    """Credits are allotted per device type: hardware and emulators are kept apart."""
+
+    HARDWARE = "hardware"
+    EMULATOR = "emulator"
+
+
+@dataclass(frozen=True)
+class CreditQuota:
+    """HQCs an organisation (or one of its groups) may spend on a kind of device per calendar
+    month (UTC)."""
+
+    organisation: str
+    kind: CreditKind
+    credits: float
+    group: str | None = None  # None: the whole organisation
+
+
 @dataclass(frozen=True)
 class Group:
     """A group of an organisation's users, with its dispatch priority (1 = highest)."""
@@ -162,3 +180,5 @@ class ExecutionOutcome:
     results: dict[str, list[str]] | None = None
     cost: float | None = None
     error: str | None = None
+    credits: CreditKind | None = None
+    """The credits a completed job's cost is drawn from; None: free (syntax checkers)."""

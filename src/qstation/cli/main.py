@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from qstation.errors import QStationError
-from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION
+from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION, CreditKind
 from qstation.scheduling.policy import DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY
 from qstation.settings import Settings
 
@@ -261,6 +261,58 @@ def group_set_priority(organisation: str, name: str, priority: int, **flags: Any
     with _services(**flags) as services:
         services.organisations.set_group_priority(organisation, name, priority)
     click.echo(f"group {name} of {organisation} now has priority {priority}")
+
+
+@cli.group()
+def quota() -> None:
+    """Manage monthly HQC credits: per organisation or group, hardware and emulators apart."""
+
+
+_KIND = click.Choice([kind.value for kind in CreditKind])
+
+
+@quota.command("set")
+@click.argument("organisation")
+@click.argument("kind", type=_KIND)
+@click.argument("credits", type=click.FloatRange(min=0))
+@click.option("--group", help="A group's quota instead of the whole organisation's.")
+@store_options
+@_fail_cleanly
+def quota_set(
+    organisation: str, kind: str, credits: float, group: str | None, **flags: Any
+) -> None:
+    """Set the HQCs an organisation (or group) may spend on KIND per calendar month (UTC); a
+    job that would go past it ends depleted."""
+    with _services(**flags) as services:
+        services.organisations.set_quota(organisation, CreditKind(kind), credits, group)
+    holder = f"group {group} of {organisation}" if group else organisation
+    click.echo(f"{holder} may spend {credits:g} {kind} HQCs a month")
+
+
+@quota.command("remove")
+@click.argument("organisation")
+@click.argument("kind", type=_KIND)
+@click.option("--group", help="A group's quota instead of the whole organisation's.")
+@store_options
+@_fail_cleanly
+def quota_remove(organisation: str, kind: str, group: str | None, **flags: Any) -> None:
+    """Remove a quota: no limit on KIND for that organisation (or group)."""
+    with _services(**flags) as services:
+        services.organisations.remove_quota(organisation, CreditKind(kind), group)
+    click.echo(f"removed the {kind} quota of {group or organisation}")
+
+
+@quota.command("list")
+@store_options
+@_fail_cleanly
+def quota_list(**flags: Any) -> None:
+    """List quotas: organisation, group (- for all), kind, monthly HQCs, spent this month."""
+    with _services(**flags) as services:
+        for listed, spent in services.organisations.quotas():
+            click.echo(
+                f"{listed.organisation}\t{listed.group or '-'}\t{listed.kind}"
+                f"\t{listed.credits:g}\t{spent:.2f}"
+            )
 
 
 @group.command("list")

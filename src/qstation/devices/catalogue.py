@@ -18,6 +18,7 @@ from typing import Any
 from qstation.circuit.program import MAX_REGISTER_WIDTH
 from qstation.errors import ConfigurationError, UnknownMachine
 from qstation.frontends import LANGUAGES
+from qstation.model import CreditKind
 
 SERVER_SECTION = "qstation"
 _REQUIRED_FIELDS = ("name", "n_qubits", "n_classical_registers", "gateset", "max_n_shots")
@@ -79,6 +80,15 @@ class Device:
     @property
     def is_syntax_checker(self) -> bool:
         return self.system_type is SystemType.SYNTAX_CHECKER
+
+    @property
+    def credits(self) -> CreditKind | None:
+        """The credits its jobs draw on; syntax checkers are free."""
+        if self.system_type is SystemType.SYNTAX_CHECKER:
+            return None
+        return (
+            CreditKind.EMULATOR if self.system_type is SystemType.EMULATOR else CreditKind.HARDWARE
+        )
 
 
 class DeviceCatalogue:

@@ -1,14 +1,16 @@
 """Organisations and their groups, with the priorities fair-share dispatch reads.
 
-Administrators manage them from the CLI (``qstation org`` and ``qstation group``). Every
+Administrators manage them from the CLI (``qstation org``, ``group`` and ``quota``). Every
 organisation has a ``DEFAULT`` group, made with it; a job that names no group goes to its
 submitter's group, and one that names a group outside their organisation is refused.
 """
 
 from __future__ import annotations
 
+import math
+
 from qstation.errors import AccountNotFound, BadRequest
-from qstation.model import DEFAULT_GROUP, Group
+from qstation.model import DEFAULT_GROUP, CreditKind, CreditQuota, Group
 from qstation.scheduling.policy import DEFAULT_PRIORITY, check_priority
 from qstation.service.clock import Clock, utc_now
 from qstation.service.validation import GROUP_LENGTH, check_plain_text
@@ -45,6 +47,26 @@ class OrganisationService:
                 raise AccountNotFound(f"No organisation {organisation}.")
             raise AccountNotFound(f"The organisation {organisation} has no group {name}.")
         return group
+
+    def set_quota(
+        self, organisation: str, kind: CreditKind, credits: float, group: str | None = None
+    ) -> CreditQuota:
+        if not math.isfinite(credits) or credits < 0:
+            raise BadRequest(f"a quota is a number of HQCs, 0 or more, not {credits!r}")
+        quota = CreditQuota(organisation, kind, credits, group)
+        self.store.set_quota(quota)
+        return quota
+
+    def remove_quota(self, organisation: str, kind: CreditKind, group: str | None = None) -> None:
+        self.store.remove_quota(organisation, group, kind)
+
+    def quotas(self) -> list[tuple[CreditQuota, float]]:
+        """Every quota, with the HQCs spent against it this month."""
+        now = self.clock()
+        return [
+            (quota, self.store.spent_this_month(quota.organisation, quota.group, quota.kind, now))
+            for quota in self.store.list_quotas()
+        ]
 
 
 def checked_priority(priority: int) -> int:

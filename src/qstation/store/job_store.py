@@ -51,11 +51,14 @@ from sqlalchemy.exc import (
 )
 
 from qstation import errors
+from qstation.devices.cost import format_cost
 from qstation.model import (
     ALLOWED_TRANSITIONS,
     DEFAULT_GROUP,
     Attempt,
     ClaimedJob,
+    CreditKind,
+    CreditQuota,
     ExecutionOutcome,
     Group,
     JobRecord,
@@ -73,6 +76,7 @@ from qstation.scheduling.policy import (
 )
 from qstation.store.migrations import migrate
 from qstation.store.schema import (
+    credit_quotas,
     job_attempts,
     jobs,
     organisations,
@@ -262,28 +266,40 @@ class JobStore:
     def finish_attempt(self, attempt_id: int, outcome: ExecutionOutcome, now: datetime) -> bool:
         """Record how an attempt ended; ``False`` if it no longer owns its job (a stale worker).
 
-        A job being canceled ends canceled whatever the outcome, keeping the results given.
+        A job being canceled ends canceled whatever the outcome, keeping the results given. A
+        completed job is charged here, in the same transaction: if its cost would take its
+        organisation or group past a monthly quota, it ends ``depleted`` instead, uncharged.
         """
         if not outcome.status.is_final:
             raise ValueError(f"an attempt cannot end with status {outcome.status}")
-        owned_by_attempt = select(jobs.c.id, jobs.c.status).where(
-            jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS)
-        )
-        values = {
-            "finished_at": now,
-            "results": outcome.results,
-            "cost": outcome.cost,
-            "error": outcome.error,
-            **_LEASE_RELEASED,
-        }
+        owned_by_attempt = select(
+            jobs.c.id, jobs.c.status, jobs.c.organisation, jobs.c.group_name
+        ).where(jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS))
         with self._write() as conn:
             # Retried when a cancel lands between the read and the guarded update.
             while (job := conn.execute(owned_by_attempt).first()) is not None:
                 source = JobStatus(job.status)
                 target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
+                values: dict[str, Any] = {
+                    "finished_at": now,
+                    "results": outcome.results,
+                    "cost": outcome.cost,
+                    "error": outcome.error,
+                    **_LEASE_RELEASED,
+                }
+                if target is JobStatus.COMPLETED and outcome.credits is not None:
+                    shortfall = _quota_shortfall(
+                        conn, job.organisation, job.group_name, outcome, now
+                    )
+                    if shortfall is None:
+                        values["credits"] = outcome.credits
+                    else:
+                        target = JobStatus.DEPLETED
+                        error = errors.CostLimitExceeded(shortfall).job_error(job.id)
+                        values.update(results=None, cost=None, error=error)
                 still_current = jobs.c.current_attempt_id == attempt_id
                 if _transition(conn, job.id, source, target, values, still_current) is not None:
-                    _close_attempt(conn, attempt_id, now, outcome.status, outcome.error)
+                    _close_attempt(conn, attempt_id, now, outcome.status, values["error"])
                     return True
         return False
 
@@ -392,6 +408,60 @@ class JobStore:
                 select(user_groups).order_by(user_groups.c.organisation, user_groups.c.name)
             ).all()
         return [Group(row.organisation, row.name, row.priority) for row in rows]
+
+    def set_quota(self, quota: CreditQuota) -> None:
+        """Set (or replace) a monthly quota; its organisation and group must exist."""
+        key = _quota_key(quota.organisation, quota.group, quota.kind)
+        with self._write() as conn:
+            self._require_organisation(conn, quota.organisation)
+            if (
+                quota.group is not None
+                and conn.scalar(
+                    select(user_groups.c.name).where(
+                        _is_group(Group(quota.organisation, quota.group))
+                    )
+                )
+                is None
+            ):
+                raise errors.AccountNotFound(
+                    f"The organisation {quota.organisation} has no group {quota.group}."
+                )
+            conn.execute(delete(credit_quotas).where(key))
+            conn.execute(
+                insert(credit_quotas).values(
+                    organisation=quota.organisation,
+                    group_name=quota.group or "",
+                    kind=quota.kind,
+                    credits=quota.credits,
+                )
+            )
+
+    def remove_quota(self, organisation: str, group: str | None, kind: CreditKind) -> None:
+        with self._write() as conn:
+            removed = conn.execute(
+                delete(credit_quotas).where(_quota_key(organisation, group, kind))
+            ).rowcount
+        if not removed:
+            raise errors.AccountNotFound(f"No {kind} quota for {_holder(organisation, group)}.")
+
+    def list_quotas(self) -> list[CreditQuota]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(credit_quotas).order_by(
+                    credit_quotas.c.organisation, credit_quotas.c.group_name, credit_quotas.c.kind
+                )
+            ).all()
+        return [
+            CreditQuota(row.organisation, CreditKind(row.kind), row.credits, row.group_name or None)
+            for row in rows
+        ]
+
+    def spent_this_month(
+        self, organisation: str, group: str | None, kind: CreditKind, now: datetime
+    ) -> float:
+        """HQCs charged to the organisation (or group) for ``kind`` since the month began."""
+        with self._read() as conn:
+            return _spent(conn, organisation, group, kind, now)
 
     @staticmethod
     def _require_organisation(conn: Connection, organisation: str) -> None:
@@ -539,6 +609,59 @@ def _select_expired(now: datetime) -> Select[Any]:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+def _quota_key(organisation: str, group: str | None, kind: CreditKind) -> ColumnElement[bool]:
+    return and_(
+        credit_quotas.c.organisation == organisation,
+        credit_quotas.c.group_name == (group or ""),
+        credit_quotas.c.kind == kind,
+    )
+
+
+def _holder(organisation: str, group: str | None) -> str:
+    return f"group {group} of {organisation}" if group else f"organisation {organisation}"
+
+
+def _spent(
+    conn: Connection, organisation: str, group: str | None, kind: CreditKind, now: datetime
+) -> float:
+    month_began = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    query = select(func.coalesce(func.sum(jobs.c.cost), 0.0)).where(
+        jobs.c.organisation == organisation,
+        jobs.c.credits == kind,
+        jobs.c.finished_at >= month_began,
+    )
+    if group is not None:
+        query = query.where(jobs.c.group_name == group)
+    return float(conn.scalar(query) or 0.0)
+
+
+def _quota_shortfall(
+    conn: Connection, organisation: str, group_name: str, outcome: ExecutionOutcome, now: datetime
+) -> str | None:
+    """Why charging the completed job would break a quota of its organisation or group, or
+    None. The quota rows are locked, so concurrent charges to one organisation queue up."""
+    assert outcome.credits is not None and outcome.cost is not None
+    quotas = conn.execute(
+        select(credit_quotas)
+        .where(
+            credit_quotas.c.organisation == organisation,
+            credit_quotas.c.kind == outcome.credits,
+            credit_quotas.c.group_name.in_(("", group_name)),
+        )
+        .with_for_update()
+    ).all()
+    for quota in quotas:
+        group = quota.group_name or None
+        left = quota.credits - _spent(conn, organisation, group, outcome.credits, now)
+        if outcome.cost > left + 1e-9:
+            return (
+                f"it costs {format_cost(outcome.cost)} HQCs and the "
+                f"{_holder(organisation, group)} has {format_cost(max(left, 0.0))} of its "
+                f"{format_cost(quota.credits)} {quota.kind} HQCs for this month left"
+            )
+    return None
 
 
 def _is_group(group: Group) -> ColumnElement[bool]:

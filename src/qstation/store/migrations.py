@@ -155,11 +155,29 @@ def _add_organisations_and_priorities(conn: Connection) -> None:
     )
 
 
+def _add_credit_quotas(conn: Connection) -> None:
+    """Monthly HQC quotas per organisation or group and device kind; jobs record what their
+    cost was charged to."""
+    v3 = MetaData()
+    Table("organisations", v3, Column("name", String(64), primary_key=True))
+    Table(
+        "credit_quotas",
+        v3,
+        Column("organisation", String(64), ForeignKey("organisations.name"), primary_key=True),
+        Column("group_name", String(64), primary_key=True),
+        Column("kind", String(16), primary_key=True),
+        Column("credits", Double, nullable=False),
+    )
+    v3.tables["credit_quotas"].create(conn)
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN credits VARCHAR(16)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
         2, "organisations, groups, user and group priorities", _add_organisations_and_priorities
     ),
+    Migration(3, "monthly credit quotas; what each job was charged to", _add_credit_quotas),
 )
 
 

@@ -92,6 +92,7 @@ jobs = Table(
     Column("lease_expires_at", DateTime, nullable=True),
     Column("cancel_requested", Boolean, nullable=False),
     Column("organisation", String(64), nullable=False),
+    Column("credits", String(16), nullable=True),  # what its cost was charged to, if anything
     Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
     Index("ix_jobs_owner_id", "owner_id"),
     Index("ix_jobs_organisation_finished_at", "organisation", "finished_at"),
@@ -114,6 +115,15 @@ service_secrets = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+credit_quotas = Table(
+    "credit_quotas",
+    metadata,
+    Column("organisation", String(64), ForeignKey("organisations.name"), primary_key=True),
+    Column("group_name", String(64), primary_key=True),  # "": the whole organisation
+    Column("kind", String(16), primary_key=True),
+    Column("credits", Double, nullable=False),
 )
 
 # One row per applied migration; the migration runner creates it before anything else.

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from qstation.circuit.optimise import OPTIMISATION_LEVELS, optimise
 from qstation.circuit.program import Program
 from qstation.devices.catalogue import Device
-from qstation.devices.cost import hqc_cost
+from qstation.devices.cost import format_cost, hqc_cost
 from qstation.devices.validation import check_program_fits
 from qstation.engines.stabilizer import StabilizerEngine
 from qstation.engines.statevector import StateVectorEngine
 from qstation.engines.wasm import WasmModule
-from qstation.errors import CompileError, ExecutionError, JobFailure
+from qstation.errors import CompileError, CostLimitExceeded, ExecutionError, JobFailure
 from qstation.frontends import compile_program
 from qstation.model import ExecutionOutcome, JobRecord, JobStatus
 from qstation.noise.model import NoiseModel, noise_model
@@ -39,13 +39,18 @@ def execute(
             raise CompileError(f"simulator must be one of {list(SIMULATORS)}, not {simulator!r}")
         on_compiled()
         cost = hqc_cost(program, job.count)
+        if device.credits is not None and job.max_cost is not None and cost > job.max_cost:
+            raise CostLimitExceeded(
+                f"it costs {format_cost(cost)} HQCs, above its max-cost of "
+                f"{format_cost(job.max_cost)}"
+            )
         if device.is_syntax_checker:
             results = all_zero_results(program, job.count)
         else:
             results = emulate(program, job, device, memory_limit_bytes, wasm, noise, simulator)
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
-    return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost)
+    return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost, credits=device.credits)
 
 
 def prepare_program(job: JobRecord, device: Device) -> Program:
