@@ -45,6 +45,9 @@ class WasmModule:
         config.memory_reservation = 0  # grow memories on demand, inside RLIMIT_AS
         config.memory_guard_size = 0
         config.memory_reservation_for_growth = 0
+        # No compilation thread pool: a pool left behind in a process that later forks (a test
+        # run, a worker) hangs the child's next compilation.
+        config.parallel_compilation = False
         self.engine = wasmtime.Engine(config)
         try:
             self.module = wasmtime.Module(self.engine, binary)
