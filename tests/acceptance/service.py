@@ -22,9 +22,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def qstation(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    """Run the real CLI; fail the test with its output if it fails."""
-    completed = subprocess.run(
+def run_qstation(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI, whatever its exit status."""
+    return subprocess.run(
         [sys.executable, "-m", "qstation", *args],
         input=stdin,
         capture_output=True,
@@ -32,6 +34,11 @@ def qstation(*args: str, stdin: str | None = None, env: dict[str, str] | None = 
         env={**os.environ, **(env or {})},
         timeout=120,
     )
+
+
+def qstation(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    """Run the real CLI; fail the test with its output if it fails."""
+    completed = run_qstation(*args, stdin=stdin, env=env)
     if completed.returncode != 0:
         raise AssertionError(
             f"qstation {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}"

@@ -7,23 +7,16 @@ priority the administrator changes reorders the queue at once.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from pytket.circuit import Circuit
 from pytket.extensions.quantinuum.backends.api_wrappers import QuantinuumAPIError
 
 from tests.acceptance.conftest import client
-from tests.acceptance.service import PASSWORD, ServiceProcess, qstation
+from tests.acceptance.service import PASSWORD, ServiceProcess, qstation, run_qstation
 
 ADA = "ada@acme.org"
 BOB = "bob@acme.org"
-
-
-def cli_failure(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "qstation", *args]
-    return subprocess.run(command, input="pw\n", capture_output=True, text=True, timeout=60)
 
 
 def queue_position(backend: object, handle: object) -> int | None:
@@ -47,12 +40,12 @@ def test_priorities_set_from_the_cli_order_the_queue_the_client_sees(tmp_path: P
     assert "acme" in qstation("org", "list", *store).split()
     assert f"{BOB}\tbatch\t" in qstation("user", "list", *store)
 
-    refused = cli_failure("group", "add", "acme", "night", "--priority", "11", *store)
+    refused = run_qstation("group", "add", "acme", "night", "--priority", "11", *store)
     assert refused.returncode == 2 and "11 is not in the range 1<=x<=10" in refused.stderr
-    again = cli_failure("org", "add", "acme", *store)
+    again = run_qstation("org", "add", "acme", *store)
     assert again.returncode == 1 and "exists already" in again.stderr
-    nowhere = cli_failure(
-        "user", "add", "eve@x.org", "--org", "nowhere", "--password-stdin", *store
+    nowhere = run_qstation(
+        "user", "add", "eve@x.org", "--org", "nowhere", "--password-stdin", *store, stdin="pw\n"
     )
     assert nowhere.returncode == 1 and "No organisation nowhere" in nowhere.stderr
 

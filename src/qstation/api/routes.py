@@ -55,8 +55,16 @@ def list_machines(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
 
 @router.get("/v1/machine/{name}")
 def machine_state(name: str, request: Request, user: CurrentUser) -> dict[str, str]:
-    services_of(request).catalogue.get(name)
-    return {"state": "online"}
+    return {"state": services_of(request).calendar.state(name)}
+
+
+@router.get("/beta/reservation")
+def reservations(
+    request: Request, user: CurrentUser, mode: str = "user", start: str = "", end: str = ""
+) -> list[dict[str, Any]]:
+    """The operations calendar, where the client looks for it (its ``ui.``/``beta`` rewrite of
+    the API URL leaves a plain-http host as it is)."""
+    return services_of(request).calendar.reservations(user, start, end)
 
 
 @router.post("/v1/job")
@@ -76,11 +84,3 @@ def job_status(job_id: str, request: Request, user: CurrentUser) -> dict[str, An
 @router.post("/v1/job/{job_id}/cancel")
 def cancel_job(job_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     return job_view(services_of(request).jobs.cancel(user, job_id))
-
-
-@router.get("/beta/reservation")
-def reservations(
-    request: Request, user: CurrentUser, mode: str = "user", start: str = "", end: str = ""
-) -> list[dict[str, Any]]:
-    """The operations calendar; every target is in fair-share operation around the clock."""
-    return []

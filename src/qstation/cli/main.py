@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import click
 
 from qstation.errors import QStationError
 from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION, CreditKind
+from qstation.scheduling.calendar import CalendarEvent, EventKind
 from qstation.scheduling.policy import DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY
 from qstation.settings import Settings
 
@@ -313,6 +315,63 @@ def quota_list(**flags: Any) -> None:
                 f"{listed.organisation}\t{listed.group or '-'}\t{listed.kind}"
                 f"\t{listed.credits:g}\t{spent:.2f}"
             )
+
+
+@cli.group()
+def calendar() -> None:
+    """Manage the operational hours of hardware targets (times in UTC)."""
+
+
+_MOMENT = click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"])
+
+
+@calendar.command("add")
+@click.argument("machine")
+@click.argument("kind", type=click.Choice([kind.value for kind in EventKind]))
+@click.argument("start", type=_MOMENT)
+@click.argument("end", type=_MOMENT)
+@click.option("--org", "organisation", help="The organisation a reservation is for.")
+@store_options
+@_fail_cleanly
+def calendar_add(
+    machine: str,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    organisation: str | None,
+    **flags: Any,
+) -> None:
+    """Add a window: online (anyone's jobs run), reservation (only --org's) or maintenance.
+    A hardware target with windows runs jobs only inside them."""
+    with _services(**flags) as services:
+        event = services.calendar.add(machine, EventKind(kind), start, end, organisation)
+    click.echo(f"added event {event.id}: {_describe(event)}")
+
+
+@calendar.command("list")
+@store_options
+@_fail_cleanly
+def calendar_list(**flags: Any) -> None:
+    """List every window: id, machine, kind, start, end, organisation."""
+    with _services(**flags) as services:
+        for event in services.calendar.events():
+            click.echo(f"{event.id}\t{_describe(event)}")
+
+
+@calendar.command("remove")
+@click.argument("event_id", type=int)
+@store_options
+@_fail_cleanly
+def calendar_remove(event_id: int, **flags: Any) -> None:
+    """Remove a window by its id."""
+    with _services(**flags) as services:
+        services.calendar.remove(event_id)
+    click.echo(f"removed event {event_id}")
+
+
+def _describe(event: CalendarEvent) -> str:
+    start, end = (moment.isoformat(timespec="minutes") for moment in (event.start, event.end))
+    return f"{event.machine}\t{event.kind}\t{start}\t{end}\t{event.organisation or '-'}"
 
 
 @group.command("list")

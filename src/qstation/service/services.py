@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qstation.devices.catalogue import DeviceCatalogue
+from qstation.service.calendar import CalendarService
 from qstation.service.jobs import JobService
 from qstation.service.organisations import OrganisationService
 from qstation.service.tokens import TokenService
@@ -21,6 +22,7 @@ class Services:
     organisations: OrganisationService
     tokens: TokenService
     jobs: JobService
+    calendar: CalendarService
 
     def close(self) -> None:
         self.store.close()
@@ -38,6 +40,7 @@ def open_services(settings: Settings) -> Services:
             organisations=OrganisationService(store),
             tokens=TokenService(store, settings.id_token_seconds, settings.refresh_token_seconds),
             jobs=JobService(store, catalogue, fair_share_window=settings.fair_share_window),
+            calendar=CalendarService(store, catalogue),
         )
     except BaseException:
         store.close()

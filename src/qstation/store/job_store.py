@@ -15,8 +15,10 @@ All datetimes are naive UTC and passed in by the caller, so tests control the cl
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
@@ -67,6 +69,7 @@ from qstation.model import (
     NewJob,
     User,
 )
+from qstation.scheduling.calendar import Availability, CalendarEvent, EventKind
 from qstation.scheduling.policy import (
     DEFAULT_PRIORITY,
     FAIR_SHARE_WINDOW,
@@ -76,6 +79,7 @@ from qstation.scheduling.policy import (
 )
 from qstation.store.migrations import migrate
 from qstation.store.schema import (
+    calendar_events,
     credit_quotas,
     job_attempts,
     jobs,
@@ -226,7 +230,11 @@ class JobStore:
                 claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
                 if claim is not None:
                     return claim
+            availability = _availability(conn, now)
             for queued in ranked(*_queue_and_usage(conn, now, fair_share_window, None)):
+                target = availability.get(queued.machine)
+                if target is not None and not target.runs_jobs_of(queued.organisation):
+                    continue  # its target is offline, in maintenance, or reserved for others
                 row = conn.execute(
                     select(jobs)
                     .where(jobs.c.id == queued.job_id, jobs.c.status == JobStatus.QUEUED)
@@ -463,6 +471,52 @@ class JobStore:
         with self._read() as conn:
             return _spent(conn, organisation, group, kind, now)
 
+    # --- operational hours ---------------------------------------------------------------
+
+    def add_calendar_event(self, event: CalendarEvent) -> CalendarEvent:
+        with self._write() as conn:
+            event_id = conn.execute(
+                insert(calendar_events)
+                .values(
+                    machine=event.machine,
+                    kind=event.kind,
+                    starts_at=event.start,
+                    ends_at=event.end,
+                    organisation=event.organisation,
+                )
+                .returning(calendar_events.c.id)
+            ).scalar_one()
+        return dataclasses.replace(event, id=event_id)
+
+    def remove_calendar_event(self, event_id: int) -> None:
+        with self._write() as conn:
+            removed = conn.execute(
+                delete(calendar_events).where(calendar_events.c.id == event_id)
+            ).rowcount
+        if not removed:
+            raise errors.AccountNotFound(f"No calendar event {event_id}.")
+
+    def calendar(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[CalendarEvent]:
+        """Events overlapping ``[start, end)`` (all when not given), by start time."""
+        query = select(calendar_events).order_by(
+            calendar_events.c.starts_at, calendar_events.c.machine, calendar_events.c.id
+        )
+        if start is not None:
+            query = query.where(calendar_events.c.ends_at > start)
+        if end is not None:
+            query = query.where(calendar_events.c.starts_at < end)
+        with self._read() as conn:
+            return [_calendar_event(row) for row in conn.execute(query)]
+
+    def availability(self, machine: str, now: datetime) -> Availability:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(calendar_events).where(calendar_events.c.machine == machine)
+            ).all()
+        return Availability.at(map(_calendar_event, rows), now)
+
     @staticmethod
     def _require_organisation(conn: Connection, organisation: str) -> None:
         found = conn.scalar(
@@ -609,6 +663,22 @@ def _select_expired(now: datetime) -> Select[Any]:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+def _calendar_event(row: Row[Any]) -> CalendarEvent:
+    return CalendarEvent(
+        row.machine, EventKind(row.kind), row.starts_at, row.ends_at, row.organisation, row.id
+    )
+
+
+def _availability(conn: Connection, now: datetime) -> dict[str, Availability]:
+    """Each target with a calendar, as it stands at ``now``; the others are always open."""
+    machines = conn.scalars(select(calendar_events.c.machine).distinct()).all()
+    current: dict[str, list[CalendarEvent]] = defaultdict(list)
+    covering = calendar_events.c.starts_at <= now, calendar_events.c.ends_at > now
+    for row in conn.execute(select(calendar_events).where(*covering)):
+        current[row.machine].append(_calendar_event(row))
+    return {machine: Availability(current[machine], has_calendar=True) for machine in machines}
 
 
 def _quota_key(organisation: str, group: str | None, kind: CreditKind) -> ColumnElement[bool]:

@@ -172,12 +172,30 @@ def _add_credit_quotas(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE jobs ADD COLUMN credits VARCHAR(16)"))
 
 
+def _add_calendar(conn: Connection) -> None:
+    """Operational hours of hardware targets: online windows, reservations, maintenance."""
+    v4 = MetaData()
+    Table(
+        "calendar_events",
+        v4,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("machine", String(64), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("starts_at", DateTime, nullable=False),
+        Column("ends_at", DateTime, nullable=False),
+        Column("organisation", String(64), nullable=True),
+        Index("ix_calendar_events_machine_ends_at", "machine", "ends_at"),
+    )
+    v4.create_all(conn, checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
         2, "organisations, groups, user and group priorities", _add_organisations_and_priorities
     ),
     Migration(3, "monthly credit quotas; what each job was charged to", _add_credit_quotas),
+    Migration(4, "operational hours of hardware targets", _add_calendar),
 )
 
 

@@ -126,6 +126,18 @@ credit_quotas = Table(
     Column("credits", Double, nullable=False),
 )
 
+calendar_events = Table(
+    "calendar_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("machine", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("starts_at", DateTime, nullable=False),
+    Column("ends_at", DateTime, nullable=False),
+    Column("organisation", String(64), nullable=True),
+    Index("ix_calendar_events_machine_ends_at", "machine", "ends_at"),
+)
+
 # One row per applied migration; the migration runner creates it before anything else.
 schema_version = Table(
     "schema_version",

@@ -1,0 +1,97 @@
+"""Operational hours of the hardware targets, as administrators set them and users see them.
+
+The rules (:mod:`qstation.scheduling.calendar`) decide when a target runs jobs; this service
+checks what administrators enter, answers ``GET /v1/machine/{name}`` and serves the calendar in
+the client's ``/beta/reservation`` format.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from qstation.devices.catalogue import DeviceCatalogue, SystemType
+from qstation.errors import AccountNotFound, BadRequest
+from qstation.model import DEFAULT_GROUP, User
+from qstation.scheduling.calendar import CalendarEvent, EventKind
+from qstation.service.clock import Clock, utc_now
+from qstation.store import JobStore
+
+FAIR_SHARE_QUEUE = "Fair-Share Queue"
+"""What the client shows as a window's organisation when the server names none."""
+
+
+class CalendarService:
+    def __init__(self, store: JobStore, catalogue: DeviceCatalogue, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.clock = clock
+
+    def add(
+        self,
+        machine: str,
+        kind: EventKind,
+        start: datetime,
+        end: datetime,
+        organisation: str | None = None,
+    ) -> CalendarEvent:
+        device = self.catalogue.get(machine)
+        if device.system_type is not SystemType.HARDWARE:
+            raise BadRequest(f"{device.name} is not a hardware target: it is always online")
+        if end <= start:
+            raise BadRequest(f"the event must end after it starts ({start} to {end})")
+        if (kind is EventKind.RESERVATION) != (organisation is not None):
+            raise BadRequest("a reservation names its organisation, and only a reservation does")
+        if organisation is not None and self.store.get_group(organisation, DEFAULT_GROUP) is None:
+            raise AccountNotFound(f"No organisation {organisation}.")
+        return self.store.add_calendar_event(
+            CalendarEvent(device.name, kind, start, end, organisation)
+        )
+
+    def remove(self, event_id: int) -> None:
+        self.store.remove_calendar_event(event_id)
+
+    def events(self) -> list[CalendarEvent]:
+        return self.store.calendar()
+
+    def state(self, machine: str) -> str:
+        """``online``, ``offline``, ``in maintenance``, each perhaps with ``, reserved``."""
+        device = self.catalogue.get(machine)
+        if device.system_type is not SystemType.HARDWARE:
+            return "online"
+        return self.store.availability(device.name, self.clock()).state
+
+    def reservations(self, user: User, start: str, end: str) -> list[dict[str, Any]]:
+        """The windows from the first day to the last (inclusive) in the client's format: only
+        ``online`` and ``reservation`` (maintenance is the gaps), a reservation's organisation
+        only to its members."""
+        first, last = _day(start, "start"), _day(end, "end")
+        window_start = datetime.combine(first, time())
+        window_end = datetime.combine(last + timedelta(days=1), time())
+        listed = []
+        for event in self.store.calendar(window_start, window_end):
+            if event.kind is EventKind.MAINTENANCE:
+                continue
+            entry = {
+                "start-date": _wire(event.start),
+                "end-date": _wire(event.end),
+                "machine": event.machine,
+                "event-type": event.kind.value,
+                "reservation-type": "",
+            }
+            if event.organisation is not None and event.organisation == user.organisation:
+                entry["organization"] = event.organisation
+            listed.append(entry)
+        return listed
+
+
+def _day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"{what} must be a date, YYYY-MM-DD, not {text!r}") from None
+
+
+def _wire(moment: datetime) -> str:
+    """Exactly ``YYYY-MM-DDTHH:MM:SS``: the client parses the string by slicing."""
+    return moment.replace(microsecond=0).isoformat(timespec="seconds")
