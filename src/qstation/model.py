@@ -100,6 +100,20 @@ class CreditQuota:
 
 
 @dataclass(frozen=True)
+class JobQuery:
+    """Which of a user's jobs to list (``GET /v1/jobs``); every given filter must hold."""
+
+    statuses: frozenset[JobStatus] = frozenset()  # empty: any
+    machine: str | None = None
+    group: str | None = None
+    name_contains: str | None = None
+    submitted_after: datetime | None = None  # exclusive
+    submitted_before: datetime | None = None  # exclusive
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
 class Group:
     """A group of an organisation's users, with its dispatch priority (1 = highest)."""
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from qstation.api.app_state import services_of
 from qstation.api.wire import job_view
 from qstation.errors import AuthenticationFailed, BadRequest
-from qstation.model import User
+from qstation.model import JobQuery, JobRecord, JobStatus, User
+from qstation.service.jobs import MAX_PAGE
 from qstation.service.validation import parse_json_body
 
 router = APIRouter()
@@ -79,6 +81,55 @@ def job_status(job_id: str, request: Request, user: CurrentUser) -> dict[str, An
     jobs = services_of(request).jobs
     job = jobs.get(user, job_id)
     return job_view(job, jobs.queue_position(job))
+
+
+@router.get("/v1/jobs", tags=["qstation extensions"])
+def list_jobs(
+    request: Request,
+    user: CurrentUser,
+    status: Annotated[list[JobStatus] | None, Query(description="Any of these statuses.")] = None,
+    machine: Annotated[str | None, Query(description="Submitted to this target.")] = None,
+    group: Annotated[str | None, Query(description="Run for this group.")] = None,
+    name: Annotated[str | None, Query(description="Whose name contains this text.")] = None,
+    submitted_after: Annotated[datetime | None, Query(alias="submitted-after")] = None,
+    submitted_before: Annotated[datetime | None, Query(alias="submitted-before")] = None,
+    limit: Annotated[int, Query(description=f"At most this many (1-{MAX_PAGE}).")] = 100,
+    offset: Annotated[int, Query(description="Skip this many (paging).")] = 0,
+) -> dict[str, Any]:
+    """The caller's own jobs, newest first: qstation's extension, absent from the hosted API.
+
+    Each entry is a job's status without its results (``GET /v1/job/{id}`` has them and the
+    queue position). Dates are naive UTC, as the job statuses give them. ``next-offset`` is the
+    ``offset`` of the next page, or null after the last one.
+    """
+    query = JobQuery(
+        statuses=frozenset(status or ()),
+        machine=machine,
+        group=group,
+        name_contains=name,
+        submitted_after=_naive_utc(submitted_after),
+        submitted_before=_naive_utc(submitted_before),
+        limit=limit,
+        offset=offset,
+    )
+    found = services_of(request).jobs.find(user, query)
+    views = [_summary(job) for job in found]
+    more = len(found) == limit
+    return {"jobs": views, "offset": offset, "next-offset": offset + limit if more else None}
+
+
+def _summary(job: JobRecord) -> dict[str, Any]:
+    view = job_view(job)
+    del view["queue-position"]
+    view.pop("results", None)
+    return view
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    """Dates with a zone are converted; naive ones are taken as UTC, like the service's own."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 @router.post("/v1/job/{job_id}/cancel")

@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from qstation.devices.catalogue import DeviceCatalogue
-from qstation.errors import InvalidJobRequest, JobNotFound
-from qstation.model import JobRecord, NewJob, User
+from qstation.errors import BadRequest, InvalidJobRequest, JobNotFound
+from qstation.model import JobQuery, JobRecord, NewJob, User
 from qstation.scheduling.policy import FAIR_SHARE_WINDOW
 from qstation.service.clock import Clock, utc_now
 from qstation.service.validation import (
@@ -44,6 +44,10 @@ class JobRequest(BaseModel):
     max_cost: float | int | None = Field(default=None, alias="max-cost")
     batch_exec: StrictInt | str | None = Field(default=None, alias="batch-exec")
     batch_end: StrictBool | None = Field(default=None, alias="batch-end")
+
+
+MAX_PAGE = 500
+"""Most jobs one ``GET /v1/jobs`` returns."""
 
 
 class JobService:
@@ -105,6 +109,13 @@ class JobService:
         if self.store.get_group(user.organisation, named) is None:
             raise InvalidJobRequest(f"the organisation {user.organisation} has no group {named!r}")
         return named
+
+    def find(self, user: User, query: JobQuery) -> list[JobRecord]:
+        if not 1 <= query.limit <= MAX_PAGE:
+            raise BadRequest(f"limit must be from 1 to {MAX_PAGE}, not {query.limit}")
+        if query.offset < 0:
+            raise BadRequest(f"offset must not be negative, not {query.offset}")
+        return self.store.list_jobs(user.id, query)
 
     def queue_position(self, job: JobRecord) -> int | None:
         """Where a queued job stands in its target's queue (1 runs next)."""

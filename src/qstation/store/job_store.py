@@ -63,6 +63,7 @@ from qstation.model import (
     CreditQuota,
     ExecutionOutcome,
     Group,
+    JobQuery,
     JobRecord,
     JobStatus,
     LeaseState,
@@ -206,6 +207,31 @@ class JobStore:
         if row is None:
             raise errors.JobNotFound()
         return _job_record(row)
+
+    def list_jobs(self, owner_id: str, query: JobQuery) -> list[JobRecord]:
+        """The owner's jobs that match, newest first, one page of them."""
+        conditions = [jobs.c.owner_id == owner_id]
+        if query.statuses:
+            conditions.append(jobs.c.status.in_(sorted(query.statuses)))
+        if query.machine is not None:
+            conditions.append(jobs.c.machine == query.machine)
+        if query.group is not None:
+            conditions.append(jobs.c.group_name == query.group)
+        if query.name_contains is not None:
+            conditions.append(jobs.c.name.contains(query.name_contains, autoescape=True))
+        if query.submitted_after is not None:
+            conditions.append(jobs.c.submitted_at > query.submitted_after)
+        if query.submitted_before is not None:
+            conditions.append(jobs.c.submitted_at < query.submitted_before)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(*conditions)
+                .order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            ).all()
+        return [_job_record(row) for row in rows]
 
     def claim_next_job(
         self,
