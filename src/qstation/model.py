@@ -49,13 +49,16 @@ ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset(
         {JobStatus.RUNNING, JobStatus.CANCELED, JobStatus.FAILED, JobStatus.DEPLETED}
     ),
-    # RUNNING -> RUNNING is a re-claim after the previous worker's lease expired.
+    # RUNNING -> RUNNING is a re-claim after the previous worker's lease expired, or the claim
+    # of a job's next chunk; RUNNING -> CANCELED cancels a job between chunks, which no worker
+    # holds.
     JobStatus.RUNNING: frozenset(
         {
             JobStatus.RUNNING,
             JobStatus.COMPLETED,
             JobStatus.FAILED,
             JobStatus.CANCELING,
+            JobStatus.CANCELED,
             JobStatus.DEPLETED,
             JobStatus.TERMINATED,
         }
@@ -153,6 +156,9 @@ class JobRecord(NewJob):
     cost: float | None = None
     results: dict[str, list[str]] | None = None
     attempts: int = 0
+    """Attempts at the current chunk of shots (a finished chunk starts the count again)."""
+    shots_done: int = 0
+    """Shots whose results are recorded: the next chunk starts here."""
 
 
 @dataclass(frozen=True)

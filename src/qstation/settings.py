@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = 0.2
     """How often an idle worker looks for queued jobs."""
 
+    chunk_shots: int = Field(default=2048, ge=1024, multiple_of=1024)
+    """Shots a worker runs before handing a job back to the queue: long jobs report partial
+    results as they go, and others' jobs can run in between. A multiple of 1,024, so that the
+    stabilizer engine's sampling blocks, and so the shots, are those of a whole run."""
+
     fair_share_window_hours: float = Field(default=3.0, gt=0)
     """How far back HQCs on a target count in fair-share dispatch (published: 2-4 hours)."""
 

@@ -26,6 +26,7 @@ def job_view(job: JobRecord, queue_position: int | None = None) -> dict[str, Any
         "start-date": wire_date(job.started_at),
         "result-date": wire_date(job.finished_at),
         "queue-position": queue_position,
+        "last-shot": job.shots_done or None,  # shots with results so far (partial while running)
         "cost": None if job.cost is None else format_cost(job.cost),
         "error": job.error,
         "seed": job.seed,

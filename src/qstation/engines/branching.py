@@ -80,8 +80,11 @@ class BranchingRun:
         keys: np.ndarray,
         plan: NoisePlan | None,
         new_state: Callable[[], QuantumState],
+        first_shot: int = 0,
     ) -> None:
-        """``keys`` are all the job's shot keys; :meth:`parts` runs some of the shots."""
+        """``keys`` are the shot keys of the run (shots ``first_shot`` on of the job);
+        :meth:`parts` runs some of them."""
+        self.first_shot = first_shot
         self.program = program
         self.operations = program.operations
         self.wasm = wasm
@@ -106,7 +109,9 @@ class BranchingRun:
             self.generators[shot] = shot_generator(self.keys[shot])
             if self.plan is not None:
                 self.noises[shot] = draw_shot_noise(self.plan, self.keys[shot])
-        classical = ClassicalState(self.program, self.keys[shots], shots, self.wasm)
+        classical = ClassicalState(
+            self.program, self.keys[shots], shots + self.first_shot, self.wasm
+        )
         cursors = np.zeros(shots.size, dtype=int)
         due_at = np.array([self._due_at(int(shot), 0) for shot in shots], dtype=int)
         root = _Group(self.new_state(), classical, shots, frozenset(), cursors, due_at)

@@ -57,22 +57,30 @@ def quantum_part_is_fixed(program: Program) -> bool:
 
 
 def replay(
-    program: Program, wasm: WasmModule | None, keys: np.ndarray, measured: list[Words]
+    program: Program,
+    wasm: WasmModule | None,
+    keys: np.ndarray,
+    measured: list[Words],
+    first_shot: int = 0,
 ) -> dict[str, list[str]]:
-    """The outputs of all shots, given each measurement's bit (in program order) in every
-    shot."""
-    return gather(program, keys.size, replay_parts(program, wasm, keys, measured))
+    """The outputs of all shots of the run (the job's shots from ``first_shot`` on), given
+    each measurement's bit (in program order) in every shot."""
+    return gather(program, keys.size, replay_parts(program, wasm, keys, measured, first_shot))
 
 
 def replay_parts(
-    program: Program, wasm: WasmModule | None, keys: np.ndarray, measured: list[Words]
+    program: Program,
+    wasm: WasmModule | None,
+    keys: np.ndarray,
+    measured: list[Words],
+    first_shot: int = 0,
 ) -> Iterator[tuple[np.ndarray, dict[str, tuple[Words, Record]]]]:
     """The outputs of blocks of shots, whose classical operations run together."""
     size = REPLAY_BLOCK if wasm is None else WASM_REPLAY_BLOCK
     for first in range(0, keys.size, size):
         block = np.arange(first, min(first + size, keys.size))
         bits = [values[block] for values in measured]
-        yield block, _replay(program, wasm, keys[block], bits, block)
+        yield block, _replay(program, wasm, keys[block], bits, block + first_shot)
 
 
 def _replay(
@@ -80,7 +88,7 @@ def _replay(
     wasm: WasmModule | None,
     keys: np.ndarray,
     measured: list[Words],
-    shots: np.ndarray,
+    shots: np.ndarray,  # indices in the job
 ) -> dict[str, tuple[Words, Record]]:
     classical = ClassicalState(program, keys, shots, wasm)
     bits = iter(measured)

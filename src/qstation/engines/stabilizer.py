@@ -40,19 +40,22 @@ class StabilizerEngine:
         seed: int,
         wasm: WasmModule | None = None,
         noise: NoiseModel = NOISELESS,
+        first_shot: int = 0,
     ) -> dict[str, list[str]]:
+        """Shots ``first_shot`` on, as in a whole run when ``first_shot`` is a multiple of
+        :data:`SAMPLE_BLOCK` (the sampler's blocks are seeded by their first shot)."""
         tableaus = _clifford_tableaus(program)
-        keys = shot_keys(seed, 0, n_shots)
+        keys = shot_keys(seed, first_shot, n_shots)
         plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
 
         run = BranchingRun(
-            program, wasm, keys, plan, lambda: _TableauState(tableaus, program.n_qubits)
+            program, wasm, keys, plan, lambda: _TableauState(tableaus, program.n_qubits), first_shot
         )
         if not quantum_part_is_fixed(program):
             return gather(program, n_shots, run.parts(np.arange(n_shots)))
         measured = _sample(program, tableaus, keys)
         if plan is None:
-            return gather(program, n_shots, replay_parts(program, wasm, keys, measured))
+            return gather(program, n_shots, replay_parts(program, wasm, keys, measured, first_shot))
         noises = [draw_shot_noise(plan, key) for key in keys]
         _flip(measured, noises, plan)
         faulty = np.array([shot for shot, noise in enumerate(noises) if noise.events], dtype=int)
@@ -60,7 +63,7 @@ class StabilizerEngine:
             program,
             n_shots,
             chain(  # the faulty shots' own run replaces what the replay gave them
-                replay_parts(program, wasm, keys, measured), run.parts(faulty)
+                replay_parts(program, wasm, keys, measured, first_shot), run.parts(faulty)
             ),
         )
 

@@ -60,19 +60,22 @@ class StateVectorEngine:
         seed: int,
         wasm: WasmModule | None = None,
         noise: NoiseModel = NOISELESS,
+        first_shot: int = 0,
     ) -> dict[str, list[str]]:
-        """``wasm`` is the job's module, needed when the program calls it."""
+        """Shots ``first_shot`` to ``first_shot + n_shots - 1`` of the job: each the same as in
+        a run of the whole job. ``wasm`` is the job's module, needed when the program calls
+        it."""
         program = with_coherent_dephasing(program, noise)
         qubits = sorted(program.used_qubits())
         self._check_memory(len(qubits))
         simulation = _Simulation(program, {q: i for i, q in enumerate(qubits)}, wasm)
-        keys = shot_keys(seed, 0, n_shots)
+        keys = shot_keys(seed, first_shot, n_shots)
         plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=True)
         if quantum_part_is_fixed(program):
             if plan is None:
-                return simulation.sample_then_replay(keys)
-            return simulation.sample_noisy_then_replay(keys, plan)
-        run = BranchingRun(program, wasm, keys, plan, lambda: _VectorState(simulation))
+                return simulation.sample_then_replay(keys, first_shot)
+            return simulation.sample_noisy_then_replay(keys, plan, first_shot)
+        run = BranchingRun(program, wasm, keys, plan, lambda: _VectorState(simulation), first_shot)
         return gather(program, n_shots, run.parts(np.arange(n_shots)))
 
     def _check_memory(self, n_qubits: int) -> None:
@@ -196,7 +199,7 @@ class _Simulation:
 
     # --- one simulation, all shots sampled ----------------------------------------------
 
-    def sample_then_replay(self, keys: np.ndarray) -> dict[str, list[str]]:
+    def sample_then_replay(self, keys: np.ndarray, first_shot: int) -> dict[str, list[str]]:
         state = self.zero_state()
         self.advance(state, 0, self.n_operations, frozenset())
         indices = sample_indices(state, shot_uniforms(keys)).astype(np.uint64)
@@ -206,15 +209,17 @@ class _Simulation:
             (indices >> np.uint64(shift - self.compact[measurement.qubit])) & np.uint64(1)
             for measurement in measurements(self.program)
         ]
-        return replay(self.program, self.wasm, keys, measured)
+        return replay(self.program, self.wasm, keys, measured, first_shot)
 
-    def sample_noisy_then_replay(self, keys: np.ndarray, plan: NoisePlan) -> dict[str, list[str]]:
+    def sample_noisy_then_replay(
+        self, keys: np.ndarray, plan: NoisePlan, first_shot: int
+    ) -> dict[str, list[str]]:
         """The fixed quantum part under noise: one tree of fault branches (:mod:`.noisy`)."""
         noises = [draw_shot_noise(plan, key) for key in keys]
         outcomes = LeafOutcomes(shot_uniforms(keys), self.n_qubits)
         FaultTree(self, outcomes).run(self.zero_state(), noises)
         measured = outcomes.bits(self.compact, measurements(self.program), plan, noises)
-        return replay(self.program, self.wasm, keys, measured)
+        return replay(self.program, self.wasm, keys, measured, first_shot)
 
 
 def _apply_matrix(matrix: np.ndarray, state: np.ndarray, axes: list[int]) -> np.ndarray:

@@ -191,6 +191,7 @@ class JobStore:
             "status": JobStatus.QUEUED,
             "attempts": 0,
             "cancel_requested": False,
+            "shots_done": 0,
         }
         with self._write() as conn:
             row = conn.execute(insert(jobs).values(values).returning(*jobs.c)).one()
@@ -263,7 +264,7 @@ class JobStore:
                     continue  # its target is offline, in maintenance, or reserved for others
                 row = conn.execute(
                     select(jobs)
-                    .where(jobs.c.id == queued.job_id, jobs.c.status == JobStatus.QUEUED)
+                    .where(jobs.c.id == queued.job_id, _waiting())
                     .with_for_update(skip_locked=True)
                 ).first()
                 if row is not None:
@@ -316,11 +317,14 @@ class JobStore:
                 target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
                 values: dict[str, Any] = {
                     "finished_at": now,
-                    "results": outcome.results,
                     "cost": outcome.cost,
                     "error": outcome.error,
                     **_LEASE_RELEASED,
                 }
+                if outcome.results is not None:  # else the chunks' results so far stay
+                    values["results"] = outcome.results
+                if target is JobStatus.COMPLETED:
+                    values["shots_done"] = jobs.c.count
                 if target is JobStatus.COMPLETED and outcome.credits is not None:
                     shortfall = _quota_shortfall(
                         conn, job.organisation, job.group_name, outcome, now
@@ -337,6 +341,33 @@ class JobStore:
                     return True
         return False
 
+    def record_chunk(
+        self, attempt_id: int, results: dict[str, list[str]], shots_done: int, now: datetime
+    ) -> bool:
+        """Keep the results of the job's first ``shots_done`` shots and hand the job back to
+        the queue for its next chunk (it stays ``running``); a job being canceled ends
+        canceled with them. ``False`` if the attempt no longer owns its job."""
+        owned_by_attempt = select(jobs.c.id, jobs.c.status).where(
+            jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS)
+        )
+        with self._write() as conn:
+            while (job := conn.execute(owned_by_attempt).first()) is not None:
+                source = JobStatus(job.status)
+                values: dict[str, Any] = {
+                    "results": results,
+                    "shots_done": shots_done,
+                    "attempts": 0,
+                    **_LEASE_RELEASED,
+                }
+                if source is JobStatus.CANCELING:
+                    values["finished_at"] = now
+                target = JobStatus.CANCELED if source is JobStatus.CANCELING else source
+                still_current = jobs.c.current_attempt_id == attempt_id
+                if _transition(conn, job.id, source, target, values, still_current) is not None:
+                    _close_attempt(conn, attempt_id, now, "chunk", f"shots to {shots_done}")
+                    return True
+        return False
+
     def cancel_job(self, job_id: str, owner_id: str | None, now: datetime) -> JobRecord:
         """Cancel a queued job at once; ask the worker of a running job to stop."""
         with self._write() as conn:
@@ -350,9 +381,9 @@ class JobStore:
                     raise errors.JobAlreadyFinished()
                 if source is JobStatus.CANCELING:
                     return _job_record(row)
-                if source is JobStatus.QUEUED:
+                if source is JobStatus.QUEUED or row.lease_owner is None:  # no worker has it
                     changed = _transition(
-                        conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}
+                        conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}, _waiting()
                     )
                 else:
                     changed = _transition(
@@ -673,9 +704,18 @@ def _select_job(job_id: str, owner_id: str | None) -> Select[Any]:
     return query if owner_id is None else query.where(jobs.c.owner_id == owner_id)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _waiting() -> ColumnElement[bool]:
+    """Jobs whose next chunk waits for a worker: queued ones, and running ones between chunks
+    (no worker holds them)."""
     return or_(
         jobs.c.status == JobStatus.QUEUED,
+        and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_owner.is_(None)),
+    )
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        _waiting(),
         and_(jobs.c.status.in_(_LEASE_HOLDERS), jobs.c.lease_expires_at < now),
     )
 
@@ -792,7 +832,7 @@ def _queue_and_usage(
                 ),
             )
         )
-        .where(jobs.c.status == JobStatus.QUEUED)
+        .where(_waiting())
     )
     used = (
         select(jobs.c.organisation, jobs.c.group_name, jobs.c.machine, func.sum(jobs.c.cost))
@@ -821,7 +861,8 @@ def _take(
     if source is JobStatus.CANCELING:
         _end_abandoned_job(conn, row, JobStatus.CANCELED, {}, now)
         return None
-    if source is JobStatus.RUNNING and row.attempts >= max_attempts:
+    expired = row.lease_owner is not None  # a running job between chunks holds no lease
+    if source is JobStatus.RUNNING and expired and row.attempts >= max_attempts:
         error = _cut_off_too_often(row.id, row.attempts)
         _end_abandoned_job(conn, row, JobStatus.FAILED, {"error": error}, now)
         return None
@@ -835,7 +876,7 @@ def _take(
     claimed = _transition(conn, row.id, source, JobStatus.RUNNING, values, _claimable(now))
     if claimed is None:
         return None
-    if source is JobStatus.RUNNING:
+    if source is JobStatus.RUNNING and expired:
         _close_expired_attempt(conn, row, now)
     attempt_id = conn.execute(
         insert(job_attempts)

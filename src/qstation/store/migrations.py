@@ -189,6 +189,11 @@ def _add_calendar(conn: Connection) -> None:
     v4.create_all(conn, checkfirst=False)
 
 
+def _add_shots_done(conn: Connection) -> None:
+    """Jobs run in chunks of shots; each records how many shots it has results for."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN shots_done INTEGER NOT NULL DEFAULT 0"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
@@ -196,6 +201,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(3, "monthly credit quotas; what each job was charged to", _add_credit_quotas),
     Migration(4, "operational hours of hardware targets", _add_calendar),
+    Migration(5, "jobs run in chunks of shots", _add_shots_done),
 )
 
 

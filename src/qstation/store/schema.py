@@ -93,6 +93,7 @@ jobs = Table(
     Column("cancel_requested", Boolean, nullable=False),
     Column("organisation", String(64), nullable=False),
     Column("credits", String(16), nullable=True),  # what its cost was charged to, if anything
+    Column("shots_done", Integer, nullable=False),
     Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
     Index("ix_jobs_owner_id", "owner_id"),
     Index("ix_jobs_organisation_finished_at", "organisation", "finished_at"),

@@ -28,8 +28,12 @@ def execute(
     device: Device,
     memory_limit_bytes: int,
     on_compiled: Callable[[], None] = lambda: None,
+    shots: range | None = None,
 ) -> ExecutionOutcome:
-    """Run one attempt; ``on_compiled`` marks the end of the compile phase for the supervisor."""
+    """Run one attempt of the job's ``shots`` (all by default): its results are those shots,
+    its cost the whole job's. ``on_compiled`` marks the end of the compile phase for the
+    supervisor."""
+    shots = range(job.count) if shots is None else shots
     try:
         program = prepare_program(job, device)
         wasm = load_wasm(program, job)
@@ -45,9 +49,11 @@ def execute(
                 f"{format_cost(job.max_cost)}"
             )
         if device.is_syntax_checker:
-            results = all_zero_results(program, job.count)
+            results = all_zero_results(program, len(shots))
         else:
-            results = emulate(program, job, device, memory_limit_bytes, wasm, noise, simulator)
+            results = emulate(
+                program, job, shots, device, memory_limit_bytes, wasm, noise, simulator
+            )
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
     return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost, credits=device.credits)
@@ -94,6 +100,7 @@ SIMULATORS = ("state-vector", "stabilizer")
 def emulate(
     program: Program,
     job: JobRecord,
+    shots: range,
     device: Device,
     memory_limit_bytes: int,
     wasm: WasmModule | None,
@@ -103,11 +110,12 @@ def emulate(
     """Emulators apply their noise model unless the job turns it off, on the simulator the job
     names; hardware targets, having no hardware behind them here, run exactly."""
     if simulator == "stabilizer":
-        return StabilizerEngine().run(program, job.count, job.seed, wasm, noise)
+        return StabilizerEngine().run(program, len(shots), job.seed, wasm, noise, shots.start)
     used = len(program.used_qubits())
     if used > device.state_vector_qubits:
         raise ExecutionError(
             f"the program acts on {used} qubits; {device.name}'s state-vector engine runs at "
             f"most {device.state_vector_qubits}"
         )
-    return StateVectorEngine(memory_limit_bytes).run(program, job.count, job.seed, wasm, noise)
+    engine = StateVectorEngine(memory_limit_bytes)
+    return engine.run(program, len(shots), job.seed, wasm, noise, shots.start)

@@ -18,6 +18,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from multiprocessing.connection import Connection
 from typing import Any
@@ -65,14 +66,18 @@ def _address_space(field: str) -> int:
     return 0
 
 
-def _child_main(connection: Connection, job: JobRecord, device: Device, memory: int) -> None:
+def _child_main(
+    connection: Connection, job: JobRecord, shots: range, device: Device, memory: int
+) -> None:
     die_with_parent()
     faulthandler.disable()  # a crash here is reported by the supervisor; no stack dump to stderr
     limit = _address_space("VmSize") + memory
     if limit > memory:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        outcome = execute(job, device, memory, on_compiled=lambda: connection.send(_COMPILED))
+        outcome = execute(
+            job, device, memory, on_compiled=lambda: connection.send(_COMPILED), shots=shots
+        )
     except Exception as error:  # a bug must still end the job with a message, not a hang
         # At the address-space limit libraries fail in many ways, not only with MemoryError.
         if _address_space("VmPeak") + _MEMORY_SLACK_BYTES >= limit:
@@ -126,7 +131,9 @@ class Worker:
         log.info("worker %s stopped", self.worker_id)
 
     def run_once(self) -> bool:
-        """Claim and run one job; False when the queue had nothing to run."""
+        """Claim a job and run its next chunk of shots (all that are left, up to
+        ``chunk_shots``): the last chunk finishes the job, an earlier one records its results
+        and hands the job back to the queue. False when the queue had nothing to run."""
         claim = self.store.claim_next_job(
             self.worker_id,
             self.clock(),
@@ -136,18 +143,29 @@ class Worker:
         )
         if claim is None:
             return False
+        job = claim.job
+        shots = range(job.shots_done, min(job.shots_done + self.settings.chunk_shots, job.count))
         log.info(
-            "worker %s runs job %s (attempt %s)", self.worker_id, claim.job.id, claim.attempt_id
-        )
-        outcome = self._supervise(claim)
-        if outcome is not None:
-            accepted = self.store.finish_attempt(claim.attempt_id, outcome, self.clock())
-            if not accepted:
-                log.warning("job %s: attempt %s was superseded", claim.job.id, claim.attempt_id)
+            "worker %s runs job %s, shots %d to %d (attempt %s)",
+            self.worker_id, job.id, shots.start, shots.stop - 1, claim.attempt_id,
+        )  # fmt: skip
+        outcome = self._supervise(claim, shots)
+        if outcome is None:
+            return True
+        if outcome.results is not None:
+            outcome = replace(outcome, results=_appended(job.results, outcome.results))
+        now = self.clock()
+        if outcome.status is JobStatus.COMPLETED and shots.stop < job.count:
+            assert outcome.results is not None
+            accepted = self.store.record_chunk(claim.attempt_id, outcome.results, shots.stop, now)
+        else:
+            accepted = self.store.finish_attempt(claim.attempt_id, outcome, now)
+        if not accepted:
+            log.warning("job %s: attempt %s was superseded", job.id, claim.attempt_id)
         return True
 
-    def _supervise(self, claim: ClaimedJob) -> ExecutionOutcome | None:
-        """Run the child to its end; None when another worker owns the job now."""
+    def _supervise(self, claim: ClaimedJob, shots: range) -> ExecutionOutcome | None:
+        """Run the child on ``shots`` to its end; None when another worker owns the job now."""
         job = claim.job
         try:
             device = self.catalogue.get(job.machine)
@@ -156,7 +174,7 @@ class Worker:
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(
             target=_child_main,
-            args=(sender, job, device, self.settings.execution_memory_bytes),
+            args=(sender, job, shots, device, self.settings.execution_memory_bytes),
             daemon=True,
         )
         child.start()
@@ -215,6 +233,13 @@ class Worker:
         if not isinstance(message, ExecutionOutcome | str):
             return _failure(job_id, f"the execution process sent {type(message).__name__}")
         return message
+
+
+def _appended(
+    earlier: dict[str, list[str]] | None, chunk: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The results of the chunks so far, then this chunk's."""
+    return {label: [*(earlier or {}).get(label, []), *values] for label, values in chunk.items()}
 
 
 def _failure(job_id: str, text: str) -> ExecutionOutcome:
