@@ -143,6 +143,11 @@ class NewJob:
     cfl: str | None = None
     max_cost: float | None = None
     organisation: str = DEFAULT_ORGANISATION
+    batch_id: str | None = None
+    """The first job of the batch this job belongs to (the first job names itself)."""
+    batch_limit: float | None = None
+    """On a batch's first job: the HQCs past which the batch closes."""
+    batch_end: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

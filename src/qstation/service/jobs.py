@@ -83,8 +83,10 @@ class JobService:
                 f"language {request.language!r} is not supported by {device.name}; "
                 f"use one of {sorted(device.languages)}"
             )
+        job_id = secrets.token_hex(16)
+        batch_id, batch_limit = self._batch(user, job_id, device.name, request)
         job = NewJob(
-            id=secrets.token_hex(16),
+            id=job_id,
             owner_id=user.id,
             name=request.name,
             machine=device.name,
@@ -98,8 +100,36 @@ class JobService:
             cfl=request.cfl,
             max_cost=None if request.max_cost is None else float(request.max_cost),
             organisation=user.organisation,
+            batch_id=batch_id,
+            batch_limit=batch_limit,
+            batch_end=bool(request.batch_end),
         )
         return self.store.create_job(job)
+
+    def _batch(
+        self, user: User, job_id: str, machine: str, request: JobRequest
+    ) -> tuple[str | None, float | None]:
+        """The batch the job joins and, for a first job, the batch's cost limit."""
+        named = request.batch_exec
+        if named is None:
+            if request.batch_end:
+                raise InvalidJobRequest("batch-end needs batch-exec: the batch's first job")
+            return None, None
+        if isinstance(named, int):
+            if named <= 0:
+                raise InvalidJobRequest(
+                    f"batch-exec, a batch's cost limit, must be positive, not {named}"
+                )
+            return job_id, float(named)
+        try:
+            first = self.store.get_job(_checked_id(named), user.id)
+        except JobNotFound:
+            raise InvalidJobRequest(f"batch-exec names no job of yours: {named!r}") from None
+        if first.batch_id != first.id:
+            raise InvalidJobRequest(f"job {first.id} does not start a batch")
+        if first.machine != machine:
+            raise InvalidJobRequest(f"the batch of job {first.id} runs on {first.machine}")
+        return first.id, None
 
     def _group(self, user: User, named: str | None) -> str:
         """The group the job runs for: the one it names, in the submitter's organisation, or

@@ -70,6 +70,7 @@ from qstation.model import (
     NewJob,
     User,
 )
+from qstation.scheduling.batches import BATCH_IDLE, BatchJob, holds_target
 from qstation.scheduling.calendar import Availability, CalendarEvent, EventKind
 from qstation.scheduling.policy import (
     DEFAULT_PRIORITY,
@@ -258,10 +259,21 @@ class JobStore:
                 if claim is not None:
                     return claim
             availability = _availability(conn, now)
+            held = _batch_holds(conn, now)
+            batch_of = dict(
+                conn.execute(
+                    select(jobs.c.id, jobs.c.batch_id).where(
+                        _waiting(), jobs.c.batch_id.is_not(None)
+                    )
+                ).all()
+            )
             for queued in ranked(*_queue_and_usage(conn, now, fair_share_window, None)):
                 target = availability.get(queued.machine)
                 if target is not None and not target.runs_jobs_of(queued.organisation):
                     continue  # its target is offline, in maintenance, or reserved for others
+                holder = held.get(queued.machine)
+                if holder is not None and batch_of.get(queued.job_id) != holder:
+                    continue  # a batch runs there back to back
                 row = conn.execute(
                     select(jobs)
                     .where(jobs.c.id == queued.job_id, _waiting())
@@ -745,6 +757,42 @@ def _availability(conn: Connection, now: datetime) -> dict[str, Availability]:
     for row in conn.execute(select(calendar_events).where(*covering)):
         current[row.machine].append(_calendar_event(row))
     return {machine: Availability(current[machine], has_calendar=True) for machine in machines}
+
+
+def _batch_holds(conn: Connection, now: datetime) -> dict[str, str]:
+    """Each target a batch holds (:mod:`qstation.scheduling.batches`) -> the batch's ID."""
+    idle_since = now - BATCH_IDLE
+    recent = or_(
+        _waiting(),
+        jobs.c.status.in_(_LEASE_HOLDERS),
+        jobs.c.finished_at > idle_since,
+        jobs.c.submitted_at > idle_since,
+    )
+    batch_ids = conn.scalars(
+        select(jobs.c.batch_id).where(jobs.c.batch_id.is_not(None), recent).distinct()
+    ).all()
+    holds = {}
+    for batch_id in batch_ids:
+        rows = conn.execute(select(jobs).where(jobs.c.batch_id == batch_id)).all()
+        first = next((row for row in rows if row.id == batch_id), None)
+        if first is None or first.batch_limit is None:
+            continue
+        members = {row.id: _batch_job(row) for row in rows}
+        if holds_target(members[first.id], first.batch_limit, list(members.values()), now):
+            holds[first.machine] = batch_id
+    return holds
+
+
+def _batch_job(row: Row[Any]) -> BatchJob:
+    status = JobStatus(row.status)
+    return BatchJob(
+        submitted_at=row.submitted_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        waiting_or_running=not status.is_final,
+        cost=row.cost,
+        batch_end=row.batch_end,
+    )
 
 
 def _quota_key(organisation: str, group: str | None, kind: CreditKind) -> ColumnElement[bool]:

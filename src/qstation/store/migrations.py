@@ -194,6 +194,17 @@ def _add_shots_done(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE jobs ADD COLUMN shots_done INTEGER NOT NULL DEFAULT 0"))
 
 
+def _add_batches(conn: Connection) -> None:
+    """Batches: each job's batch (its first job), the first job's cost limit, the last job."""
+    for statement in (
+        "ALTER TABLE jobs ADD COLUMN batch_id VARCHAR(64)",
+        "ALTER TABLE jobs ADD COLUMN batch_limit DOUBLE PRECISION",
+        "ALTER TABLE jobs ADD COLUMN batch_end BOOLEAN NOT NULL DEFAULT FALSE",
+        "CREATE INDEX ix_jobs_batch_id ON jobs (batch_id)",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
@@ -202,6 +213,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "monthly credit quotas; what each job was charged to", _add_credit_quotas),
     Migration(4, "operational hours of hardware targets", _add_calendar),
     Migration(5, "jobs run in chunks of shots", _add_shots_done),
+    Migration(6, "batches of jobs", _add_batches),
 )
 
 

@@ -94,9 +94,13 @@ jobs = Table(
     Column("organisation", String(64), nullable=False),
     Column("credits", String(16), nullable=True),  # what its cost was charged to, if anything
     Column("shots_done", Integer, nullable=False),
+    Column("batch_id", String(64), nullable=True),
+    Column("batch_limit", Double, nullable=True),
+    Column("batch_end", Boolean, nullable=False),
     Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
     Index("ix_jobs_owner_id", "owner_id"),
     Index("ix_jobs_organisation_finished_at", "organisation", "finished_at"),
+    Index("ix_jobs_batch_id", "batch_id"),
 )
 
 job_attempts = Table(
