@@ -136,3 +136,15 @@ def test_a_chunk_whose_worker_died_runs_again_from_the_last_recorded_shot(
     assert len(done.results["c"]) == 3000 and done.cost is not None
     outcomes = [attempt.outcome for attempt in store.list_attempts(job.id)]
     assert outcomes == ["chunk", "lease_expired", "chunk", "completed"]
+
+
+def test_a_cancel_during_a_chunk_keeps_the_chunks_shots(store: JobStore) -> None:  # noqa: F811
+    job = submit(store, FIXED, count=3000)
+    claim = store.claim_next_job("w", utc_now(), 60, 3)
+    assert claim is not None
+    assert store.cancel_job(job.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
+    results = {"c": ["0000"] * 1024}
+    assert store.record_chunk(claim.attempt_id, results, 1024, utc_now())
+    canceled = store.get_job(job.id, None)
+    assert canceled.status is JobStatus.CANCELED and canceled.results == results
+    assert canceled.shots_done == 1024
