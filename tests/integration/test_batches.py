@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from qstation.model import ExecutionOutcome, JobStatus, NewJob, User
+from qstation.scheduling.calendar import CalendarEvent, EventKind
 from qstation.store import JobStore
 
 T0 = datetime(2026, 11, 24, 9, 0, 0)
@@ -120,3 +121,17 @@ def test_a_batch_past_its_cost_limit_closes(store: JobStore, users: dict[str, Us
     submit(store, users["batcher"], "batch-3", 5, batch_id=first)
     assert run_next(store, 6) == "other-1"  # the batch closed; other-1 is older
     assert run_next(store, 8) == "batch-3"
+
+
+def test_a_batch_does_not_keep_another_organisation_out_of_its_reservation(
+    store: JobStore, users: dict[str, User]
+) -> None:
+    store.add_calendar_event(CalendarEvent("H1-1", EventKind.ONLINE, at(0), at(3600)))
+    first = submit(store, users["batcher"], "batch-1", 0, limit=100)
+    assert run_next(store, 1) == "batch-1"
+    store.add_calendar_event(
+        CalendarEvent("H1-1", EventKind.RESERVATION, at(10), at(3600), organisation="other")
+    )
+    submit(store, users["batcher"], "batch-2", 11, batch_id=first)
+    submit(store, users["other"], "reserved", 12)
+    assert run_next(store, 13) == "reserved"  # the batch cannot run here now; its hold yields

@@ -109,3 +109,34 @@ def test_quotas_are_set_replaced_listed_and_removed(acme: JobStore) -> None:
         acme.set_quota(CreditQuota("nowhere", EMULATOR, 1.0))
     with pytest.raises(errors.AccountNotFound):
         acme.set_quota(CreditQuota("acme", EMULATOR, 1.0, group="missing"))
+
+
+@pytest.mark.parametrize(("quota", "charged"), [(10.0, True), (3.0, False)])
+def test_a_job_canceled_during_its_last_chunk_is_charged_for_the_shots_it_keeps(
+    acme: JobStore, quota: float, charged: bool
+) -> None:
+    acme.set_quota(CreditQuota("acme", EMULATOR, quota))
+    job = NewJob(
+        id=uuid.uuid4().hex, owner_id="o" * 32, name="", machine="H1-1E",
+        language="OPENQASM 2.0", program="OPENQASM 2.0;", count=10, options={},
+        group="DEFAULT", seed=1, submitted_at=NOVEMBER, organisation="acme",
+    )  # fmt: skip
+    acme.create_job(job)
+    claim = acme.claim_next_job("w", NOVEMBER, 60.0, 3)
+    assert claim is not None
+    acme.cancel_job(job.id, None, NOVEMBER)
+    outcome = ExecutionOutcome(
+        JobStatus.COMPLETED, results={"c": ["1"] * 10}, cost=4.0, credits=EMULATOR
+    )
+    assert acme.finish_attempt(claim.attempt_id, outcome, NOVEMBER)
+
+    ended = acme.get_job(job.id, None)
+    assert ended.status is JobStatus.CANCELED
+    spent = acme.spent_this_month("acme", None, EMULATOR, NOVEMBER)
+    if charged:
+        assert (ended.results, ended.cost, ended.shots_done, spent) == (
+            {"c": ["1"] * 10}, 4.0, 10, 4.0,
+        )  # fmt: skip
+    else:  # it could not pay for them: it keeps none of the shots
+        assert (ended.results, ended.cost, ended.shots_done, spent) == (None, None, 0, 0.0)
+        assert ended.error is not None and "1002" in ended.error

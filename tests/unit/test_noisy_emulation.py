@@ -19,15 +19,20 @@ import pytest
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import (
+    Binary,
     BitRef,
+    Conditional,
+    Const,
     Gate,
     Measure,
     Operation,
     Program,
+    ReadBit,
     ReadRegister,
     Record,
     Reset,
 )
+from qstation.engines.stabilizer import StabilizerEngine
 from qstation.engines.statevector import StateVectorEngine
 from qstation.noise.model import NoiseModel
 
@@ -383,3 +388,19 @@ def test_the_same_seed_gives_the_same_noisy_shots_whole_or_in_parts() -> None:
     whole = ENGINE.run(MID_CIRCUIT, 300, seed=5, noise=ALL)
     assert ENGINE.run(MID_CIRCUIT, 300, seed=5, noise=ALL) == whole
     assert ENGINE.run(MID_CIRCUIT, 300, seed=6, noise=ALL) != whole
+
+
+@pytest.mark.parametrize("engine", ["state-vector", "stabilizer"])
+def test_dephasing_before_a_gate_does_not_depend_on_a_skipped_conditional_before_it(
+    engine: str,
+) -> None:
+    """q1 in |+>, dephased surely (Z) before CZ: H then reads 1. The conditional X just
+    before the CZ never runs; the gate's dephasing must not go with it."""
+    never = Conditional(Binary("eq", ReadBit(BitRef("m", 0)), Const(1)), Gate("X", (2,)))
+    program = program_with(4, [
+        measure(0), Gate("H", (1,)), never, Gate("CZ", (1, 3)), Gate("H", (1,)), measure(1),
+    ])  # fmt: skip
+    surely = NoiseModel(linear_dephasing_rate=4.0, idle_dephasing=False)  # Z with p = 1
+    runner = ENGINE if engine == "state-vector" else StabilizerEngine()
+    results = runner.run(program, 200, seed=2, noise=surely)
+    assert set(results["m"]) == {"10"}  # bit 1 (q1) is 1, bit 0 (q0) is 0

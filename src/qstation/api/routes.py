@@ -90,7 +90,7 @@ def list_jobs(
     status: Annotated[list[JobStatus] | None, Query(description="Any of these statuses.")] = None,
     machine: Annotated[str | None, Query(description="Submitted to this target.")] = None,
     group: Annotated[str | None, Query(description="Run for this group.")] = None,
-    name: Annotated[str | None, Query(description="Whose name contains this text.")] = None,
+    name: Annotated[str | None, Query(description="Whose name contains this, in any case.")] = None,
     submitted_after: Annotated[datetime | None, Query(alias="submitted-after")] = None,
     submitted_before: Annotated[datetime | None, Query(alias="submitted-before")] = None,
     limit: Annotated[int, Query(description=f"At most this many (1-{MAX_PAGE}).")] = 100,

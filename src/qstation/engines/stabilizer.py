@@ -26,6 +26,7 @@ from qstation.engines.randomness import shot_keys
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay_parts
 from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
+from qstation.noise.dephasing import with_dephasing_points
 from qstation.noise.faults import NoisePlan, ShotNoise, draw_shot_noise, plan_noise
 from qstation.noise.model import NOISELESS, NoiseModel
 
@@ -44,6 +45,7 @@ class StabilizerEngine:
     ) -> dict[str, list[str]]:
         """Shots ``first_shot`` on, as in a whole run when ``first_shot`` is a multiple of
         :data:`SAMPLE_BLOCK` (the sampler's blocks are seeded by their first shot)."""
+        program = with_dephasing_points(program, noise, holds_rotations=False)
         tableaus = _clifford_tableaus(program)
         keys = shot_keys(seed, first_shot, n_shots)
         plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)

@@ -32,7 +32,7 @@ from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
-from qstation.noise.dephasing import with_coherent_dephasing
+from qstation.noise.dephasing import with_dephasing_points
 from qstation.noise.faults import Fault, NoisePlan, draw_shot_noise, plan_noise
 from qstation.noise.model import NOISELESS, NoiseModel
 from qstation.sizes import describe_bytes
@@ -65,7 +65,7 @@ class StateVectorEngine:
         """Shots ``first_shot`` to ``first_shot + n_shots - 1`` of the job: each the same as in
         a run of the whole job. ``wasm`` is the job's module, needed when the program calls
         it."""
-        program = with_coherent_dephasing(program, noise)
+        program = with_dephasing_points(program, noise, holds_rotations=True)
         qubits = sorted(program.used_qubits())
         self._check_memory(len(qubits))
         simulation = _Simulation(program, {q: i for i, q in enumerate(qubits)}, wasm)

@@ -74,7 +74,7 @@ def coherent_angle(model: NoiseModel, duration: float) -> float:
 def z_probability(model: NoiseModel, duration: float, holds_rotations: bool) -> float:
     """The probability of a Z over ``duration`` ms: linear dephasing, and the rotation's
     incoherent stand-in unless the rotation is coherent and the engine (``holds_rotations``)
-    runs it as a gate (:func:`with_coherent_dephasing`)."""
+    runs it as a gate (:func:`with_dephasing_points`)."""
     linear = min(1.0, model.linear_dephasing_rate * duration)
     if holds_rotations and model.coherent_dephasing:
         return linear
@@ -83,18 +83,22 @@ def z_probability(model: NoiseModel, duration: float, holds_rotations: bool) -> 
     return linear + quadratic - 2 * linear * quadratic  # one or the other, not both
 
 
-def with_coherent_dephasing(program: Program, model: NoiseModel) -> Program:
-    """``program`` with each period's rotation as an ``Rz`` before its gate (under the gate's
-    condition, if it has one); unchanged when the model's dephasing is incoherent."""
-    if not (model.coherent_dephasing and model.quadratic_dephasing_rate):
+def with_dephasing_points(program: Program, model: NoiseModel, holds_rotations: bool) -> Program:
+    """``program`` with an ``Rz`` just before each gate a qubit dephases before, under the
+    gate's condition: the coherent rotation when the engine ``holds_rotations`` and the
+    model's dephasing is coherent, else ``Rz(0)``. Either way the period's Z faults come right
+    after it (:func:`~qstation.noise.faults.plan_noise`), so they happen exactly in the shots
+    where the gate runs."""
+    if not model.dephases:
         return program
     rotations: dict[int, list[Dephasing]] = defaultdict(list)
     for period in dephasing_periods(program, model):
         rotations[period.position].append(period)
+    coherent = holds_rotations and model.coherent_dephasing
     operations: list[Operation] = []
     for position, operation in enumerate(program.operations):
         for period in rotations.get(position, []):
-            turns = coherent_angle(model, period.duration) / math.pi
+            turns = coherent_angle(model, period.duration) / math.pi if coherent else 0.0
             operations.append(_as_taken(operation, Gate("Rz", (period.qubit,), (turns,))))
         operations.append(operation)
     return replace(program, operations=tuple(operations))

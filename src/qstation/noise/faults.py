@@ -62,12 +62,12 @@ class NoisePlan:
 
 
 def plan_noise(program: Program, model: NoiseModel, holds_rotations: bool) -> NoisePlan:
-    """``holds_rotations``: the engine runs coherent dephasing as gates, which
-    :func:`~qstation.noise.dephasing.with_coherent_dephasing` put in the program; otherwise
-    dephasing is all Z faults."""
+    """``program`` comes from :func:`~qstation.noise.dephasing.with_dephasing_points`, with
+    the same ``holds_rotations``: whether the engine runs coherent dephasing as gates;
+    otherwise dephasing is all Z faults."""
     used = sorted(program.used_qubits())
     sites = [_site(-1, model.p_init, [((ElementaryFault("X", q),), 1.0)]) for q in used]
-    dephasing: dict[int, list[Site]] = defaultdict(list)  # just before the operation
+    dephasing: dict[int, list[Site]] = defaultdict(list)  # after the Rz before the gate
     for period in dephasing_periods(program, model):
         probability = z_probability(model, period.duration, holds_rotations)
         z = ((ElementaryFault("Z", period.qubit),), 1.0)

@@ -220,7 +220,7 @@ class JobStore:
         if query.group is not None:
             conditions.append(jobs.c.group_name == query.group)
         if query.name_contains is not None:
-            conditions.append(jobs.c.name.contains(query.name_contains, autoescape=True))
+            conditions.append(jobs.c.name.icontains(query.name_contains, autoescape=True))
         if query.submitted_after is not None:
             conditions.append(jobs.c.submitted_at > query.submitted_after)
         if query.submitted_before is not None:
@@ -272,8 +272,12 @@ class JobStore:
                 if target is not None and not target.runs_jobs_of(queued.organisation):
                     continue  # its target is offline, in maintenance, or reserved for others
                 holder = held.get(queued.machine)
-                if holder is not None and batch_of.get(queued.job_id) != holder:
-                    continue  # a batch runs there back to back
+                if (
+                    holder is not None
+                    and batch_of.get(queued.job_id) != holder[0]
+                    and (target is None or target.runs_jobs_of(holder[1]))
+                ):
+                    continue  # a batch runs there back to back (unless its target is closed to it)
                 row = conn.execute(
                     select(jobs)
                     .where(jobs.c.id == queued.job_id, _waiting())
@@ -335,18 +339,23 @@ class JobStore:
                 }
                 if outcome.results is not None:  # else the chunks' results so far stay
                     values["results"] = outcome.results
-                if target is JobStatus.COMPLETED:
+                if outcome.status is JobStatus.COMPLETED:  # all shots ran, even if canceled
                     values["shots_done"] = jobs.c.count
-                if target is JobStatus.COMPLETED and outcome.credits is not None:
-                    shortfall = _quota_shortfall(
-                        conn, job.organisation, job.group_name, outcome, now
+                    shortfall = (
+                        None
+                        if outcome.credits is None
+                        else _quota_shortfall(conn, job.organisation, job.group_name, outcome, now)
                     )
                     if shortfall is None:
                         values["credits"] = outcome.credits
-                    else:
-                        target = JobStatus.DEPLETED
+                    else:  # uncharged, so without the shots it would have paid for
                         error = errors.CostLimitExceeded(shortfall).job_error(job.id)
-                        values.update(results=None, cost=None, error=error)
+                        values.update(cost=None, error=error)
+                        del values["shots_done"]
+                        values.pop("results", None)
+                        if target is JobStatus.COMPLETED:
+                            target = JobStatus.DEPLETED
+                            values.update(results=None, shots_done=0)
                 still_current = jobs.c.current_attempt_id == attempt_id
                 if _transition(conn, job.id, source, target, values, still_current) is not None:
                     _close_attempt(conn, attempt_id, now, outcome.status, values["error"])
@@ -397,10 +406,11 @@ class JobStore:
                     changed = _transition(
                         conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}, _waiting()
                     )
-                else:
+                else:  # a worker holds it (the guard: it may have just let go)
                     changed = _transition(
-                        conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True}
-                    )
+                        conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True},
+                        jobs.c.lease_owner.is_not(None),
+                    )  # fmt: skip
                 if changed is not None:
                     return _job_record(changed)
 
@@ -759,8 +769,9 @@ def _availability(conn: Connection, now: datetime) -> dict[str, Availability]:
     return {machine: Availability(current[machine], has_calendar=True) for machine in machines}
 
 
-def _batch_holds(conn: Connection, now: datetime) -> dict[str, str]:
-    """Each target a batch holds (:mod:`qstation.scheduling.batches`) -> the batch's ID."""
+def _batch_holds(conn: Connection, now: datetime) -> dict[str, tuple[str, str]]:
+    """Each target a batch holds (:mod:`qstation.scheduling.batches`) -> the batch's ID and
+    its organisation."""
     idle_since = now - BATCH_IDLE
     recent = or_(
         _waiting(),
@@ -771,16 +782,19 @@ def _batch_holds(conn: Connection, now: datetime) -> dict[str, str]:
     batch_ids = conn.scalars(
         select(jobs.c.batch_id).where(jobs.c.batch_id.is_not(None), recent).distinct()
     ).all()
-    holds = {}
+    holds: dict[str, tuple[datetime, str, str]] = {}  # machine -> (started, batch, organisation)
     for batch_id in batch_ids:
         rows = conn.execute(select(jobs).where(jobs.c.batch_id == batch_id)).all()
         first = next((row for row in rows if row.id == batch_id), None)
         if first is None or first.batch_limit is None:
             continue
         members = {row.id: _batch_job(row) for row in rows}
-        if holds_target(members[first.id], first.batch_limit, list(members.values()), now):
-            holds[first.machine] = batch_id
-    return holds
+        if not holds_target(members[first.id], first.batch_limit, list(members.values()), now):
+            continue
+        holder = (first.started_at, batch_id, first.organisation)
+        # Two workers may start two batches on one target at once: the earlier one holds it.
+        holds[first.machine] = min(holds.get(first.machine, holder), holder)
+    return {machine: (batch, organisation) for machine, (_, batch, organisation) in holds.items()}
 
 
 def _batch_job(row: Row[Any]) -> BatchJob:
