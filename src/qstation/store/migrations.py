@@ -196,9 +196,10 @@ def _add_shots_done(conn: Connection) -> None:
 
 def _add_batches(conn: Connection) -> None:
     """Batches: each job's batch (its first job), the first job's cost limit, the last job."""
+    double = Double().compile(dialect=conn.dialect)  # SQLite and PostgreSQL spell it apart
     for statement in (
         "ALTER TABLE jobs ADD COLUMN batch_id VARCHAR(64)",
-        "ALTER TABLE jobs ADD COLUMN batch_limit DOUBLE PRECISION",
+        f"ALTER TABLE jobs ADD COLUMN batch_limit {double}",
         "ALTER TABLE jobs ADD COLUMN batch_end BOOLEAN NOT NULL DEFAULT FALSE",
         "CREATE INDEX ix_jobs_batch_id ON jobs (batch_id)",
     ):
