@@ -11,14 +11,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from qstation.devices.catalogue import DeviceCatalogue, SystemType
-from qstation.errors import AccountNotFound, BadRequest
-from qstation.model import DEFAULT_GROUP, User
+from qstation.errors import BadRequest
+from qstation.model import User
 from qstation.scheduling.calendar import CalendarEvent, EventKind
 from qstation.service.clock import Clock, utc_now
+from qstation.service.organisations import OrganisationService
 from qstation.store import JobStore
-
-FAIR_SHARE_QUEUE = "Fair-Share Queue"
-"""What the client shows as a window's organisation when the server names none."""
 
 
 class CalendarService:
@@ -42,8 +40,8 @@ class CalendarService:
             raise BadRequest(f"the event must end after it starts ({start} to {end})")
         if (kind is EventKind.RESERVATION) != (organisation is not None):
             raise BadRequest("a reservation names its organisation, and only a reservation does")
-        if organisation is not None and self.store.get_group(organisation, DEFAULT_GROUP) is None:
-            raise AccountNotFound(f"No organisation {organisation}.")
+        if organisation is not None:
+            OrganisationService(self.store, self.clock).require(organisation)
         return self.store.add_calendar_event(
             CalendarEvent(device.name, kind, start, end, organisation)
         )

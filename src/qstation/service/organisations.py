@@ -39,6 +39,10 @@ class OrganisationService:
     def groups(self) -> list[Group]:
         return self.store.list_groups()
 
+    def require(self, organisation: str) -> None:
+        """Raise :class:`AccountNotFound` unless the organisation exists."""
+        self.group(organisation, DEFAULT_GROUP)
+
     def group(self, organisation: str, name: str) -> Group:
         """The group, which must exist."""
         group = self.store.get_group(organisation, name)

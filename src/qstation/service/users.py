@@ -40,7 +40,7 @@ class UserService:
             raise BadRequest("the password must not be empty")
         group_name = check_plain_text(group or DEFAULT_GROUP, "the group name", GROUP_LENGTH)
         organisations = OrganisationService(self.store, self.clock)
-        organisations.group(organisation, DEFAULT_GROUP)  # the organisation must exist
+        organisations.require(organisation)
         if self.store.get_group(organisation, group_name) is None:
             organisations.add_group(organisation, group_name)
         user = User(

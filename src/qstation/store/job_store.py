@@ -323,9 +323,7 @@ class JobStore:
         """
         if not outcome.status.is_final:
             raise ValueError(f"an attempt cannot end with status {outcome.status}")
-        owned_by_attempt = select(
-            jobs.c.id, jobs.c.status, jobs.c.organisation, jobs.c.group_name
-        ).where(jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS))
+        owned_by_attempt = _owned_by_attempt(attempt_id, jobs.c.organisation, jobs.c.group_name)
         with self._write() as conn:
             # Retried when a cancel lands between the read and the guarded update.
             while (job := conn.execute(owned_by_attempt).first()) is not None:
@@ -368,9 +366,7 @@ class JobStore:
         """Keep the results of the job's first ``shots_done`` shots and hand the job back to
         the queue for its next chunk (it stays ``running``); a job being canceled ends
         canceled with them. ``False`` if the attempt no longer owns its job."""
-        owned_by_attempt = select(jobs.c.id, jobs.c.status).where(
-            jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS)
-        )
+        owned_by_attempt = _owned_by_attempt(attempt_id)
         with self._write() as conn:
             while (job := conn.execute(owned_by_attempt).first()) is not None:
                 source = JobStatus(job.status)
@@ -465,12 +461,15 @@ class JobStore:
         """A new group of an existing organisation."""
         with self._write() as conn:
             self._require_organisation(conn, group.organisation)
-            exists = conn.scalar(select(user_groups.c.name).where(_is_group(group)))
-            if exists is not None:
+            if _group_exists(conn, group.organisation, group.name):
                 raise errors.AccountExists(
                     f"The organisation {group.organisation} has a group {group.name} already."
                 )
-            conn.execute(insert(user_groups).values(_group_columns(group)))
+            conn.execute(
+                insert(user_groups).values(
+                    organisation=group.organisation, name=group.name, priority=group.priority
+                )
+            )
 
     def set_group_priority(self, organisation: str, name: str, priority: int) -> None:
         with self._write() as conn:
@@ -487,29 +486,21 @@ class JobStore:
             row = conn.execute(
                 select(user_groups).where(_is_group(Group(organisation, name)))
             ).first()
-        return None if row is None else Group(row.organisation, row.name, row.priority)
+        return None if row is None else _group_of(row)
 
     def list_groups(self) -> list[Group]:
         with self._read() as conn:
             rows = conn.execute(
                 select(user_groups).order_by(user_groups.c.organisation, user_groups.c.name)
             ).all()
-        return [Group(row.organisation, row.name, row.priority) for row in rows]
+        return [_group_of(row) for row in rows]
 
     def set_quota(self, quota: CreditQuota) -> None:
         """Set (or replace) a monthly quota; its organisation and group must exist."""
         key = _quota_key(quota.organisation, quota.group, quota.kind)
         with self._write() as conn:
             self._require_organisation(conn, quota.organisation)
-            if (
-                quota.group is not None
-                and conn.scalar(
-                    select(user_groups.c.name).where(
-                        _is_group(Group(quota.organisation, quota.group))
-                    )
-                )
-                is None
-            ):
+            if quota.group is not None and not _group_exists(conn, quota.organisation, quota.group):
                 raise errors.AccountNotFound(
                     f"The organisation {quota.organisation} has no group {quota.group}."
                 )
@@ -726,6 +717,13 @@ def _select_job(job_id: str, owner_id: str | None) -> Select[Any]:
     return query if owner_id is None else query.where(jobs.c.owner_id == owner_id)
 
 
+def _owned_by_attempt(attempt_id: int, *columns: ColumnElement[Any]) -> Select[Any]:
+    """The job (ID, status and ``columns``) while the attempt still holds it."""
+    return select(jobs.c.id, jobs.c.status, *columns).where(
+        jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(_LEASE_HOLDERS)
+    )
+
+
 def _waiting() -> ColumnElement[bool]:
     """Jobs whose next chunk waits for a worker: queued ones, and running ones between chunks
     (no worker holds them)."""
@@ -866,8 +864,13 @@ def _is_group(group: Group) -> ColumnElement[bool]:
     return and_(user_groups.c.organisation == group.organisation, user_groups.c.name == group.name)
 
 
-def _group_columns(group: Group) -> dict[str, Any]:
-    return {"organisation": group.organisation, "name": group.name, "priority": group.priority}
+def _group_exists(conn: Connection, organisation: str, name: str) -> bool:
+    found = conn.scalar(select(user_groups.c.name).where(_is_group(Group(organisation, name))))
+    return found is not None
+
+
+def _group_of(row: Row[Any]) -> Group:
+    return Group(row.organisation, row.name, row.priority)
 
 
 def _queue_and_usage(
