@@ -45,11 +45,22 @@ class InvalidRefreshToken(QStationError):
     http_status = 400
 
 
-class JobNotFound(QStationError):
+class NotFound(QStationError):
+    """Something the request names does not exist."""
+
+    http_status = 404
+
+
+class AlreadyExists(QStationError):
+    """Something the request would create exists already."""
+
+    http_status = 409
+
+
+class JobNotFound(NotFound):
     """Error: job does not exist"""  # the seed notebook shows this text verbatim
 
     code = 21
-    http_status = 404
 
 
 class JobAlreadyFinished(QStationError):
@@ -59,11 +70,10 @@ class JobAlreadyFinished(QStationError):
     http_status = 400
 
 
-class UnknownMachine(QStationError):
+class UnknownMachine(NotFound):
     """Error: machine does not exist"""
 
     code = 23
-    http_status = 404
 
 
 class InvalidJobRequest(QStationError):
@@ -73,32 +83,28 @@ class InvalidJobRequest(QStationError):
     http_status = 400
 
 
-class UserExists(QStationError):
+class UserExists(AlreadyExists):
     """A user with this email exists already."""
 
     code = 30
-    http_status = 409
 
 
-class UserNotFound(QStationError):
+class UserNotFound(NotFound):
     """No such user."""
 
     code = 31
-    http_status = 404
 
 
-class AccountExists(QStationError):
+class AccountExists(AlreadyExists):
     """An organisation or group of this name exists already."""
 
     code = 32
-    http_status = 409
 
 
-class AccountNotFound(QStationError):
+class AccountNotFound(NotFound):
     """No such organisation or group."""
 
     code = 33
-    http_status = 404
 
 
 class ConfigurationError(QStationError):

@@ -35,7 +35,7 @@ def test_user_commands_manage_the_accounts_the_server_accepts(tmp_path: Path) ->
     assert "carol@example.com\tphysics" in listing
     store = open_store(f"sqlite:///{tmp_path / 'qstation.db'}")
     try:
-        stored = store.get_user_by_email("carol@example.com")
+        stored = store.accounts.get_user_by_email("carol@example.com")
         assert stored is not None and stored.password_hash.startswith("$argon2id$")
         assert PASSWORD not in stored.password_hash
     finally:

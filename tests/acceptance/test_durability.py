@@ -81,9 +81,9 @@ def test_kill_9_of_the_server_loses_no_job_and_runs_none_twice(tmp_path: Path) -
     store = open_store(f"sqlite:///{data_dir / 'qstation.db'}")
     try:
         for handle in handles:
-            job = store.get_job(handle[0], None)
+            job = store.jobs.get(handle[0], None)
             assert job.status is JobStatus.COMPLETED
-            attempts = store.list_attempts(job.id)
+            attempts = store.jobs.attempts(job.id)
             assert [a.outcome for a in attempts].count("completed") == 1
     finally:
         store.close()

@@ -23,12 +23,12 @@ def at(seconds: float) -> datetime:
 def users(store: JobStore) -> dict[str, User]:
     made = {}
     for organisation in ("batcher", "other"):
-        store.create_organisation(organisation, T0)
+        store.organisations.create(organisation, T0)
         user = User(
             uuid.uuid4().hex, f"u@{organisation}.org", "x", "DEFAULT", T0,
             organisation=organisation,
         )  # fmt: skip
-        made[organisation] = store.create_user(user)
+        made[organisation] = store.accounts.create_user(user)
     return made
 
 
@@ -43,7 +43,7 @@ def submit(
     end: bool = False,
 ) -> str:
     job_id = f"{name}-{uuid.uuid4().hex[:6]}"
-    store.create_job(
+    store.jobs.create(
         NewJob(
             id=job_id,
             owner_id=user.id,
@@ -67,11 +67,11 @@ def submit(
 
 def run_next(store: JobStore, seconds: float, cost: float = 10.0) -> str | None:
     """Claim at ``seconds`` and finish a second later; the job's name, or None."""
-    claim = store.claim_next_job("w", at(seconds), 60.0, 3)
+    claim = store.dispatch.claim_next_job("w", at(seconds), 60.0, 3)
     if claim is None:
         return None
     outcome = ExecutionOutcome(JobStatus.COMPLETED, results={}, cost=cost)
-    store.finish_attempt(claim.attempt_id, outcome, at(seconds + 1))
+    store.jobs.finish_attempt(claim.attempt_id, outcome, at(seconds + 1))
     return claim.job.name
 
 
@@ -126,10 +126,10 @@ def test_a_batch_past_its_cost_limit_closes(store: JobStore, users: dict[str, Us
 def test_a_batch_does_not_keep_another_organisation_out_of_its_reservation(
     store: JobStore, users: dict[str, User]
 ) -> None:
-    store.add_calendar_event(CalendarEvent("H1-1", EventKind.ONLINE, at(0), at(3600)))
+    store.calendar.add(CalendarEvent("H1-1", EventKind.ONLINE, at(0), at(3600)))
     first = submit(store, users["batcher"], "batch-1", 0, limit=100)
     assert run_next(store, 1) == "batch-1"
-    store.add_calendar_event(
+    store.calendar.add(
         CalendarEvent("H1-1", EventKind.RESERVATION, at(10), at(3600), organisation="other")
     )
     submit(store, users["batcher"], "batch-2", 11, batch_id=first)

@@ -58,36 +58,36 @@ def test_a_long_job_records_growing_prefixes_and_finishes_as_a_whole_run(
     job = submit(store, FEEDBACK, count=3500)
     chunked = worker(store, chunk_shots=1024)
     seen = []
-    while (current := store.get_job(job.id, None)).status is not JobStatus.COMPLETED:
+    while (current := store.jobs.get(job.id, None)).status is not JobStatus.COMPLETED:
         assert chunked.run_once()
-        seen.append(store.get_job(job.id, None))
+        seen.append(store.jobs.get(job.id, None))
     assert [record.shots_done for record in seen] == [1024, 2048, 3072, 3500]
     assert [record.status for record in seen[:-1]] == [JobStatus.RUNNING] * 3
 
     reference = submit(store, FEEDBACK, count=3500)
     assert worker(store, chunk_shots=4096).run_once()
-    whole = store.get_job(reference.id, None)
+    whole = store.jobs.get(reference.id, None)
     assert whole.results is not None and current.results == whole.results
     for partial in seen[:-1]:
         assert partial.results is not None
         for label, values in partial.results.items():
             assert values == whole.results[label][: partial.shots_done]
     assert current.cost == whole.cost  # charged once, for all the shots
-    assert len(store.list_attempts(job.id)) == 4
+    assert len(store.jobs.attempts(job.id)) == 4
 
 
 def test_another_organisations_higher_priority_job_runs_between_chunks(
     store: JobStore,  # noqa: F811
 ) -> None:
-    store.create_organisation("rival", utc_now())
-    store.create_group(Group("rival", "urgent", 1))
-    rival = store.create_user(
+    store.organisations.create("rival", utc_now())
+    store.organisations.create_group(Group("rival", "urgent", 1))
+    rival = store.accounts.create_user(
         User(uuid.uuid4().hex, "r@rival.org", "x", "urgent", utc_now(), organisation="rival")
     )
     long_job = submit(store, FIXED, count=3000)
     chunked = worker(store, chunk_shots=1024)
     assert chunked.run_once()  # the first chunk of the long job
-    urgent = store.create_job(
+    urgent = store.jobs.create(
         NewJob(
             id=uuid.uuid4().hex,
             owner_id=rival.id,
@@ -104,15 +104,15 @@ def test_another_organisations_higher_priority_job_runs_between_chunks(
         )
     )
     assert chunked.run_once()
-    assert store.get_job(urgent.id, None).status is JobStatus.COMPLETED
-    assert store.get_job(long_job.id, None).shots_done == 1024  # it waited for one chunk
+    assert store.jobs.get(urgent.id, None).status is JobStatus.COMPLETED
+    assert store.jobs.get(long_job.id, None).shots_done == 1024  # it waited for one chunk
 
 
 def test_cancelling_between_chunks_keeps_the_shots_taken(store: JobStore) -> None:  # noqa: F811
     job = submit(store, FIXED, count=5000)
     chunked = worker(store, chunk_shots=2048)
     assert chunked.run_once()
-    canceled = store.cancel_job(job.id, OWNER.id, utc_now())
+    canceled = store.jobs.cancel(job.id, OWNER.id, utc_now())
     assert canceled.status is JobStatus.CANCELED
     assert canceled.results is not None and len(canceled.results["c"]) == 2048
     assert canceled.shots_done == 2048
@@ -125,26 +125,28 @@ def test_a_chunk_whose_worker_died_runs_again_from_the_last_recorded_shot(
     job = submit(store, FIXED, count=3000)
     chunked = worker(store, chunk_shots=1024, lease_seconds=30)
     assert chunked.run_once()
-    lost = store.claim_next_job("dead-worker", utc_now(), 30, 3)  # claims chunk 2, then dies
+    lost = store.dispatch.claim_next_job(
+        "dead-worker", utc_now(), 30, 3
+    )  # claims chunk 2, then dies
     assert lost is not None and lost.job.id == job.id and lost.job.shots_done == 1024
     later = worker(store, chunk_shots=1024, lease_seconds=30)
     later.clock = lambda: utc_now() + timedelta(seconds=31)  # the dead worker's lease ran out
     while later.run_once():
         pass
-    done: JobRecord = store.get_job(job.id, None)
+    done: JobRecord = store.jobs.get(job.id, None)
     assert done.status is JobStatus.COMPLETED and done.results is not None
     assert len(done.results["c"]) == 3000 and done.cost is not None
-    outcomes = [attempt.outcome for attempt in store.list_attempts(job.id)]
+    outcomes = [attempt.outcome for attempt in store.jobs.attempts(job.id)]
     assert outcomes == ["chunk", "lease_expired", "chunk", "completed"]
 
 
 def test_a_cancel_during_a_chunk_keeps_the_chunks_shots(store: JobStore) -> None:  # noqa: F811
     job = submit(store, FIXED, count=3000)
-    claim = store.claim_next_job("w", utc_now(), 60, 3)
+    claim = store.dispatch.claim_next_job("w", utc_now(), 60, 3)
     assert claim is not None
-    assert store.cancel_job(job.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
+    assert store.jobs.cancel(job.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
     results = {"c": ["0000"] * 1024}
-    assert store.record_chunk(claim.attempt_id, results, 1024, utc_now())
-    canceled = store.get_job(job.id, None)
+    assert store.jobs.record_chunk(claim.attempt_id, results, 1024, utc_now())
+    canceled = store.jobs.get(job.id, None)
     assert canceled.status is JobStatus.CANCELED and canceled.results == results
     assert canceled.shots_done == 1024

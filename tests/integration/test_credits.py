@@ -25,8 +25,8 @@ HARDWARE, EMULATOR = CreditKind.HARDWARE, CreditKind.EMULATOR
 
 @pytest.fixture
 def acme(store: JobStore) -> JobStore:
-    store.create_organisation("acme", NOVEMBER)
-    store.create_group(Group("acme", "lab", 5))
+    store.organisations.create("acme", NOVEMBER)
+    store.organisations.create_group(Group("acme", "lab", 5))
     return store
 
 
@@ -42,18 +42,18 @@ def run_job(
         language="OPENQASM 2.0", program="OPENQASM 2.0;", count=10, options={}, group=group,
         seed=1, submitted_at=when, organisation="acme",
     )  # fmt: skip
-    store.create_job(job)
-    claim = store.claim_next_job("w", when, 60.0, 3)
+    store.jobs.create(job)
+    claim = store.dispatch.claim_next_job("w", when, 60.0, 3)
     assert claim is not None and claim.job.id == job.id
     outcome = ExecutionOutcome(
         JobStatus.COMPLETED, results={"c": ["0"] * 10}, cost=cost, credits=credits
     )
-    assert store.finish_attempt(claim.attempt_id, outcome, when + timedelta(seconds=5))
-    return store.get_job(job.id, None)
+    assert store.jobs.finish_attempt(claim.attempt_id, outcome, when + timedelta(seconds=5))
+    return store.jobs.get(job.id, None)
 
 
 def test_a_job_past_the_organisations_quota_ends_depleted_and_uncharged(acme: JobStore) -> None:
-    acme.set_quota(CreditQuota("acme", EMULATOR, 10.0))
+    acme.organisations.set_quota(CreditQuota("acme", EMULATOR, 10.0))
 
     assert [run_job(acme, 4.0, EMULATOR).status for _ in range(2)] == [JobStatus.COMPLETED] * 2
     depleted = run_job(acme, 4.0, EMULATOR)
@@ -64,12 +64,12 @@ def test_a_job_past_the_organisations_quota_ends_depleted_and_uncharged(acme: Jo
         f"1002: Job cost exceeds allowed cost: job {depleted.id}: it costs 4.00 HQCs and the "
         "organisation acme has 2.00 of its 10.00 emulator HQCs for this month left"
     )
-    assert acme.spent_this_month("acme", None, EMULATOR, NOVEMBER) == 8.0
+    assert acme.organisations.spent_this_month("acme", None, EMULATOR, NOVEMBER) == 8.0
     assert run_job(acme, 2.0, EMULATOR).status is JobStatus.COMPLETED  # exactly what is left
 
 
 def test_hardware_and_emulator_credits_are_kept_apart(acme: JobStore) -> None:
-    acme.set_quota(CreditQuota("acme", EMULATOR, 5.0))
+    acme.organisations.set_quota(CreditQuota("acme", EMULATOR, 5.0))
     assert run_job(acme, 50.0, HARDWARE).status is JobStatus.COMPLETED
     assert run_job(acme, 5.0, EMULATOR).status is JobStatus.COMPLETED
     assert run_job(acme, 0.0, None).status is JobStatus.COMPLETED  # a syntax check is free
@@ -77,7 +77,7 @@ def test_hardware_and_emulator_credits_are_kept_apart(acme: JobStore) -> None:
 
 
 def test_a_group_quota_binds_that_group_only(acme: JobStore) -> None:
-    acme.set_quota(CreditQuota("acme", HARDWARE, 6.0, group="lab"))
+    acme.organisations.set_quota(CreditQuota("acme", HARDWARE, 6.0, group="lab"))
     assert run_job(acme, 4.0, HARDWARE, group="lab").status is JobStatus.COMPLETED
     assert run_job(acme, 4.0, HARDWARE, group="DEFAULT").status is JobStatus.COMPLETED
     depleted = run_job(acme, 4.0, HARDWARE, group="lab")
@@ -86,7 +86,7 @@ def test_a_group_quota_binds_that_group_only(acme: JobStore) -> None:
 
 
 def test_credits_come_back_with_the_month(acme: JobStore) -> None:
-    acme.set_quota(CreditQuota("acme", EMULATOR, 5.0))
+    acme.organisations.set_quota(CreditQuota("acme", EMULATOR, 5.0))
     assert run_job(acme, 5.0, EMULATOR).status is JobStatus.COMPLETED
     assert run_job(acme, 1.0, EMULATOR).status is JobStatus.DEPLETED
     december = datetime(2026, 12, 1, 0, 0, 1)
@@ -94,45 +94,45 @@ def test_credits_come_back_with_the_month(acme: JobStore) -> None:
 
 
 def test_quotas_are_set_replaced_listed_and_removed(acme: JobStore) -> None:
-    acme.set_quota(CreditQuota("acme", EMULATOR, 5.0))
-    acme.set_quota(CreditQuota("acme", EMULATOR, 7.5))
-    acme.set_quota(CreditQuota("acme", HARDWARE, 1.0, group="lab"))
-    assert acme.list_quotas() == [
+    acme.organisations.set_quota(CreditQuota("acme", EMULATOR, 5.0))
+    acme.organisations.set_quota(CreditQuota("acme", EMULATOR, 7.5))
+    acme.organisations.set_quota(CreditQuota("acme", HARDWARE, 1.0, group="lab"))
+    assert acme.organisations.quotas() == [
         CreditQuota("acme", EMULATOR, 7.5),
         CreditQuota("acme", HARDWARE, 1.0, group="lab"),
     ]
-    acme.remove_quota("acme", None, EMULATOR)
-    assert acme.list_quotas() == [CreditQuota("acme", HARDWARE, 1.0, group="lab")]
+    acme.organisations.remove_quota("acme", None, EMULATOR)
+    assert acme.organisations.quotas() == [CreditQuota("acme", HARDWARE, 1.0, group="lab")]
     with pytest.raises(errors.AccountNotFound):
-        acme.remove_quota("acme", None, EMULATOR)
+        acme.organisations.remove_quota("acme", None, EMULATOR)
     with pytest.raises(errors.AccountNotFound):
-        acme.set_quota(CreditQuota("nowhere", EMULATOR, 1.0))
+        acme.organisations.set_quota(CreditQuota("nowhere", EMULATOR, 1.0))
     with pytest.raises(errors.AccountNotFound):
-        acme.set_quota(CreditQuota("acme", EMULATOR, 1.0, group="missing"))
+        acme.organisations.set_quota(CreditQuota("acme", EMULATOR, 1.0, group="missing"))
 
 
 @pytest.mark.parametrize(("quota", "charged"), [(10.0, True), (3.0, False)])
 def test_a_job_canceled_during_its_last_chunk_is_charged_for_the_shots_it_keeps(
     acme: JobStore, quota: float, charged: bool
 ) -> None:
-    acme.set_quota(CreditQuota("acme", EMULATOR, quota))
+    acme.organisations.set_quota(CreditQuota("acme", EMULATOR, quota))
     job = NewJob(
         id=uuid.uuid4().hex, owner_id="o" * 32, name="", machine="H1-1E",
         language="OPENQASM 2.0", program="OPENQASM 2.0;", count=10, options={},
         group="DEFAULT", seed=1, submitted_at=NOVEMBER, organisation="acme",
     )  # fmt: skip
-    acme.create_job(job)
-    claim = acme.claim_next_job("w", NOVEMBER, 60.0, 3)
+    acme.jobs.create(job)
+    claim = acme.dispatch.claim_next_job("w", NOVEMBER, 60.0, 3)
     assert claim is not None
-    acme.cancel_job(job.id, None, NOVEMBER)
+    acme.jobs.cancel(job.id, None, NOVEMBER)
     outcome = ExecutionOutcome(
         JobStatus.COMPLETED, results={"c": ["1"] * 10}, cost=4.0, credits=EMULATOR
     )
-    assert acme.finish_attempt(claim.attempt_id, outcome, NOVEMBER)
+    assert acme.jobs.finish_attempt(claim.attempt_id, outcome, NOVEMBER)
 
-    ended = acme.get_job(job.id, None)
+    ended = acme.jobs.get(job.id, None)
     assert ended.status is JobStatus.CANCELED
-    spent = acme.spent_this_month("acme", None, EMULATOR, NOVEMBER)
+    spent = acme.organisations.spent_this_month("acme", None, EMULATOR, NOVEMBER)
     if charged:
         assert (ended.results, ended.cost, ended.shots_done, spent) == (
             {"c": ["1"] * 10}, 4.0, 10, 4.0,

@@ -38,16 +38,16 @@ USERS = [  # email, organisation, default group, user priority
 
 def set_up_accounts(store: JobStore) -> dict[str, User]:
     for organisation, groups in ORGANISATIONS.items():
-        store.create_organisation(organisation, T0)
+        store.organisations.create(organisation, T0)
         for name, priority in groups.items():
-            store.create_group(Group(organisation, name, priority))
+            store.organisations.create_group(Group(organisation, name, priority))
     users = {}
     for email, organisation, group, priority in USERS:
         user = User(
             id=uuid.uuid4().hex, email=email, password_hash="x", group=group, created_at=T0,
             organisation=organisation, priority=priority,
         )  # fmt: skip
-        users[email] = store.create_user(user)
+        users[email] = store.accounts.create_user(user)
     return users
 
 
@@ -66,7 +66,7 @@ def queue_jobs(store: JobStore, users: dict[str, User], count: int) -> dict[str,
             program="OPENQASM 2.0;", count=10, options={}, group=str(rng.choice(groups)),
             seed=index, submitted_at=submitted, organisation=user.organisation,
         )  # fmt: skip
-        store.create_job(job)
+        store.jobs.create(job)
         queued[job.id] = job
     return queued
 
@@ -86,7 +86,7 @@ def expected_order(
     (organisation's HQCs on the job's target from jobs finished in the window, group priority,
     the group's HQCs there, user priority, submission time, job ID)."""
     by_id = {user.id: user for user in users.values()}
-    group_priority = {(g.organisation, g.name): g.priority for g in store.list_groups()}
+    group_priority = {(g.organisation, g.name): g.priority for g in store.organisations.groups()}
     queued = dict(jobs)
     finished: list[tuple[datetime, NewJob]] = []
     order = []
@@ -127,13 +127,16 @@ def test_two_hundred_jobs_run_in_exactly_the_written_policys_order(store: JobSto
 
     dispatched = []
     for now in claim_times:
-        claim = store.claim_next_job("worker", now, LEASE, 3, WINDOW)
+        claim = store.dispatch.claim_next_job("worker", now, LEASE, 3, WINDOW)
         assert claim is not None
         dispatched.append(claim.job.id)
         outcome = ExecutionOutcome(JobStatus.COMPLETED, results={}, cost=cost_of(claim.job.id))
-        store.finish_attempt(claim.attempt_id, outcome, now + timedelta(seconds=30))
+        store.jobs.finish_attempt(claim.attempt_id, outcome, now + timedelta(seconds=30))
 
-    assert store.claim_next_job("worker", claim_times[-1] + timedelta(minutes=1), LEASE, 3) is None
+    assert (
+        store.dispatch.claim_next_job("worker", claim_times[-1] + timedelta(minutes=1), LEASE, 3)
+        is None
+    )
     assert dispatched == expected
     # organisations take turns as their use slides in and out of the window
     assert len({jobs[job_id].organisation for job_id in dispatched[:10]}) == 3
@@ -149,33 +152,35 @@ def test_queue_positions_follow_priorities_changed_while_jobs_wait(store: JobSto
             program="OPENQASM 2.0;", count=1, options={}, group=group, seed=0,
             submitted_at=T0 + timedelta(seconds=index), organisation=user.organisation,
         )  # fmt: skip
-        jobs.append(store.create_job(job))
+        jobs.append(store.jobs.create(job))
     now = T0 + timedelta(minutes=1)
 
     def positions() -> list[int | None]:
-        return [store.queue_position(store.get_job(job.id, None), now, WINDOW) for job in jobs]
+        return [
+            store.dispatch.queue_position(store.jobs.get(job.id, None), now, WINDOW) for job in jobs
+        ]
 
     assert positions() == [3, 1, 2]  # theory (2) before DEFAULT (5) before lab (8)
-    store.set_group_priority("alpha", "lab", 1)
+    store.organisations.set_group_priority("alpha", "lab", 1)
     assert positions() == [1, 2, 3]
-    store.set_user_priority("alan@alpha.org", 10)  # lab and theory both alan's: no change
+    store.accounts.set_user_priority("alan@alpha.org", 10)  # lab and theory both alan's: no change
     assert positions() == [1, 2, 3]
-    claim = store.claim_next_job("w", now, LEASE, 3, WINDOW)
+    claim = store.dispatch.claim_next_job("w", now, LEASE, 3, WINDOW)
     assert claim is not None and claim.job.id == "job-0"
     assert positions() == [None, 1, 2]
 
 
 def test_organisations_and_groups_are_unique_and_must_exist(store: JobStore) -> None:
-    store.create_organisation("alpha", T0)
+    store.organisations.create("alpha", T0)
     with pytest.raises(errors.AccountExists):
-        store.create_organisation("alpha", T0)
+        store.organisations.create("alpha", T0)
     with pytest.raises(errors.AccountExists):
-        store.create_group(Group("alpha", "DEFAULT", 3))
+        store.organisations.create_group(Group("alpha", "DEFAULT", 3))
     with pytest.raises(errors.AccountNotFound):
-        store.create_group(Group("nowhere", "g", 3))
+        store.organisations.create_group(Group("nowhere", "g", 3))
     with pytest.raises(errors.AccountNotFound):
-        store.set_group_priority("alpha", "missing", 2)
+        store.organisations.set_group_priority("alpha", "missing", 2)
     with pytest.raises(errors.UserNotFound):
-        store.set_user_priority("nobody@example.org", 2)
-    assert store.list_organisations() == ["alpha", "default"]
-    assert Group("alpha", "DEFAULT", 5) in store.list_groups()
+        store.accounts.set_user_priority("nobody@example.org", 2)
+    assert store.organisations.names() == ["alpha", "default"]
+    assert Group("alpha", "DEFAULT", 5) in store.organisations.groups()

@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from qstation import errors
 from qstation.model import ExecutionOutcome, JobRecord, JobStatus, NewJob, User
 from qstation.store import JobStore, open_store
-from qstation.store.job_store import LEASE_EXPIRED, create_store_engine
+from qstation.store.database import create_store_engine
+from qstation.store.job_states import LEASE_EXPIRED
 from qstation.store.migrations import MIGRATIONS, migrate
 from qstation.store.schema import jobs, metadata, schema_version, users
 from tests.conftest import POSTGRES_SERVER_URL, fresh_postgres_database
@@ -144,7 +145,7 @@ def allow_connections(url: str, allowed: bool) -> None:
 def test_created_job_is_queued_and_keeps_every_submitted_field(store: JobStore) -> None:
     job = new_job()
 
-    created = store.create_job(job)
+    created = store.jobs.create(job)
 
     assert created == JobRecord(
         id=job.id,
@@ -162,36 +163,36 @@ def test_created_job_is_queued_and_keeps_every_submitted_field(store: JobStore) 
         cfl=job.cfl,
         max_cost=job.max_cost,
     )
-    assert store.get_job(job.id, OWNER) == created
+    assert store.jobs.get(job.id, OWNER) == created
 
 
 def test_created_job_is_committed_and_visible_to_another_store(
     store: JobStore, store_url: str
 ) -> None:
-    created = store.create_job(new_job())
+    created = store.jobs.create(new_job())
 
     other = open_store(store_url)
     try:
-        assert other.get_job(created.id, OWNER) == created
+        assert other.jobs.get(created.id, OWNER) == created
     finally:
         other.close()
 
 
 def test_job_of_another_owner_is_reported_exactly_like_an_unknown_job(store: JobStore) -> None:
-    job = store.create_job(new_job())
+    job = store.jobs.create(new_job())
 
     with pytest.raises(errors.JobNotFound) as foreign:
-        store.get_job(job.id, OTHER_OWNER)
+        store.jobs.get(job.id, OTHER_OWNER)
     with pytest.raises(errors.JobNotFound) as unknown:
-        store.get_job(uuid.uuid4().hex, OWNER)
+        store.jobs.get(uuid.uuid4().hex, OWNER)
 
     assert (foreign.value.code, foreign.value.text) == (unknown.value.code, unknown.value.text)
 
 
 def test_administrator_reads_any_owners_job(store: JobStore) -> None:
-    job = store.create_job(new_job(owner_id=OTHER_OWNER))
+    job = store.jobs.create(new_job(owner_id=OTHER_OWNER))
 
-    assert store.get_job(job.id, None) == job
+    assert store.jobs.get(job.id, None) == job
 
 
 # --- claiming ---------------------------------------------------------------------------
@@ -199,17 +200,17 @@ def test_administrator_reads_any_owners_job(store: JobStore) -> None:
 
 def test_claim_takes_the_oldest_submission_first_and_breaks_ties_by_id(store: JobStore) -> None:
     for job_id, submitted in [("j-late", at(20)), ("j-b", at(10)), ("j-a", at(10)), ("j-0", T0)]:
-        store.create_job(new_job(job_id, submitted_at=submitted))
+        store.jobs.create(new_job(job_id, submitted_at=submitted))
 
-    claimed = [store.claim_next_job("w1", at(60), LEASE, ATTEMPTS) for _ in range(5)]
+    claimed = [store.dispatch.claim_next_job("w1", at(60), LEASE, ATTEMPTS) for _ in range(5)]
 
     assert [c.job.id if c else None for c in claimed] == ["j-0", "j-a", "j-b", "j-late", None]
 
 
 def test_claim_starts_the_job_under_a_lease_and_records_an_attempt(store: JobStore) -> None:
-    job = store.create_job(new_job())
+    job = store.jobs.create(new_job())
 
-    claimed = store.claim_next_job("w1", at(5), LEASE, ATTEMPTS)
+    claimed = store.dispatch.claim_next_job("w1", at(5), LEASE, ATTEMPTS)
 
     assert claimed is not None
     assert claimed.worker_id == "w1"
@@ -218,47 +219,47 @@ def test_claim_starts_the_job_under_a_lease_and_records_an_attempt(store: JobSto
     assert claimed.job.status is JobStatus.RUNNING
     assert claimed.job.started_at == at(5)
     assert claimed.job.attempts == 1
-    assert store.get_job(job.id, OWNER) == claimed.job
-    [attempt] = store.list_attempts(job.id)
+    assert store.jobs.get(job.id, OWNER) == claimed.job
+    [attempt] = store.jobs.attempts(job.id)
     assert (attempt.id, attempt.worker_id, attempt.started_at) == (claimed.attempt_id, "w1", at(5))
     assert (attempt.ended_at, attempt.outcome) == (None, None)
 
 
 def test_claim_finds_nothing_in_an_empty_store(store: JobStore) -> None:
-    assert store.claim_next_job("w1", T0, LEASE, ATTEMPTS) is None
+    assert store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS) is None
 
 
 def test_running_job_under_a_live_lease_is_not_claimed_again(store: JobStore) -> None:
-    store.create_job(new_job())
-    store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    store.jobs.create(new_job())
+    store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
 
-    assert store.claim_next_job("w2", at(LEASE - 1), LEASE, ATTEMPTS) is None
+    assert store.dispatch.claim_next_job("w2", at(LEASE - 1), LEASE, ATTEMPTS) is None
 
 
 def test_expired_lease_is_reclaimed_as_a_new_attempt_and_the_stale_worker_cannot_finish(
     store: JobStore,
 ) -> None:
-    job = store.create_job(new_job())
-    first = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    job = store.jobs.create(new_job())
+    first = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert first is not None
 
-    second = store.claim_next_job("w2", at(LEASE + 1), LEASE, ATTEMPTS)
+    second = store.dispatch.claim_next_job("w2", at(LEASE + 1), LEASE, ATTEMPTS)
 
     assert second is not None
     assert second.job.id == job.id
     assert second.attempt_id != first.attempt_id
     assert second.job.attempts == 2
     assert second.job.started_at == T0  # the job started when it was first claimed
-    stale, current = store.list_attempts(job.id)
+    stale, current = store.jobs.attempts(job.id)
     assert (stale.ended_at, stale.outcome) == (at(LEASE + 1), LEASE_EXPIRED)
     assert (current.id, current.ended_at) == (second.attempt_id, None)
 
-    assert store.renew_lease(first.attempt_id, at(LEASE + 2), LEASE).owned is False
-    assert store.finish_attempt(first.attempt_id, completed(), at(LEASE + 3)) is False
-    assert store.get_job(job.id, OWNER) == second.job
+    assert store.jobs.renew_lease(first.attempt_id, at(LEASE + 2), LEASE).owned is False
+    assert store.jobs.finish_attempt(first.attempt_id, completed(), at(LEASE + 3)) is False
+    assert store.jobs.get(job.id, OWNER) == second.job
 
-    assert store.finish_attempt(second.attempt_id, completed(), at(LEASE + 4)) is True
-    assert store.get_job(job.id, OWNER).status is JobStatus.COMPLETED
+    assert store.jobs.finish_attempt(second.attempt_id, completed(), at(LEASE + 4)) is True
+    assert store.jobs.get(job.id, OWNER).status is JobStatus.COMPLETED
 
 
 def cut_off_error(job_id: str, attempts: int) -> str:
@@ -272,18 +273,20 @@ def cut_off_error(job_id: str, attempts: int) -> str:
 def test_job_cut_off_max_attempts_times_ends_failed_instead_of_running_again(
     store: JobStore, max_attempts: int
 ) -> None:
-    job = store.create_job(new_job())
+    job = store.jobs.create(new_job())
     claims = []
     for attempt in range(max_attempts):  # each claim comes after the previous lease expired
-        claim = store.claim_next_job(f"w{attempt}", at(attempt * (LEASE + 1)), LEASE, max_attempts)
+        claim = store.dispatch.claim_next_job(
+            f"w{attempt}", at(attempt * (LEASE + 1)), LEASE, max_attempts
+        )
         assert claim is not None
         assert (claim.job.id, claim.job.attempts) == (job.id, attempt + 1)
         claims.append(claim)
     given_up_at = at(max_attempts * (LEASE + 1))
 
-    assert store.claim_next_job("w-next", given_up_at, LEASE, max_attempts) is None
+    assert store.dispatch.claim_next_job("w-next", given_up_at, LEASE, max_attempts) is None
 
-    failed = store.get_job(job.id, OWNER)
+    failed = store.jobs.get(job.id, OWNER)
     assert (failed.status, failed.started_at, failed.finished_at, failed.attempts) == (
         JobStatus.FAILED,
         T0,
@@ -291,73 +294,75 @@ def test_job_cut_off_max_attempts_times_ends_failed_instead_of_running_again(
         max_attempts,
     )
     assert failed.error == cut_off_error(job.id, max_attempts)
-    assert [(a.id, a.ended_at, a.outcome) for a in store.list_attempts(job.id)] == [
+    assert [(a.id, a.ended_at, a.outcome) for a in store.jobs.attempts(job.id)] == [
         (claim.attempt_id, at((i + 1) * (LEASE + 1)), LEASE_EXPIRED)
         for i, claim in enumerate(claims)
     ]
     last = claims[-1].attempt_id
-    assert store.renew_lease(last, given_up_at, LEASE).owned is False
-    assert store.finish_attempt(last, completed(), given_up_at) is False
-    assert store.get_job(job.id, OWNER) == failed
+    assert store.jobs.renew_lease(last, given_up_at, LEASE).owned is False
+    assert store.jobs.finish_attempt(last, completed(), given_up_at) is False
+    assert store.jobs.get(job.id, OWNER) == failed
 
 
 def test_claim_gives_up_on_a_job_cut_off_too_often_and_takes_the_next_one(
     store: JobStore,
 ) -> None:
-    doomed = store.create_job(new_job("j-doomed", submitted_at=T0))
-    waiting = store.create_job(new_job("j-waiting", submitted_at=at(1)))
+    doomed = store.jobs.create(new_job("j-doomed", submitted_at=T0))
+    waiting = store.jobs.create(new_job("j-waiting", submitted_at=at(1)))
     for attempt in range(2):
-        claim = store.claim_next_job("w1", at(attempt * (LEASE + 1)), LEASE, 2)
+        claim = store.dispatch.claim_next_job("w1", at(attempt * (LEASE + 1)), LEASE, 2)
         assert claim is not None
         assert claim.job.id == doomed.id
 
-    next_claim = store.claim_next_job("w2", at(2 * (LEASE + 1)), LEASE, 2)
+    next_claim = store.dispatch.claim_next_job("w2", at(2 * (LEASE + 1)), LEASE, 2)
 
     assert next_claim is not None
     assert (next_claim.job.id, next_claim.job.attempts) == (waiting.id, 1)
-    failed = store.get_job(doomed.id, OWNER)
+    failed = store.jobs.get(doomed.id, OWNER)
     assert (failed.status, failed.error) == (JobStatus.FAILED, cut_off_error(doomed.id, 2))
 
 
 def test_job_at_its_attempt_cap_keeps_running_while_its_lease_lives(store: JobStore) -> None:
-    job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, 1)
+    job = store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, 1)
     assert claimed is not None
 
-    assert store.claim_next_job("w2", at(LEASE - 1), LEASE, 1) is None
+    assert store.dispatch.claim_next_job("w2", at(LEASE - 1), LEASE, 1) is None
 
-    assert store.get_job(job.id, OWNER) == claimed.job
-    assert store.finish_attempt(claimed.attempt_id, completed(), at(LEASE - 1)) is True
-    assert store.get_job(job.id, OWNER).status is JobStatus.COMPLETED
+    assert store.jobs.get(job.id, OWNER) == claimed.job
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(LEASE - 1)) is True
+    assert store.jobs.get(job.id, OWNER).status is JobStatus.COMPLETED
 
 
 def test_canceling_job_cut_off_at_its_attempt_cap_ends_canceled_not_failed(
     store: JobStore,
 ) -> None:
-    job = store.create_job(new_job())
-    store.claim_next_job("w1", T0, LEASE, 1)
-    store.cancel_job(job.id, OWNER, at(1))
+    job = store.jobs.create(new_job())
+    store.dispatch.claim_next_job("w1", T0, LEASE, 1)
+    store.jobs.cancel(job.id, OWNER, at(1))
 
-    assert store.claim_next_job("w2", at(LEASE + 1), LEASE, 1) is None
+    assert store.dispatch.claim_next_job("w2", at(LEASE + 1), LEASE, 1) is None
 
-    canceled = store.get_job(job.id, OWNER)
+    canceled = store.jobs.get(job.id, OWNER)
     assert (canceled.status, canceled.error) == (JobStatus.CANCELED, None)
 
 
 def test_attempt_cap_below_one_is_refused(store: JobStore) -> None:
-    store.create_job(new_job())
+    store.jobs.create(new_job())
 
     with pytest.raises(ValueError, match="max_attempts"):
-        store.claim_next_job("w1", T0, LEASE, 0)
+        store.dispatch.claim_next_job("w1", T0, LEASE, 0)
 
 
 def test_concurrent_workers_never_claim_the_same_job(store: JobStore, store_url: str) -> None:
-    job_ids = {store.create_job(new_job(submitted_at=at(i))).id for i in range(40)}
+    job_ids = {store.jobs.create(new_job(submitted_at=at(i))).id for i in range(40)}
 
     def claim_all(worker: JobStore) -> list[str]:
         worker_id = uuid.uuid4().hex
         claimed = []
-        while (claim := worker.claim_next_job(worker_id, at(100), 3600, ATTEMPTS)) is not None:
+        while (
+            claim := worker.dispatch.claim_next_job(worker_id, at(100), 3600, ATTEMPTS)
+        ) is not None:
             claimed.append(claim.job.id)
         return claimed
 
@@ -365,44 +370,44 @@ def test_concurrent_workers_never_claim_the_same_job(store: JobStore, store_url:
 
     every_claim = [job_id for claims in per_worker for job_id in claims]
     assert sorted(every_claim) == sorted(job_ids)
-    assert all(len(store.list_attempts(job_id)) == 1 for job_id in job_ids)
+    assert all(len(store.jobs.attempts(job_id)) == 1 for job_id in job_ids)
 
 
 # --- leases -----------------------------------------------------------------------------
 
 
 def test_renewed_lease_keeps_the_job_from_other_workers(store: JobStore) -> None:
-    store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
 
-    state = store.renew_lease(claimed.attempt_id, at(LEASE - 1), LEASE)
+    state = store.jobs.renew_lease(claimed.attempt_id, at(LEASE - 1), LEASE)
 
     assert (state.owned, state.cancel_requested) == (True, False)
-    assert store.claim_next_job("w2", at(LEASE + 1), LEASE, ATTEMPTS) is None
-    assert store.claim_next_job("w2", at(2 * LEASE), LEASE, ATTEMPTS) is not None
+    assert store.dispatch.claim_next_job("w2", at(LEASE + 1), LEASE, ATTEMPTS) is None
+    assert store.dispatch.claim_next_job("w2", at(2 * LEASE), LEASE, ATTEMPTS) is not None
 
 
 def test_renew_lease_of_a_finished_attempt_reports_the_job_is_no_longer_owned(
     store: JobStore,
 ) -> None:
-    store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
-    store.finish_attempt(claimed.attempt_id, completed(), at(1))
+    store.jobs.finish_attempt(claimed.attempt_id, completed(), at(1))
 
-    state = store.renew_lease(claimed.attempt_id, at(2), LEASE)
+    state = store.jobs.renew_lease(claimed.attempt_id, at(2), LEASE)
 
     assert (state.owned, state.cancel_requested) == (False, False)
 
 
 def test_renew_lease_tells_the_worker_that_a_cancel_was_requested(store: JobStore) -> None:
-    job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    job = store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
-    store.cancel_job(job.id, OWNER, at(1))
+    store.jobs.cancel(job.id, OWNER, at(1))
 
-    state = store.renew_lease(claimed.attempt_id, at(2), LEASE)
+    state = store.jobs.renew_lease(claimed.attempt_id, at(2), LEASE)
 
     assert (state.owned, state.cancel_requested) == (True, True)
 
@@ -413,29 +418,29 @@ def test_renew_lease_tells_the_worker_that_a_cancel_was_requested(store: JobStor
 def test_completed_attempt_stores_results_and_cost_and_closes_the_attempt(
     store: JobStore,
 ) -> None:
-    job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    job = store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
 
-    assert store.finish_attempt(claimed.attempt_id, completed(cost=4.25), at(7)) is True
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(cost=4.25), at(7)) is True
 
-    finished = store.get_job(job.id, OWNER)
+    finished = store.jobs.get(job.id, OWNER)
     assert finished.status is JobStatus.COMPLETED
     assert (finished.results, finished.cost, finished.error) == (RESULTS, 4.25, None)
     assert (finished.started_at, finished.finished_at) == (T0, at(7))
-    [attempt] = store.list_attempts(job.id)
+    [attempt] = store.jobs.attempts(job.id)
     assert (attempt.ended_at, attempt.outcome, attempt.message) == (at(7), "completed", None)
 
 
 def test_failed_attempt_stores_the_error_and_cost(store: JobStore) -> None:
-    job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    job = store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     outcome = ExecutionOutcome(status=JobStatus.FAILED, error="2000: Execution error", cost=1.0)
 
-    assert store.finish_attempt(claimed.attempt_id, outcome, at(3)) is True
+    assert store.jobs.finish_attempt(claimed.attempt_id, outcome, at(3)) is True
 
-    failed = store.get_job(job.id, OWNER)
+    failed = store.jobs.get(job.id, OWNER)
     assert failed.status is JobStatus.FAILED
     assert (failed.error, failed.cost, failed.results, failed.finished_at) == (
         "2000: Execution error",
@@ -443,217 +448,219 @@ def test_failed_attempt_stores_the_error_and_cost(store: JobStore) -> None:
         None,
         at(3),
     )
-    [attempt] = store.list_attempts(job.id)
+    [attempt] = store.jobs.attempts(job.id)
     assert (attempt.outcome, attempt.message) == ("failed", "2000: Execution error")
 
 
 def test_an_attempt_finishes_its_job_exactly_once(store: JobStore) -> None:
-    job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    job = store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
-    store.finish_attempt(claimed.attempt_id, completed(cost=2.0), at(1))
-    first_end = store.get_job(job.id, OWNER)
+    store.jobs.finish_attempt(claimed.attempt_id, completed(cost=2.0), at(1))
+    first_end = store.jobs.get(job.id, OWNER)
 
     failure = ExecutionOutcome(status=JobStatus.FAILED, error="late")
-    assert store.finish_attempt(claimed.attempt_id, failure, at(2)) is False
+    assert store.jobs.finish_attempt(claimed.attempt_id, failure, at(2)) is False
 
-    assert store.get_job(job.id, OWNER) == first_end
-    [attempt] = store.list_attempts(job.id)
+    assert store.jobs.get(job.id, OWNER) == first_end
+    [attempt] = store.jobs.attempts(job.id)
     assert (attempt.ended_at, attempt.outcome) == (at(1), "completed")
 
 
 def test_attempt_of_a_canceling_job_ends_it_canceled_keeping_the_results(
     store: JobStore,
 ) -> None:
-    job = store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    job = store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
-    store.cancel_job(job.id, OWNER, at(1))
+    store.jobs.cancel(job.id, OWNER, at(1))
 
-    assert store.finish_attempt(claimed.attempt_id, completed(), at(2)) is True
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(2)) is True
 
-    canceled = store.get_job(job.id, OWNER)
+    canceled = store.jobs.get(job.id, OWNER)
     assert canceled.status is JobStatus.CANCELED
     assert (canceled.results, canceled.finished_at) == (RESULTS, at(2))
 
 
 def test_an_attempt_cannot_end_in_a_non_final_status(store: JobStore) -> None:
-    store.create_job(new_job())
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    store.jobs.create(new_job())
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
 
     with pytest.raises(ValueError):
-        store.finish_attempt(claimed.attempt_id, ExecutionOutcome(JobStatus.RUNNING), at(1))
+        store.jobs.finish_attempt(claimed.attempt_id, ExecutionOutcome(JobStatus.RUNNING), at(1))
 
 
 # --- canceling --------------------------------------------------------------------------
 
 
 def test_cancel_of_a_queued_job_cancels_it_at_once(store: JobStore) -> None:
-    job = store.create_job(new_job())
+    job = store.jobs.create(new_job())
 
-    canceled = store.cancel_job(job.id, OWNER, at(4))
+    canceled = store.jobs.cancel(job.id, OWNER, at(4))
 
     assert (canceled.status, canceled.finished_at) == (JobStatus.CANCELED, at(4))
-    assert store.get_job(job.id, OWNER) == canceled
-    assert store.claim_next_job("w1", at(5), LEASE, ATTEMPTS) is None
+    assert store.jobs.get(job.id, OWNER) == canceled
+    assert store.dispatch.claim_next_job("w1", at(5), LEASE, ATTEMPTS) is None
 
 
 def test_cancel_of_a_running_job_asks_its_worker_to_stop(store: JobStore) -> None:
-    job = store.create_job(new_job())
-    store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    job = store.jobs.create(new_job())
+    store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
 
-    canceling = store.cancel_job(job.id, OWNER, at(1))
+    canceling = store.jobs.cancel(job.id, OWNER, at(1))
 
     assert (canceling.status, canceling.finished_at) == (JobStatus.CANCELING, None)
 
 
 def test_cancel_of_a_canceling_job_changes_nothing(store: JobStore) -> None:
-    job = store.create_job(new_job())
-    store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
-    canceling = store.cancel_job(job.id, OWNER, at(1))
+    job = store.jobs.create(new_job())
+    store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    canceling = store.jobs.cancel(job.id, OWNER, at(1))
 
-    assert store.cancel_job(job.id, OWNER, at(2)) == canceling
+    assert store.jobs.cancel(job.id, OWNER, at(2)) == canceling
 
 
 def _completed(store: JobStore, job_id: str) -> None:
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
-    store.finish_attempt(claimed.attempt_id, completed(), at(1))
+    store.jobs.finish_attempt(claimed.attempt_id, completed(), at(1))
 
 
 def _failed(store: JobStore, job_id: str) -> None:
-    claimed = store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+    claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
     failure = ExecutionOutcome(status=JobStatus.FAILED, error="1000: Compile error: bad gate")
-    store.finish_attempt(claimed.attempt_id, failure, at(1))
+    store.jobs.finish_attempt(claimed.attempt_id, failure, at(1))
 
 
 def _canceled(store: JobStore, job_id: str) -> None:
-    store.cancel_job(job_id, OWNER, at(1))
+    store.jobs.cancel(job_id, OWNER, at(1))
 
 
 @pytest.mark.parametrize("finish", [_completed, _failed, _canceled])
 def test_cancel_of_a_finished_job_is_refused(
     store: JobStore, finish: Callable[[JobStore, str], None]
 ) -> None:
-    job = store.create_job(new_job())
+    job = store.jobs.create(new_job())
     finish(store, job.id)
-    finished = store.get_job(job.id, OWNER)
+    finished = store.jobs.get(job.id, OWNER)
 
     with pytest.raises(errors.JobAlreadyFinished):
-        store.cancel_job(job.id, OWNER, at(2))
+        store.jobs.cancel(job.id, OWNER, at(2))
 
-    assert store.get_job(job.id, OWNER) == finished
+    assert store.jobs.get(job.id, OWNER) == finished
 
 
 def test_cancel_of_another_owners_job_is_reported_like_an_unknown_job(store: JobStore) -> None:
-    job = store.create_job(new_job())
+    job = store.jobs.create(new_job())
 
     with pytest.raises(errors.JobNotFound):
-        store.cancel_job(job.id, OTHER_OWNER, at(1))
+        store.jobs.cancel(job.id, OTHER_OWNER, at(1))
     with pytest.raises(errors.JobNotFound):
-        store.cancel_job(uuid.uuid4().hex, OWNER, at(1))
+        store.jobs.cancel(uuid.uuid4().hex, OWNER, at(1))
 
-    assert store.get_job(job.id, OWNER).status is JobStatus.QUEUED
-    assert store.cancel_job(job.id, None, at(2)).status is JobStatus.CANCELED
+    assert store.jobs.get(job.id, OWNER).status is JobStatus.QUEUED
+    assert store.jobs.cancel(job.id, None, at(2)).status is JobStatus.CANCELED
 
 
 def test_canceling_job_whose_worker_died_ends_canceled_instead_of_running_again(
     store: JobStore,
 ) -> None:
-    doomed = store.create_job(new_job("j-doomed", submitted_at=T0))
-    waiting = store.create_job(new_job("j-waiting", submitted_at=at(1)))
-    claimed = store.claim_next_job("w1", at(2), LEASE, ATTEMPTS)
+    doomed = store.jobs.create(new_job("j-doomed", submitted_at=T0))
+    waiting = store.jobs.create(new_job("j-waiting", submitted_at=at(1)))
+    claimed = store.dispatch.claim_next_job("w1", at(2), LEASE, ATTEMPTS)
     assert claimed is not None
-    store.cancel_job(doomed.id, OWNER, at(3))
+    store.jobs.cancel(doomed.id, OWNER, at(3))
 
-    next_claim = store.claim_next_job("w2", at(LEASE + 3), LEASE, ATTEMPTS)
+    next_claim = store.dispatch.claim_next_job("w2", at(LEASE + 3), LEASE, ATTEMPTS)
 
     assert next_claim is not None
     assert next_claim.job.id == waiting.id
-    canceled = store.get_job(doomed.id, OWNER)
+    canceled = store.jobs.get(doomed.id, OWNER)
     assert (canceled.status, canceled.finished_at) == (JobStatus.CANCELED, at(LEASE + 3))
-    [attempt] = store.list_attempts(doomed.id)
+    [attempt] = store.jobs.attempts(doomed.id)
     assert (attempt.ended_at, attempt.outcome) == (at(LEASE + 3), LEASE_EXPIRED)
-    assert store.finish_attempt(claimed.attempt_id, completed(), at(LEASE + 4)) is False
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(LEASE + 4)) is False
 
 
 # --- users ------------------------------------------------------------------------------
 
 
 def test_created_user_is_found_by_id_by_email_and_in_the_list(store: JobStore) -> None:
-    ada = store.create_user(new_user("ada@example.org"))
-    bob = store.create_user(new_user("bob@example.org"))
+    ada = store.accounts.create_user(new_user("ada@example.org"))
+    bob = store.accounts.create_user(new_user("bob@example.org"))
 
-    assert store.get_user(ada.id) == ada
-    assert store.get_user_by_email("bob@example.org") == bob
-    assert store.list_users() == [ada, bob]
-    assert store.get_user(uuid.uuid4().hex) is None
-    assert store.get_user_by_email("eve@example.org") is None
+    assert store.accounts.get_user(ada.id) == ada
+    assert store.accounts.get_user_by_email("bob@example.org") == bob
+    assert store.accounts.list_users() == [ada, bob]
+    assert store.accounts.get_user(uuid.uuid4().hex) is None
+    assert store.accounts.get_user_by_email("eve@example.org") is None
 
 
 def test_second_user_with_the_same_email_is_refused(store: JobStore) -> None:
-    store.create_user(new_user("ada@example.org"))
+    store.accounts.create_user(new_user("ada@example.org"))
 
     with pytest.raises(errors.UserExists, match=re.escape("ada@example.org")):
-        store.create_user(new_user("ada@example.org"))
+        store.accounts.create_user(new_user("ada@example.org"))
 
-    assert len(store.list_users()) == 1
+    assert len(store.accounts.list_users()) == 1
 
 
 def test_removed_user_loses_refresh_tokens_but_keeps_jobs(store: JobStore) -> None:
-    ada = store.create_user(new_user())
-    store.add_refresh_token("f" * 64, ada.id, at(3600))
-    job = store.create_job(new_job(owner_id=ada.id))
+    ada = store.accounts.create_user(new_user())
+    store.accounts.add_refresh_token("f" * 64, ada.id, at(3600))
+    job = store.jobs.create(new_job(owner_id=ada.id))
 
-    store.remove_user(ada.email)
+    store.accounts.remove_user(ada.email)
 
-    assert store.get_user(ada.id) is None
-    assert store.consume_refresh_token("f" * 64, at(1)) is None
-    assert store.get_job(job.id, ada.id) == job
+    assert store.accounts.get_user(ada.id) is None
+    assert store.accounts.consume_refresh_token("f" * 64, at(1)) is None
+    assert store.jobs.get(job.id, ada.id) == job
 
 
 def test_removing_an_unknown_user_is_refused(store: JobStore) -> None:
     with pytest.raises(errors.UserNotFound, match=re.escape("eve@example.org")):
-        store.remove_user("eve@example.org")
+        store.accounts.remove_user("eve@example.org")
 
 
 # --- refresh tokens ---------------------------------------------------------------------
 
 
 def test_refresh_token_can_be_consumed_exactly_once(store: JobStore) -> None:
-    ada = store.create_user(new_user())
-    store.add_refresh_token("1" * 64, ada.id, at(3600))
+    ada = store.accounts.create_user(new_user())
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
 
-    assert store.consume_refresh_token("1" * 64, at(10)) == ada.id
-    assert store.consume_refresh_token("1" * 64, at(11)) is None
+    assert store.accounts.consume_refresh_token("1" * 64, at(10)) == ada.id
+    assert store.accounts.consume_refresh_token("1" * 64, at(11)) is None
 
 
 def test_expired_or_unknown_refresh_token_is_refused(store: JobStore) -> None:
-    ada = store.create_user(new_user())
-    store.add_refresh_token("1" * 64, ada.id, at(3600))
+    ada = store.accounts.create_user(new_user())
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
 
-    assert store.consume_refresh_token("1" * 64, at(3600)) is None
-    assert store.consume_refresh_token("2" * 64, at(1)) is None
+    assert store.accounts.consume_refresh_token("1" * 64, at(3600)) is None
+    assert store.accounts.consume_refresh_token("2" * 64, at(1)) is None
 
 
 def test_revoked_refresh_tokens_are_refused(store: JobStore) -> None:
-    ada = store.create_user(new_user())
-    store.add_refresh_token("1" * 64, ada.id, at(3600))
-    store.add_refresh_token("2" * 64, ada.id, at(3600))
+    ada = store.accounts.create_user(new_user())
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
+    store.accounts.add_refresh_token("2" * 64, ada.id, at(3600))
 
-    store.revoke_refresh_tokens(ada.id, at(1))
+    store.accounts.revoke_refresh_tokens(ada.id, at(1))
 
-    assert store.consume_refresh_token("1" * 64, at(2)) is None
-    assert store.consume_refresh_token("2" * 64, at(2)) is None
+    assert store.accounts.consume_refresh_token("1" * 64, at(2)) is None
+    assert store.accounts.consume_refresh_token("2" * 64, at(2)) is None
 
 
 def test_only_one_of_two_concurrent_refreshes_succeeds(store: JobStore, store_url: str) -> None:
-    ada = store.create_user(new_user())
-    store.add_refresh_token("1" * 64, ada.id, at(3600))
+    ada = store.accounts.create_user(new_user())
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
 
-    user_ids = run_together(store_url, 2, lambda s: s.consume_refresh_token("1" * 64, at(1)))
+    user_ids = run_together(
+        store_url, 2, lambda s: s.accounts.consume_refresh_token("1" * 64, at(1))
+    )
 
     assert sorted(user_ids, key=str) == sorted([ada.id, None], key=str)
 
@@ -662,20 +669,24 @@ def test_only_one_of_two_concurrent_refreshes_succeeds(store: JobStore, store_ur
 
 
 def test_secret_is_made_once_and_then_kept(store: JobStore) -> None:
-    made = store.get_or_create_secret("jwt-signing-key", lambda: "first")
+    made = store.accounts.get_or_create_secret("jwt-signing-key", lambda: "first")
 
-    again = store.get_or_create_secret("jwt-signing-key", lambda: pytest.fail("made twice"))
+    again = store.accounts.get_or_create_secret(
+        "jwt-signing-key", lambda: pytest.fail("made twice")
+    )
 
     assert made == again == "first"
 
 
 def test_processes_starting_together_agree_on_one_secret(store: JobStore, store_url: str) -> None:
     values = run_together(
-        store_url, 4, lambda s: s.get_or_create_secret("jwt-signing-key", lambda: uuid.uuid4().hex)
+        store_url,
+        4,
+        lambda s: s.accounts.get_or_create_secret("jwt-signing-key", lambda: uuid.uuid4().hex),
     )
 
     assert len(set(values)) == 1
-    assert store.get_or_create_secret("jwt-signing-key", lambda: "other") == values[0]
+    assert store.accounts.get_or_create_secret("jwt-signing-key", lambda: "other") == values[0]
 
 
 # --- database failures ------------------------------------------------------------------
@@ -713,31 +724,31 @@ def test_store_that_cannot_reach_its_database_is_unavailable_without_naming_it(
 def test_postgresql_store_reconnects_after_its_connections_were_killed(
     postgres_store: JobStore, postgres_url: str
 ) -> None:
-    job = postgres_store.create_job(new_job())  # leaves an idle connection in the pool
+    job = postgres_store.jobs.create(new_job())  # leaves an idle connection in the pool
 
     assert terminate_connections(postgres_url) >= 1
 
-    assert postgres_store.get_job(job.id, OWNER) == job
-    assert postgres_store.claim_next_job("w1", T0, LEASE, ATTEMPTS) is not None
+    assert postgres_store.jobs.get(job.id, OWNER) == job
+    assert postgres_store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS) is not None
 
 
 @pytest.mark.postgres
 def test_postgresql_store_is_unavailable_while_its_database_refuses_connections(
     postgres_store: JobStore, postgres_url: str
 ) -> None:
-    job = postgres_store.create_job(new_job())
+    job = postgres_store.jobs.create(new_job())
     allow_connections(postgres_url, False)
     try:
         terminate_connections(postgres_url)
 
         with pytest.raises(errors.StoreUnavailable):
-            postgres_store.get_job(job.id, OWNER)
+            postgres_store.jobs.get(job.id, OWNER)
         with pytest.raises(errors.StoreUnavailable):
-            postgres_store.claim_next_job("w1", T0, LEASE, ATTEMPTS)
+            postgres_store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     finally:
         allow_connections(postgres_url, True)
 
-    assert postgres_store.get_job(job.id, OWNER) == job
+    assert postgres_store.jobs.get(job.id, OWNER) == job
 
 
 @pytest.mark.postgres
@@ -755,13 +766,13 @@ def test_value_postgresql_cannot_store_is_a_bad_request_that_shows_no_sql(
     job = dataclasses.replace(new_job(), **{field: value})
 
     with pytest.raises(errors.BadRequest) as raised:
-        postgres_store.create_job(job)
+        postgres_store.jobs.create(job)
 
     assert raised.value.text.startswith("a value could not be stored: ")
     assert reason in raised.value.text
     assert not re.search("insert|jobs|%|\\$", raised.value.text, re.IGNORECASE)
     with pytest.raises(errors.JobNotFound):
-        postgres_store.get_job(job.id, OWNER)
+        postgres_store.jobs.get(job.id, OWNER)
 
 
 # --- migrations -------------------------------------------------------------------------
@@ -772,11 +783,11 @@ def test_migrations_are_numbered_one_to_n_in_order() -> None:
 
 
 def test_migrating_an_up_to_date_store_changes_nothing(store: JobStore, engine: Engine) -> None:
-    job = store.create_job(new_job())
+    job = store.jobs.create(new_job())
 
     assert migrate(engine) == []
 
-    assert store.get_job(job.id, OWNER) == job
+    assert store.jobs.get(job.id, OWNER) == job
     with engine.connect() as conn:
         assert conn.scalars(select(schema_version.c.version)).all() == [
             m.version for m in MIGRATIONS
@@ -830,14 +841,14 @@ def test_existing_users_and_jobs_join_the_default_organisation_with_their_groups
 
     store = open_store(store_url)
     try:
-        migrated = store.get_user_by_email(user.email)
+        migrated = store.accounts.get_user_by_email(user.email)
         assert migrated is not None
         assert (migrated.organisation, migrated.group, migrated.priority) == (
             "default", "physics", 5,
         )  # fmt: skip
-        assert store.get_job(job.id, None).organisation == "default"
-        assert store.list_organisations() == ["default"]
-        assert {(g.name, g.priority) for g in store.list_groups()} == {
+        assert store.jobs.get(job.id, None).organisation == "default"
+        assert store.organisations.names() == ["default"]
+        assert {(g.name, g.priority) for g in store.organisations.groups()} == {
             ("DEFAULT", 5), ("chemistry", 5), ("physics", 5),
         }  # fmt: skip
     finally:

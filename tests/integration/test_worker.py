@@ -38,7 +38,7 @@ def qasm(n_qubits: int, body: str = "") -> str:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[JobStore]:
     opened = open_store(f"sqlite:///{tmp_path / 'qstation.db'}")
-    opened.create_user(OWNER)
+    opened.accounts.create_user(OWNER)
     yield opened
     opened.close()
 
@@ -56,7 +56,7 @@ def submit(
         language=language, program=program, count=count, options={}, group="DEFAULT",
         seed=1, submitted_at=utc_now(), cfl=cfl,
     )  # fmt: skip
-    return store.create_job(job)
+    return store.jobs.create(job)
 
 
 def worker(store: JobStore, **settings: object) -> Worker:
@@ -71,7 +71,7 @@ def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
     # or the child's address-space limit stops it, depending on what is loaded before the fork.
     tight = worker(store, execution_memory_bytes=20 * 2**20)
     assert tight.run_once()
-    failed = store.get_job(hungry.id, None)
+    failed = store.jobs.get(hungry.id, None)
     assert failed.status is JobStatus.FAILED
     assert failed.error is not None and failed.error.startswith(
         f"2000: Execution error: job {hungry.id}: "
@@ -83,7 +83,7 @@ def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
     roomy = worker(store)
     again = submit(store, qasm(2))
     assert roomy.run_once()
-    assert store.get_job(again.id, None).status is JobStatus.COMPLETED
+    assert store.jobs.get(again.id, None).status is JobStatus.COMPLETED
 
 
 def test_killed_execution_child_fails_the_job_with_the_signal(store: JobStore) -> None:
@@ -99,7 +99,7 @@ def test_killed_execution_child_fails_the_job_with_the_signal(store: JobStore) -
     time.sleep(1.0)  # past compiling (well under a second), deep in 10,000 trajectories
     os.kill(child.pid, signal.SIGKILL)
     thread.join(timeout=30)
-    failed = store.get_job(slow.id, None)
+    failed = store.jobs.get(slow.id, None)
     assert failed.status is JobStatus.FAILED
     assert failed.error == (
         f"2000: Execution error: job {slow.id}: "
@@ -114,13 +114,14 @@ def test_cancel_of_a_running_job_stops_its_child(store: JobStore) -> None:
     thread.start()
     deadline = time.monotonic() + 30
     while (
-        store.get_job(slow.id, None).status is not JobStatus.RUNNING and time.monotonic() < deadline
+        store.jobs.get(slow.id, None).status is not JobStatus.RUNNING
+        and time.monotonic() < deadline
     ):
         time.sleep(0.01)
-    assert store.cancel_job(slow.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
+    assert store.jobs.cancel(slow.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
     thread.join(timeout=30)
     assert not thread.is_alive()
-    assert store.get_job(slow.id, None).status is JobStatus.CANCELED
+    assert store.jobs.get(slow.id, None).status is JobStatus.CANCELED
     assert psutil.Process().children() == []
 
 
@@ -131,13 +132,13 @@ def test_program_that_crashes_the_qir_reader_fails_as_a_compile_error(store: Job
     job = submit(store, crashing, language="QIR 1.0", count=1)
     running = worker(store)
     assert running.run_once()
-    failed = store.get_job(job.id, None)
+    failed = store.jobs.get(job.id, None)
     assert failed.status is JobStatus.FAILED
     assert failed.error is not None
     assert failed.error.startswith(f"1000: Compile error: job {job.id}: the program crashed")
     following = submit(store, qasm(1))
     assert running.run_once()
-    assert store.get_job(following.id, None).status is JobStatus.COMPLETED
+    assert store.jobs.get(following.id, None).status is JobStatus.COMPLETED
 
 
 @pytest.mark.postgres
@@ -146,7 +147,7 @@ def test_worker_outlives_an_unavailable_database_and_resumes(
 ) -> None:
     with fresh_postgres_database() as url:
         store = open_store(url)
-        store.create_user(OWNER)
+        store.accounts.create_user(OWNER)
         job = submit(store, qasm(1))
         name = url.rsplit("/", 1)[1]
         admin = create_engine(f"{POSTGRES_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
@@ -169,7 +170,7 @@ def test_worker_outlives_an_unavailable_database_and_resumes(
             loops += 1
             if loops == 4:  # three failed rounds while the database refused connections
                 set_connections(True)
-            return loops > 4 and store.get_job(job.id, None).status is JobStatus.COMPLETED
+            return loops > 4 and store.jobs.get(job.id, None).status is JobStatus.COMPLETED
 
         try:
             set_connections(False)
@@ -188,7 +189,7 @@ def test_compiling_past_the_compile_time_limit_is_a_compile_error(store: JobStor
     job = submit(store, qasm(10, "U1q(0.5*pi,0.25*pi) q[3];\n" * 400))
     running = worker(store, compile_timeout_seconds=0.001)
     assert running.run_once()
-    failed = store.get_job(job.id, None)
+    failed = store.jobs.get(job.id, None)
     assert failed.status is JobStatus.FAILED
     assert failed.error == (
         f"1000: Compile error: job {job.id}: compiling the program took longer than 0.001 s"
@@ -215,6 +216,6 @@ def test_wasm_instances_with_large_memories_fit_the_execution_limit(
     job = submit(store, program, count=2000, cfl=base64.b64encode(module).decode())
     assert worker(store, execution_memory_bytes=2**30).run_once()
 
-    done = store.get_job(job.id, None)
+    done = store.jobs.get(job.id, None)
     assert done.status is JobStatus.COMPLETED, done.error
     assert done.results is not None and set(done.results["r"]) == {format(2, "032b")}

@@ -42,22 +42,20 @@ class CalendarService:
             raise BadRequest("a reservation names its organisation, and only a reservation does")
         if organisation is not None:
             OrganisationService(self.store, self.clock).require(organisation)
-        return self.store.add_calendar_event(
-            CalendarEvent(device.name, kind, start, end, organisation)
-        )
+        return self.store.calendar.add(CalendarEvent(device.name, kind, start, end, organisation))
 
     def remove(self, event_id: int) -> None:
-        self.store.remove_calendar_event(event_id)
+        self.store.calendar.remove(event_id)
 
     def events(self) -> list[CalendarEvent]:
-        return self.store.calendar()
+        return self.store.calendar.events()
 
     def state(self, machine: str) -> str:
         """``online``, ``offline``, ``in maintenance``, each perhaps with ``, reserved``."""
         device = self.catalogue.get(machine)
         if device.system_type is not SystemType.HARDWARE:
             return "online"
-        return self.store.availability(device.name, self.clock()).state
+        return self.store.calendar.availability(device.name, self.clock()).state
 
     def reservations(self, user: User, start: str, end: str) -> list[dict[str, Any]]:
         """The windows from the first day to the last (inclusive) in the client's format: only
@@ -67,7 +65,7 @@ class CalendarService:
         window_start = datetime.combine(first, time())
         window_end = datetime.combine(last + timedelta(days=1), time())
         listed = []
-        for event in self.store.calendar(window_start, window_end):
+        for event in self.store.calendar.events(window_start, window_end):
             if event.kind is EventKind.MAINTENANCE:
                 continue
             entry = {

@@ -104,7 +104,7 @@ class JobService:
             batch_limit=batch_limit,
             batch_end=bool(request.batch_end),
         )
-        return self.store.create_job(job)
+        return self.store.jobs.create(job)
 
     def _batch(
         self, user: User, job_id: str, machine: str, request: JobRequest
@@ -122,7 +122,7 @@ class JobService:
                 )
             return job_id, float(named)
         try:
-            first = self.store.get_job(_checked_id(named), user.id)
+            first = self.store.jobs.get(_checked_id(named), user.id)
         except JobNotFound:
             raise InvalidJobRequest(f"batch-exec names no job of yours: {named!r}") from None
         if first.batch_id != first.id:
@@ -136,7 +136,7 @@ class JobService:
         the submitter's own."""
         if named is None:
             return user.group
-        if self.store.get_group(user.organisation, named) is None:
+        if self.store.organisations.get_group(user.organisation, named) is None:
             raise InvalidJobRequest(f"the organisation {user.organisation} has no group {named!r}")
         return named
 
@@ -145,11 +145,11 @@ class JobService:
             raise BadRequest(f"limit must be from 1 to {MAX_PAGE}, not {query.limit}")
         if query.offset < 0:
             raise BadRequest(f"offset must not be negative, not {query.offset}")
-        return self.store.list_jobs(user.id, query)
+        return self.store.jobs.find(user.id, query)
 
     def queue_position(self, job: JobRecord) -> int | None:
         """Where a queued job stands in its target's queue (1 runs next)."""
-        return self.store.queue_position(job, self.clock(), self.fair_share_window)
+        return self.store.dispatch.queue_position(job, self.clock(), self.fair_share_window)
 
     @staticmethod
     def _seed(options: dict[str, Any]) -> int:
@@ -165,10 +165,10 @@ class JobService:
         return seed
 
     def get(self, user: User, job_id: str) -> JobRecord:
-        return self.store.get_job(_checked_id(job_id), user.id)
+        return self.store.jobs.get(_checked_id(job_id), user.id)
 
     def cancel(self, user: User, job_id: str) -> JobRecord:
-        return self.store.cancel_job(_checked_id(job_id), user.id, self.clock())
+        return self.store.jobs.cancel(_checked_id(job_id), user.id, self.clock())
 
 
 def _checked_id(job_id: str) -> str:

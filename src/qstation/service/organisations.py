@@ -23,21 +23,21 @@ class OrganisationService:
         self.clock = clock
 
     def add(self, name: str) -> None:
-        self.store.create_organisation(_checked_name(name, "organisation"), self.clock())
+        self.store.organisations.create(_checked_name(name, "organisation"), self.clock())
 
     def names(self) -> list[str]:
-        return self.store.list_organisations()
+        return self.store.organisations.names()
 
     def add_group(self, organisation: str, name: str, priority: int = DEFAULT_PRIORITY) -> Group:
         group = Group(organisation, _checked_name(name, "group"), checked_priority(priority))
-        self.store.create_group(group)
+        self.store.organisations.create_group(group)
         return group
 
     def set_group_priority(self, organisation: str, name: str, priority: int) -> None:
-        self.store.set_group_priority(organisation, name, checked_priority(priority))
+        self.store.organisations.set_group_priority(organisation, name, checked_priority(priority))
 
     def groups(self) -> list[Group]:
-        return self.store.list_groups()
+        return self.store.organisations.groups()
 
     def require(self, organisation: str) -> None:
         """Raise :class:`AccountNotFound` unless the organisation exists."""
@@ -45,9 +45,9 @@ class OrganisationService:
 
     def group(self, organisation: str, name: str) -> Group:
         """The group, which must exist."""
-        group = self.store.get_group(organisation, name)
+        group = self.store.organisations.get_group(organisation, name)
         if group is None:
-            if self.store.get_group(organisation, DEFAULT_GROUP) is None:
+            if self.store.organisations.get_group(organisation, DEFAULT_GROUP) is None:
                 raise AccountNotFound(f"No organisation {organisation}.")
             raise AccountNotFound(f"The organisation {organisation} has no group {name}.")
         return group
@@ -58,18 +58,23 @@ class OrganisationService:
         if not math.isfinite(credits) or credits < 0:
             raise BadRequest(f"a quota is a number of HQCs, 0 or more, not {credits!r}")
         quota = CreditQuota(organisation, kind, credits, group)
-        self.store.set_quota(quota)
+        self.store.organisations.set_quota(quota)
         return quota
 
     def remove_quota(self, organisation: str, kind: CreditKind, group: str | None = None) -> None:
-        self.store.remove_quota(organisation, group, kind)
+        self.store.organisations.remove_quota(organisation, group, kind)
 
     def quotas(self) -> list[tuple[CreditQuota, float]]:
         """Every quota, with the HQCs spent against it this month."""
         now = self.clock()
         return [
-            (quota, self.store.spent_this_month(quota.organisation, quota.group, quota.kind, now))
-            for quota in self.store.list_quotas()
+            (
+                quota,
+                self.store.organisations.spent_this_month(
+                    quota.organisation, quota.group, quota.kind, now
+                ),
+            )
+            for quota in self.store.organisations.quotas()
         ]
 
 

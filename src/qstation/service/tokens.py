@@ -53,7 +53,9 @@ class TokenService:
         self.id_token_lifetime = timedelta(seconds=id_token_seconds)
         self.refresh_token_lifetime = timedelta(seconds=refresh_token_seconds)
         self.clock = clock
-        self._key = store.get_or_create_secret(_SIGNING_KEY_NAME, lambda: secrets.token_hex(32))
+        self._key = store.accounts.get_or_create_secret(
+            _SIGNING_KEY_NAME, lambda: secrets.token_hex(32)
+        )
 
     def issue(self, user: User) -> TokenPair:
         now = self.clock()
@@ -64,15 +66,15 @@ class TokenService:
             "exp": _epoch_seconds(now + self.id_token_lifetime),
         }
         refresh_token = secrets.token_urlsafe(32)
-        self.store.add_refresh_token(
+        self.store.accounts.add_refresh_token(
             _digest(refresh_token), user.id, now + self.refresh_token_lifetime
         )
         return TokenPair(jwt.encode(claims, self._key, algorithm=_ALGORITHM), refresh_token)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent, a new pair is issued."""
-        user_id = self.store.consume_refresh_token(_digest(refresh_token), self.clock())
-        user = self.store.get_user(user_id) if user_id else None
+        user_id = self.store.accounts.consume_refresh_token(_digest(refresh_token), self.clock())
+        user = self.store.accounts.get_user(user_id) if user_id else None
         if user is None:
             raise InvalidRefreshToken("Invalid Refresh Token")
         return self.issue(user)
@@ -91,11 +93,11 @@ class TokenService:
             raise AuthenticationFailed("the id-token has expired; log in again") from None
         except jwt.InvalidTokenError:
             raise AuthenticationFailed("the id-token is not valid") from None
-        user = self.store.get_user(str(claims["sub"]))
+        user = self.store.accounts.get_user(str(claims["sub"]))
         if user is None:
             raise AuthenticationFailed("the id-token's user no longer exists")
         return user
 
     def revoke(self, user: User) -> None:
         """Spend every refresh token of ``user``: they must log in with a password again."""
-        self.store.revoke_refresh_tokens(user.id, self.clock())
+        self.store.accounts.revoke_refresh_tokens(user.id, self.clock())

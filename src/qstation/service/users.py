@@ -41,7 +41,7 @@ class UserService:
         group_name = check_plain_text(group or DEFAULT_GROUP, "the group name", GROUP_LENGTH)
         organisations = OrganisationService(self.store, self.clock)
         organisations.require(organisation)
-        if self.store.get_group(organisation, group_name) is None:
+        if self.store.organisations.get_group(organisation, group_name) is None:
             organisations.add_group(organisation, group_name)
         user = User(
             id=secrets.token_hex(16),
@@ -52,27 +52,27 @@ class UserService:
             organisation=organisation,
             priority=checked_priority(priority),
         )
-        return self.store.create_user(user)
+        return self.store.accounts.create_user(user)
 
     def set_priority(self, email: str, priority: int) -> None:
-        self.store.set_user_priority(normalise_email(email), checked_priority(priority))
+        self.store.accounts.set_user_priority(normalise_email(email), checked_priority(priority))
 
     def list(self) -> list[User]:
-        return self.store.list_users()
+        return self.store.accounts.list_users()
 
     def get(self, email: str) -> User:
-        user = self.store.get_user_by_email(normalise_email(email))
+        user = self.store.accounts.get_user_by_email(normalise_email(email))
         if user is None:
             raise UserNotFound(f"No user with email {email}.")
         return user
 
     def remove(self, email: str) -> None:
-        self.store.remove_user(normalise_email(email))
+        self.store.accounts.remove_user(normalise_email(email))
 
     def authenticate(self, email: str, password: str) -> User:
         """The user with these credentials; one error for every kind of mismatch."""
         try:
-            user = self.store.get_user_by_email(normalise_email(email))
+            user = self.store.accounts.get_user_by_email(normalise_email(email))
         except BadRequest:
             user = None
         if user is None:

@@ -1,5 +1,51 @@
-"""Durable job store on SQLite or PostgreSQL: open it with :func:`open_store`."""
+"""Durable state on SQLite or PostgreSQL, one repository per aggregate: open it with
+:func:`open_store`.
 
-from qstation.store.job_store import JobStore, open_store
+``jobs`` (jobs and their attempts), ``dispatch`` (claiming, queue positions), ``accounts``
+(users, refresh tokens, service secrets), ``organisations`` (groups, priorities, quotas) and
+``calendar`` (operational hours) share one :class:`~qstation.store.database.Database`, the seam
+where database errors become qstation errors.
+"""
+
+from __future__ import annotations
+
+from qstation.store.accounts import AccountRepository
+from qstation.store.calendar import CalendarRepository
+from qstation.store.database import Database, create_store_engine, translate_database_errors
+from qstation.store.dispatch import DispatchQueue
+from qstation.store.jobs import JobRepository
+from qstation.store.migrations import migrate
+from qstation.store.organisations import OrganisationRepository
+
+
+class JobStore:
+    """Durable state shared by the API and the workers, safe under concurrent processes."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.jobs = JobRepository(database)
+        self.dispatch = DispatchQueue(database)
+        self.accounts = AccountRepository(database)
+        self.organisations = OrganisationRepository(database)
+        self.calendar = CalendarRepository(database)
+
+    def close(self) -> None:
+        self.database.close()
+
+
+def open_store(url: str) -> JobStore:
+    """Open the store at ``url``, bringing its schema up to date first.
+
+    Raises :class:`~qstation.errors.StoreUnavailable` when the database cannot be reached.
+    """
+    engine = create_store_engine(url)
+    try:
+        with translate_database_errors():
+            migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return JobStore(Database(engine))
+
 
 __all__ = ["JobStore", "open_store"]

@@ -221,7 +221,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 def migrate(engine: Engine) -> list[int]:
     """Apply the migrations this database lacks; return their versions (empty: up to date).
 
-    ``engine`` must come from :func:`qstation.store.job_store.create_store_engine`, whose SQLite
+    ``engine`` must come from :func:`qstation.store.database.create_store_engine`, whose SQLite
     configuration makes this transaction take the write lock at its start.
     """
     with engine.begin() as conn:

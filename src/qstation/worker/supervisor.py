@@ -134,7 +134,7 @@ class Worker:
         """Claim a job and run its next chunk of shots (all that are left, up to
         ``chunk_shots``): the last chunk finishes the job, an earlier one records its results
         and hands the job back to the queue. False when the queue had nothing to run."""
-        claim = self.store.claim_next_job(
+        claim = self.store.dispatch.claim_next_job(
             self.worker_id,
             self.clock(),
             self.settings.lease_seconds,
@@ -157,9 +157,11 @@ class Worker:
         now = self.clock()
         if outcome.status is JobStatus.COMPLETED and shots.stop < job.count:
             assert outcome.results is not None
-            accepted = self.store.record_chunk(claim.attempt_id, outcome.results, shots.stop, now)
+            accepted = self.store.jobs.record_chunk(
+                claim.attempt_id, outcome.results, shots.stop, now
+            )
         else:
-            accepted = self.store.finish_attempt(claim.attempt_id, outcome, now)
+            accepted = self.store.jobs.finish_attempt(claim.attempt_id, outcome, now)
         if not accepted:
             log.warning("job %s: attempt %s was superseded", job.id, claim.attempt_id)
         return True
@@ -199,7 +201,7 @@ class Worker:
                     seconds = self.settings.compile_timeout_seconds
                     slow = CompileError(f"compiling the program took longer than {seconds:g} s")
                     return ExecutionOutcome(JobStatus.FAILED, error=slow.job_error(job.id))
-                lease = self.store.renew_lease(
+                lease = self.store.jobs.renew_lease(
                     claim.attempt_id, self.clock(), self.settings.lease_seconds
                 )
                 if not lease.owned:

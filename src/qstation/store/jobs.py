@@ -1,0 +1,215 @@
+"""Jobs and their execution attempts: submission, reads, cancel, leases and outcomes.
+
+Claiming the next job is dispatch's (:mod:`qstation.store.dispatch`); everything a worker does
+with a job once it holds it, and everything a user does with their jobs, is here. All
+datetimes are naive UTC and passed in by the caller, so tests control the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
+
+from qstation import errors
+from qstation.model import (
+    Attempt,
+    ExecutionOutcome,
+    JobQuery,
+    JobRecord,
+    JobStatus,
+    LeaseState,
+    NewJob,
+)
+from qstation.store.charges import quota_shortfall
+from qstation.store.database import Database
+from qstation.store.job_states import (
+    LEASE_HOLDERS,
+    LEASE_RELEASED,
+    close_attempt,
+    owned_by_attempt,
+    transition,
+    waiting,
+)
+from qstation.store.records import attempt_record, columns_of, job_record
+from qstation.store.schema import job_attempts, jobs
+
+
+class JobRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def create(self, job: NewJob) -> JobRecord:
+        """Commit a queued job; once this returns, the job survives a crash."""
+        values = {
+            **columns_of(job),
+            "status": JobStatus.QUEUED,
+            "attempts": 0,
+            "cancel_requested": False,
+            "shots_done": 0,
+        }
+        with self._db.write() as conn:
+            row = conn.execute(insert(jobs).values(values).returning(*jobs.c)).one()
+        return job_record(row)
+
+    def get(self, job_id: str, owner_id: str | None) -> JobRecord:
+        """The job, if ``owner_id`` owns it (``None``: an administrator, who sees every job).
+
+        Another owner's job raises the same :class:`~qstation.errors.JobNotFound` as an unknown
+        id, so job ids cannot be probed.
+        """
+        with self._db.read() as conn:
+            row = conn.execute(_select_job(job_id, owner_id)).first()
+        if row is None:
+            raise errors.JobNotFound()
+        return job_record(row)
+
+    def find(self, owner_id: str, query: JobQuery) -> list[JobRecord]:
+        """The owner's jobs that match, newest first, one page of them."""
+        conditions = [jobs.c.owner_id == owner_id]
+        if query.statuses:
+            conditions.append(jobs.c.status.in_(sorted(query.statuses)))
+        if query.machine is not None:
+            conditions.append(jobs.c.machine == query.machine)
+        if query.group is not None:
+            conditions.append(jobs.c.group_name == query.group)
+        if query.name_contains is not None:
+            conditions.append(jobs.c.name.icontains(query.name_contains, autoescape=True))
+        if query.submitted_after is not None:
+            conditions.append(jobs.c.submitted_at > query.submitted_after)
+        if query.submitted_before is not None:
+            conditions.append(jobs.c.submitted_at < query.submitted_before)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(*conditions)
+                .order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            ).all()
+        return [job_record(row) for row in rows]
+
+    def renew_lease(self, attempt_id: int, now: datetime, lease_seconds: float) -> LeaseState:
+        """Extend the lease if this attempt still owns its job; tell the worker of a cancel."""
+        with self._db.write() as conn:
+            cancel_requested = conn.execute(
+                update(jobs)
+                .where(jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(LEASE_HOLDERS))
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+                .returning(jobs.c.cancel_requested)
+            ).scalar_one_or_none()
+        return LeaseState(
+            owned=cancel_requested is not None, cancel_requested=bool(cancel_requested)
+        )
+
+    def finish_attempt(self, attempt_id: int, outcome: ExecutionOutcome, now: datetime) -> bool:
+        """Record how an attempt ended; ``False`` if it no longer owns its job (a stale worker).
+
+        A job being canceled ends canceled whatever the outcome, keeping the results given. A
+        completed job is charged here, in the same transaction: if its cost would take its
+        organisation or group past a monthly quota, it ends ``depleted`` instead, uncharged.
+        """
+        if not outcome.status.is_final:
+            raise ValueError(f"an attempt cannot end with status {outcome.status}")
+        owned = owned_by_attempt(attempt_id, jobs.c.organisation, jobs.c.group_name)
+        with self._db.write() as conn:
+            # Retried when a cancel lands between the read and the guarded update.
+            while (job := conn.execute(owned).first()) is not None:
+                source = JobStatus(job.status)
+                target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
+                values: dict[str, Any] = {
+                    "finished_at": now,
+                    "cost": outcome.cost,
+                    "error": outcome.error,
+                    **LEASE_RELEASED,
+                }
+                if outcome.results is not None:  # else the chunks' results so far stay
+                    values["results"] = outcome.results
+                if outcome.status is JobStatus.COMPLETED:  # all shots ran, even if canceled
+                    values["shots_done"] = jobs.c.count
+                    shortfall = (
+                        None
+                        if outcome.credits is None
+                        else quota_shortfall(conn, job.organisation, job.group_name, outcome, now)
+                    )
+                    if shortfall is None:
+                        values["credits"] = outcome.credits
+                    else:  # uncharged, so without the shots it would have paid for
+                        error = errors.CostLimitExceeded(shortfall).job_error(job.id)
+                        values.update(cost=None, error=error)
+                        del values["shots_done"]
+                        values.pop("results", None)
+                        if target is JobStatus.COMPLETED:
+                            target = JobStatus.DEPLETED
+                            values.update(results=None, shots_done=0)
+                still_current = jobs.c.current_attempt_id == attempt_id
+                if transition(conn, job.id, source, target, values, still_current) is not None:
+                    close_attempt(conn, attempt_id, now, outcome.status, values["error"])
+                    return True
+        return False
+
+    def record_chunk(
+        self, attempt_id: int, results: dict[str, list[str]], shots_done: int, now: datetime
+    ) -> bool:
+        """Keep the results of the job's first ``shots_done`` shots and hand the job back to
+        the queue for its next chunk (it stays ``running``); a job being canceled ends
+        canceled with them. ``False`` if the attempt no longer owns its job."""
+        owned = owned_by_attempt(attempt_id)
+        with self._db.write() as conn:
+            while (job := conn.execute(owned).first()) is not None:
+                source = JobStatus(job.status)
+                values: dict[str, Any] = {
+                    "results": results,
+                    "shots_done": shots_done,
+                    "attempts": 0,
+                    **LEASE_RELEASED,
+                }
+                if source is JobStatus.CANCELING:
+                    values["finished_at"] = now
+                target = JobStatus.CANCELED if source is JobStatus.CANCELING else source
+                still_current = jobs.c.current_attempt_id == attempt_id
+                if transition(conn, job.id, source, target, values, still_current) is not None:
+                    close_attempt(conn, attempt_id, now, "chunk", f"shots to {shots_done}")
+                    return True
+        return False
+
+    def cancel(self, job_id: str, owner_id: str | None, now: datetime) -> JobRecord:
+        """Cancel a queued job at once; ask the worker of a running job to stop."""
+        with self._db.write() as conn:
+            # Retried when a worker claims or finishes the job between the read and the update.
+            while True:
+                row = conn.execute(_select_job(job_id, owner_id)).first()
+                if row is None:
+                    raise errors.JobNotFound()
+                source = JobStatus(row.status)
+                if source.is_final:
+                    raise errors.JobAlreadyFinished()
+                if source is JobStatus.CANCELING:
+                    return job_record(row)
+                if source is JobStatus.QUEUED or row.lease_owner is None:  # no worker has it
+                    changed = transition(
+                        conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}, waiting()
+                    )
+                else:  # a worker holds it (the guard: it may have just let go)
+                    changed = transition(
+                        conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True},
+                        jobs.c.lease_owner.is_not(None),
+                    )  # fmt: skip
+                if changed is not None:
+                    return job_record(changed)
+
+    def attempts(self, job_id: str) -> list[Attempt]:
+        """The job's execution attempts, oldest first."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(job_attempts)
+                .where(job_attempts.c.job_id == job_id)
+                .order_by(job_attempts.c.id)
+            ).all()
+        return [attempt_record(row) for row in rows]
+
+
+def _select_job(job_id: str, owner_id: str | None) -> Select[Any]:
+    query = select(jobs).where(jobs.c.id == job_id)
+    return query if owner_id is None else query.where(jobs.c.owner_id == owner_id)

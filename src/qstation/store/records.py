@@ -1,0 +1,45 @@
+"""Rows to records and back: the one place that knows how record fields map to columns."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import Row
+
+from qstation.model import Attempt, Group, JobRecord, JobStatus, NewJob, User
+from qstation.scheduling.calendar import CalendarEvent, EventKind
+
+# Record fields whose column is named differently ("group" is an SQL keyword).
+_COLUMN_OF_FIELD = {"group": "group_name"}
+
+
+def columns_of(record: NewJob | User) -> dict[str, Any]:
+    return {_COLUMN_OF_FIELD.get(f.name, f.name): getattr(record, f.name) for f in fields(record)}
+
+
+def _fields_of(record_type: type[JobRecord | User | Attempt], row: Row[Any]) -> dict[str, Any]:
+    columns = row._mapping
+    return {f.name: columns[_COLUMN_OF_FIELD.get(f.name, f.name)] for f in fields(record_type)}
+
+
+def job_record(row: Row[Any]) -> JobRecord:
+    return JobRecord(**{**_fields_of(JobRecord, row), "status": JobStatus(row.status)})
+
+
+def user_record(row: Row[Any]) -> User:
+    return User(**_fields_of(User, row))
+
+
+def attempt_record(row: Row[Any]) -> Attempt:
+    return Attempt(**_fields_of(Attempt, row))
+
+
+def group_record(row: Row[Any]) -> Group:
+    return Group(row.organisation, row.name, row.priority)
+
+
+def calendar_event(row: Row[Any]) -> CalendarEvent:
+    return CalendarEvent(
+        row.machine, EventKind(row.kind), row.starts_at, row.ends_at, row.organisation, row.id
+    )
