@@ -71,6 +71,10 @@ def queue_jobs(store: JobStore, users: dict[str, User], count: int) -> dict[str,
     return queued
 
 
+def minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
 def cost_of(job_id: str) -> float:
     """A job's HQCs when it finishes: any fixed function of the job does."""
     return 1.0 + int(job_id[:3]) % 17
@@ -91,7 +95,8 @@ def expected_order(
     finished: list[tuple[datetime, NewJob]] = []
     order = []
     for now in claim_times:
-        recent = [job for when, job in finished if when >= now - WINDOW]
+        # use counts by the minute: from the minute a job finished until the window passed it
+        recent = [job for when, job in finished if minute(when) >= minute(now - WINDOW)]
 
         def used(job: NewJob, same_group: bool, recent: list[NewJob] = recent) -> float:
             return sum(
@@ -156,9 +161,12 @@ def test_queue_positions_follow_priorities_changed_while_jobs_wait(store: JobSto
     now = T0 + timedelta(minutes=1)
 
     def positions() -> list[int | None]:
-        return [
-            store.dispatch.queue_position(store.jobs.get(job.id, None), now, WINDOW) for job in jobs
-        ]
+        """From the target's ranking, and counted one job at a time: the two must agree."""
+        ranking = store.dispatch.ranking("H1-1", now, WINDOW)
+        ranked = [ranking.index(job.id) + 1 if job.id in ranking else None for job in jobs]
+        counted = [store.dispatch.position(job.id, "H1-1", now, WINDOW) for job in jobs]
+        assert ranked == counted
+        return counted
 
     assert positions() == [3, 1, 2]  # theory (2) before DEFAULT (5) before lab (8)
     store.organisations.set_group_priority("alpha", "lab", 1)

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +25,15 @@ from qstation.store import JobStore, open_store
 from qstation.store.database import create_store_engine
 from qstation.store.job_states import LEASE_EXPIRED
 from qstation.store.migrations import MIGRATIONS, migrate
-from qstation.store.schema import jobs, metadata, schema_version, users
+from qstation.store.records import columns_of
+from qstation.store.schema import (
+    dispatch_lanes,
+    fair_share_usage,
+    jobs,
+    metadata,
+    schema_version,
+    users,
+)
 from tests.conftest import POSTGRES_SERVER_URL, fresh_postgres_database
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456)
@@ -851,8 +859,41 @@ def test_existing_users_and_jobs_join_the_default_organisation_with_their_groups
         assert {(g.name, g.priority) for g in store.organisations.groups()} == {
             ("DEFAULT", 5), ("chemistry", 5), ("physics", 5),
         }  # fmt: skip
+        claim = store.dispatch.claim_next_job("w", T0, LEASE, ATTEMPTS)  # its lane exists
+        assert claim is not None and claim.job.id == job.id
     finally:
         store.close()
+
+
+def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
+    store_url: str, engine: Engine
+) -> None:
+    recently = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)
+    with engine.begin() as conn:  # a database of migration 6's day
+        schema_version.create(conn)
+        for migration in MIGRATIONS[:6]:
+            migration.apply(conn)
+            conn.execute(insert(schema_version).values(version=migration.version))
+        user = dataclasses.replace(new_user(), priority=2)
+        conn.execute(insert(users).values(columns_of(user)))
+        v6_job = {"status": "queued", "attempts": 0, "cancel_requested": False, "shots_done": 0}
+        waiting = new_job(owner_id=user.id)
+        conn.execute(insert(jobs).values(**columns_of(waiting), **v6_job))
+        done = new_job(owner_id=user.id)
+        finished = {"status": "completed", "finished_at": recently, "cost": 7.5}
+        conn.execute(insert(jobs).values(**columns_of(done), **{**v6_job, **finished}))
+
+    assert migrate(engine) == [7]
+
+    with engine.connect() as conn:
+        assert set(conn.execute(select(jobs.c.id, jobs.c.user_priority))) == {
+            (waiting.id, 2), (done.id, 2),
+        }  # fmt: skip
+        assert conn.execute(select(dispatch_lanes)).all() == [("H1-1E", "default", "research", 2)]
+        minute = recently.replace(second=0, microsecond=0)
+        assert conn.execute(select(fair_share_usage)).all() == [
+            ("default", "research", "H1-1E", minute, 7.5)
+        ]
 
 
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:

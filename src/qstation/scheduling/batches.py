@@ -10,7 +10,7 @@ closed: jobs that join it later run as ordinary jobs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,3 +48,42 @@ def holds_target(first: BatchJob, limit: float, jobs: Sequence[BatchJob], now: d
         busy_until = max(busy_until, end)
     waiting = any(job.waiting_or_running for job in jobs)
     return waiting or now - busy_until <= BATCH_IDLE
+
+
+@dataclass(frozen=True)
+class BatchHold:
+    """A batch that holds its target: only its own jobs run there."""
+
+    batch_id: str
+    organisation: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch as its first job describes it, with all its jobs."""
+
+    batch_id: str
+    machine: str
+    organisation: str
+    limit: float
+    first: BatchJob
+    jobs: Sequence[BatchJob]
+
+
+def holding_batches(batches: Iterable[Batch], now: datetime) -> dict[str, BatchHold]:
+    """Each target a batch holds at ``now`` -> that batch. Two workers may start two batches
+    on one target at once: the one that started first holds it."""
+    holders: dict[str, tuple[datetime, str, Batch]] = {}
+    for batch in batches:
+        if batch.first.started_at is None or not holds_target(
+            batch.first, batch.limit, batch.jobs, now
+        ):
+            continue
+        holder = (batch.first.started_at, batch.batch_id, batch)
+        current = holders.get(batch.machine)
+        if current is None or holder[:2] < current[:2]:
+            holders[batch.machine] = holder
+    return {
+        machine: BatchHold(batch.batch_id, batch.organisation)
+        for machine, (_, _, batch) in holders.items()
+    }

@@ -4,14 +4,16 @@ For each target, the next job to run is the first in this order (the published H
 policy, ``../shared/docs/hseries-api.md`` §6.1):
 
 1. the organisation that used the fewest HQCs of that target in the fair-share window (the
-   costs of its jobs there that finished in the window);
+   costs of its jobs there that finished in the window, counted by the minute: see
+   :func:`first_counted_minute`);
 2. then the job's group priority (1 = highest ... 10);
 3. then, between groups of equal priority, the group that used fewer HQCs of the target;
 4. then its submitter's user priority (1 = highest ... 10);
 5. then the oldest submission (and, for equal times, the smaller job ID, so the order is total).
 
-The store gathers the queue and the usage and asks :func:`ranked`; nothing here touches a
-database, so each rule is tested on its own.
+This module is the reference: nothing here touches a database, so each rule is tested on its
+own. The store orders the queue with the same rules in SQL (:mod:`qstation.store.dispatch`), and
+a property test checks the two agree on random queues.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from datetime import datetime, timedelta
 FAIR_SHARE_WINDOW = timedelta(hours=3)
 """How far back use of a target counts: the published Fair Queue Time Window is 2-4 hours
 (``QSTATION_FAIR_SHARE_WINDOW_HOURS``)."""
+MAX_FAIR_SHARE_WINDOW = timedelta(hours=24)
+"""The longest window an operator may set; use older than this is forgotten."""
 HIGHEST_PRIORITY = 1
 LOWEST_PRIORITY = 10
 DEFAULT_PRIORITY = 5
@@ -44,6 +48,18 @@ class QueuedJob:
 
 Usage = Mapping[tuple[str, str, str], float]
 """HQCs each (organisation, group, target) used in the window; absent: none."""
+
+
+def usage_minute(finished_at: datetime) -> datetime:
+    """The minute a finished job's HQCs are counted in."""
+    return finished_at.replace(second=0, microsecond=0)
+
+
+def first_counted_minute(now: datetime, window: timedelta) -> datetime:
+    """The oldest minute whose use counts at ``now``: a job's HQCs count from the minute it
+    finished until the window has passed that whole minute (up to a minute longer than the
+    window itself)."""
+    return usage_minute(now - window)
 
 
 def ranked(jobs: Iterable[QueuedJob], usage: Usage) -> list[QueuedJob]:

@@ -14,6 +14,7 @@ from qstation.errors import BadRequest, InvalidJobRequest, JobNotFound
 from qstation.model import JobQuery, JobRecord, NewJob, User
 from qstation.scheduling.policy import FAIR_SHARE_WINDOW
 from qstation.service.clock import Clock, utc_now
+from qstation.service.queue_positions import QueuePositions
 from qstation.service.validation import (
     GroupName,
     Identifier,
@@ -61,7 +62,7 @@ class JobService:
         self.store = store
         self.catalogue = catalogue
         self.clock = clock
-        self.fair_share_window = fair_share_window
+        self.positions = QueuePositions(store.dispatch, fair_share_window, clock)
 
     def submit(self, user: User, body: Any) -> JobRecord:
         """Validate and commit a job; it is durable before this returns."""
@@ -149,7 +150,7 @@ class JobService:
 
     def queue_position(self, job: JobRecord) -> int | None:
         """Where a queued job stands in its target's queue (1 runs next)."""
-        return self.store.dispatch.queue_position(job, self.clock(), self.fair_share_window)
+        return self.positions.of(job)
 
     @staticmethod
     def _seed(options: dict[str, Any]) -> int:

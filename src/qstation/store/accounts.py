@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from qstation import errors
 from qstation.model import User
+from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.database import Database
+from qstation.store.dispatch import add_lanes
+from qstation.store.job_states import waiting
 from qstation.store.records import columns_of, user_record
-from qstation.store.schema import refresh_tokens, service_secrets, users
+from qstation.store.schema import jobs, refresh_tokens, service_secrets, users
 
 
 class AccountRepository:
@@ -25,12 +28,17 @@ class AccountRepository:
         return user
 
     def set_user_priority(self, email: str, priority: int) -> None:
+        """The user's priority, for their waiting jobs too (they move to their new lanes)."""
         with self._db.write() as conn:
-            changed = conn.execute(
-                update(users).where(users.c.email == email).values(priority=priority)
-            ).rowcount
-        if not changed:
-            raise _no_user(email)
+            user_id = conn.scalar(
+                update(users)
+                .where(users.c.email == email)
+                .values(priority=priority)
+                .returning(users.c.id)
+            )
+            if user_id is None:
+                raise _no_user(email)
+            _move_waiting_jobs(self._db, conn, user_id, priority)
 
     def get_user_by_email(self, email: str) -> User | None:
         return self._find_user(users.c.email == email)
@@ -44,13 +52,15 @@ class AccountRepository:
         return [user_record(row) for row in rows]
 
     def remove_user(self, email: str) -> None:
-        """Delete the user and their refresh tokens; their jobs stay, for accounting."""
+        """Delete the user and their refresh tokens; their jobs stay, for accounting, and
+        those still waiting wait at the default priority."""
         with self._db.write() as conn:
             user_id = conn.scalar(select(users.c.id).where(users.c.email == email))
             if user_id is None:
                 raise _no_user(email)
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.user_id == user_id))
             conn.execute(delete(users).where(users.c.id == user_id))
+            _move_waiting_jobs(self._db, conn, user_id, DEFAULT_PRIORITY)
 
     def _find_user(self, condition: ColumnElement[bool]) -> User | None:
         with self._db.read() as conn:
@@ -106,6 +116,16 @@ class AccountRepository:
             )
             stored: str = conn.execute(by_name).scalar_one()
         return stored
+
+
+def _move_waiting_jobs(database: Database, conn: Connection, owner_id: str, priority: int) -> None:
+    """Give the owner's waiting jobs ``priority``, and so their lanes of that priority."""
+    of_owner = (jobs.c.owner_id == owner_id, waiting())
+    conn.execute(update(jobs).where(*of_owner).values(user_priority=priority))
+    lanes = select(
+        jobs.c.machine, jobs.c.organisation, jobs.c.group_name, jobs.c.user_priority
+    ).where(*of_owner)
+    add_lanes(database, conn, lanes.distinct())
 
 
 def _no_user(email: str) -> errors.UserNotFound:

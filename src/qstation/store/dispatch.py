@@ -1,7 +1,15 @@
-"""Dispatch: which job a free worker takes next, and where a queued job stands.
+"""Dispatch: which job a free worker takes next, and in what order a target's queue stands.
 
-The decisions are :mod:`qstation.scheduling`'s pure functions; this module only gathers what
-they need from the database and claims the job they pick.
+The fair-share order (:mod:`qstation.scheduling.policy`) is computed by SQL over *lanes*:
+waiting jobs of one target, organisation, group and user priority share every rule but age, so
+the order is the lanes' order, each lane's jobs oldest first. A claim ranks the lanes by their
+oldest waiting job (one index seek each on ``ix_jobs_waiting_by_lane``), lets
+:func:`qstation.scheduling.dispatch.runnable` drop what the calendar or a batch keeps from
+running now, and locks the first job left (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Its cost
+grows with the number of lanes, not with the length of the queue.
+
+Use in the fair-share window comes from ``fair_share_usage``, HQCs by the minute, written in the
+transaction that charges a job (:func:`record_usage`).
 """
 
 from __future__ import annotations
@@ -10,17 +18,38 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Row,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+    update,
+)
 
-from qstation.model import ClaimedJob, JobRecord, JobStatus
-from qstation.scheduling.batches import BATCH_IDLE, BatchJob, holds_target
+from qstation.model import ClaimedJob, JobStatus
+from qstation.scheduling.batches import BATCH_IDLE, Batch, BatchJob, holding_batches
 from qstation.scheduling.calendar import Availability, CalendarEvent
+from qstation.scheduling.dispatch import Candidate, Lane, runnable
 from qstation.scheduling.policy import (
     DEFAULT_PRIORITY,
     FAIR_SHARE_WINDOW,
-    QueuedJob,
-    queue_positions,
-    ranked,
+    MAX_FAIR_SHARE_WINDOW,
+    first_counted_minute,
+    usage_minute,
 )
 from qstation.store.database import Database
 from qstation.store.job_states import (
@@ -33,7 +62,14 @@ from qstation.store.job_states import (
     waiting,
 )
 from qstation.store.records import calendar_event, job_record
-from qstation.store.schema import calendar_events, job_attempts, jobs, user_groups, users
+from qstation.store.schema import (
+    calendar_events,
+    dispatch_lanes,
+    fair_share_usage,
+    job_attempts,
+    jobs,
+    user_groups,
+)
 
 
 class DispatchQueue:
@@ -49,7 +85,7 @@ class DispatchQueue:
         fair_share_window: timedelta = FAIR_SHARE_WINDOW,
     ) -> ClaimedJob | None:
         """Take a running job whose worker's lease expired (oldest first: it was dispatched
-        already), else the first queued job in fair-share order (:mod:`qstation.scheduling`).
+        already), else the first waiting job in fair-share order that may run now.
 
         A job whose worker died is not run again when it was being canceled (it ends canceled)
         or when it has already been attempted ``max_attempts`` times (it ends failed); the
@@ -63,55 +99,271 @@ class DispatchQueue:
                 claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
                 if claim is not None:
                     return claim
-            availability = _availability(conn, now)
-            held = _batch_holds(conn, now)
-            batch_of = dict(
-                conn.execute(
-                    select(jobs.c.id, jobs.c.batch_id).where(
-                        waiting(), jobs.c.batch_id.is_not(None)
-                    )
-                ).all()
-            )
-            for queued in ranked(*_queue_and_usage(conn, now, fair_share_window, None)):
-                target = availability.get(queued.machine)
-                if target is not None and not target.runs_jobs_of(queued.organisation):
-                    continue  # its target is offline, in maintenance, or reserved for others
-                holder = held.get(queued.machine)
-                if (
-                    holder is not None
-                    and batch_of.get(queued.job_id) != holder[0]
-                    and (target is None or target.runs_jobs_of(holder[1]))
-                ):
-                    continue  # a batch runs there back to back (unless its target is closed to it)
-                row = conn.execute(
-                    select(jobs)
-                    .where(jobs.c.id == queued.job_id, waiting())
-                    .with_for_update(skip_locked=True)
-                ).first()
+            holds = holding_batches(_active_batches(conn, now), now)
+            holder_ids = sorted(hold.batch_id for hold in holds.values())
+            ranked = conn.execute(
+                _CANDIDATES_AND_BATCHES if holder_ids else _CANDIDATES,
+                {
+                    "first_counted": first_counted_minute(now, fair_share_window),
+                    "holder_ids": holder_ids,
+                },
+            ).all()
+            for candidate in runnable(map(_candidate, ranked), _availability(conn, now), holds):
+                row = conn.execute(*_next_waiting(candidate)).first()
                 if row is not None:
                     claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
                     if claim is not None:
                         return claim
         return None
 
-    def queue_position(
-        self, job: JobRecord, now: datetime, fair_share_window: timedelta = FAIR_SHARE_WINDOW
-    ) -> int | None:
-        """Where a queued job stands in its target's queue (1 runs next); None once it left."""
-        if job.status is not JobStatus.QUEUED:
-            return None
+    def ranking(
+        self, machine: str, now: datetime, fair_share_window: timedelta = FAIR_SHARE_WINDOW
+    ) -> list[str]:
+        """The IDs of the target's waiting jobs in fair-share order: its whole queue."""
+        parameters = {
+            "machine": machine,
+            "first_counted": first_counted_minute(now, fair_share_window),
+        }
         with self._db.read() as conn:
-            positions = queue_positions(
-                *_queue_and_usage(conn, now, fair_share_window, job.machine)
-            )
-        return positions.get(job.id)
+            return list(conn.scalars(_RANKING, parameters))
+
+    def position(
+        self,
+        job_id: str,
+        machine: str,
+        now: datetime,
+        fair_share_window: timedelta = FAIR_SHARE_WINDOW,
+    ) -> int | None:
+        """Where one waiting job stands in its target's queue (1 runs next), counted afresh;
+        None if it waits no more."""
+        parameters = {
+            "machine": machine,
+            "job_id": job_id,
+            "first_counted": first_counted_minute(now, fair_share_window),
+        }
+        with self._db.read() as conn:
+            if conn.scalar(_IS_WAITING, parameters) is None:
+                return None
+            return int(conn.scalar(_AHEAD, parameters) or 0) + 1
+
+
+def add_lanes(database: Database, conn: Connection, lanes: Select[Any]) -> None:
+    """Make sure every lane ``lanes`` selects (target, organisation, group, user priority)
+    exists, so dispatch sees its jobs. Lanes are never removed: an empty lane costs one index
+    seek per claim, and removing one could race a submission into it."""
+    columns = ("machine", "organisation", "group_name", "user_priority")
+    conn.execute(
+        database.insert(dispatch_lanes).from_select(columns, lanes).on_conflict_do_nothing()
+    )
+
+
+def record_usage(
+    database: Database,
+    conn: Connection,
+    organisation: str,
+    group: str,
+    machine: str,
+    hqcs: float,
+    finished_at: datetime,
+) -> None:
+    """Count a finished job's HQCs in the fair-share use of its minute; forget use older than
+    the longest window."""
+    minute = usage_minute(finished_at)
+    key = {"organisation": organisation, "group_name": group, "machine": machine, "minute": minute}
+    conn.execute(
+        database.insert(fair_share_usage)
+        .values(**key, hqcs=hqcs)
+        .on_conflict_do_update(
+            index_elements=list(key), set_={"hqcs": fair_share_usage.c.hqcs + hqcs}
+        )
+    )
+    forgotten = usage_minute(finished_at - MAX_FAIR_SHARE_WINDOW - timedelta(minutes=1))
+    conn.execute(delete(fair_share_usage).where(fair_share_usage.c.minute < forgotten))
+
+
+# --- the fair-share order in SQL ------------------------------------------------------------
+
+
+def _usage(*keys: str) -> Subquery:
+    """HQCs per ``keys`` (a prefix of organisation, group, target) in the window."""
+    columns = [fair_share_usage.c[key] for key in keys]
+    return (
+        select(*columns, func.sum(fair_share_usage.c.hqcs).label("hqcs"))
+        .where(fair_share_usage.c.minute >= bindparam("first_counted", type_=DateTime))
+        .group_by(*columns)
+        .subquery()
+    )
+
+
+def _keyed(candidates: Select[Any]) -> Select[Any]:
+    """``candidates`` (id, machine, organisation, group_name, user_priority, submitted_at, …)
+    with the policy's rules 1-4 as columns ``rule1`` … ``rule4``; use counts from the minute
+    bound as ``first_counted``."""
+    rows = candidates.subquery()
+    by_organisation = _usage("organisation", "machine")
+    by_group = _usage("organisation", "group_name", "machine")
+    return select(
+        rows,
+        # 1. the organisation's use of the target in the window
+        func.coalesce(by_organisation.c.hqcs, 0.0).label("rule1"),
+        # 2. the group's priority
+        func.coalesce(user_groups.c.priority, DEFAULT_PRIORITY).label("rule2"),
+        # 3. the group's use of the target in the window
+        func.coalesce(by_group.c.hqcs, 0.0).label("rule3"),
+        # 4. the submitter's priority
+        rows.c.user_priority.label("rule4"),
+    ).select_from(
+        rows.outerjoin(
+            user_groups,
+            and_(
+                user_groups.c.organisation == rows.c.organisation,
+                user_groups.c.name == rows.c.group_name,
+            ),
+        )
+        .outerjoin(
+            by_organisation,
+            and_(
+                by_organisation.c.organisation == rows.c.organisation,
+                by_organisation.c.machine == rows.c.machine,
+            ),
+        )
+        .outerjoin(
+            by_group,
+            and_(
+                by_group.c.organisation == rows.c.organisation,
+                by_group.c.group_name == rows.c.group_name,
+                by_group.c.machine == rows.c.machine,
+            ),
+        )
+    )
+
+
+def _order(keyed: Any) -> list[ColumnElement[Any]]:
+    """The sort key of a :func:`_keyed` row: rules 1-4, then 5, age (and ID, so it is total)."""
+    c = keyed.c
+    return [c.rule1, c.rule2, c.rule3, c.rule4, c.submitted_at, c.id]
+
+
+_CANDIDATE_COLUMNS = ("id", "machine", "organisation", "group_name", "user_priority")
+
+
+def _candidates(with_batches: bool) -> Select[Any]:
+    """Each lane's oldest waiting job and, ``with_batches``, every waiting job of the batches
+    bound as ``holder_ids``, in fair-share order."""
+    head = jobs.alias("head")
+    lane_job = jobs.alias("lane_job")
+    oldest_in_lane = (
+        select(lane_job.c.id)
+        .where(*_in_lane(lane_job, dispatch_lanes.c), waiting(lane_job))
+        .order_by(lane_job.c.submitted_at, lane_job.c.id)
+        .limit(1)
+        .correlate(dispatch_lanes)
+        .scalar_subquery()
+    )
+    lane_heads = select(
+        *(head.c[name] for name in _CANDIDATE_COLUMNS),
+        head.c.submitted_at,
+        null().label("batch_id"),
+        true().label("is_lane"),
+    ).select_from(dispatch_lanes.join(head, head.c.id == oldest_in_lane))
+    candidates = lane_heads
+    if with_batches:
+        batch_members = select(
+            *(jobs.c[name] for name in _CANDIDATE_COLUMNS),
+            jobs.c.submitted_at,
+            jobs.c.batch_id,
+            false().label("is_lane"),
+        ).where(jobs.c.batch_id.in_(bindparam("holder_ids", expanding=True)), waiting())
+        candidates = select(union_all(lane_heads, batch_members).subquery())
+    keyed = _keyed(candidates).subquery()
+    return select(keyed).order_by(*_order(keyed))
+
+
+def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """A target's whole queue (bound as ``machine``) in fair-share order; whether the job bound
+    as ``job_id`` waits in it; how many of its jobs are ahead of that job."""
+    waiting_on = select(*(jobs.c[name] for name in (*_CANDIDATE_COLUMNS, "submitted_at"))).where(
+        jobs.c.machine == bindparam("machine"), waiting()
+    )
+    keyed = _keyed(waiting_on).subquery()
+    me = keyed.alias("me")
+    ranking = select(keyed.c.id).order_by(*_order(keyed))
+    is_waiting = select(keyed.c.id).where(keyed.c.id == bindparam("job_id"))
+    ahead = (
+        select(func.count())
+        .select_from(keyed.join(me, me.c.id == bindparam("job_id")))
+        .where(tuple_(*_order(keyed)) < tuple_(*_order(me)))
+    )
+    return ranking, is_waiting, ahead
+
+
+def _in_lane(table: Any, lane: Any) -> list[ColumnElement[bool]]:
+    return [
+        table.c.machine == lane.machine,
+        table.c.organisation == lane.organisation,
+        table.c.group_name == lane.group_name,
+        table.c.user_priority == lane.user_priority,
+    ]
+
+
+def _candidate(row: Row[Any]) -> Candidate:
+    lane = (
+        Lane(row.machine, row.organisation, row.group_name, row.user_priority)
+        if row.is_lane
+        else None
+    )
+    return Candidate(row.id, row.machine, row.organisation, lane, row.batch_id)
+
+
+def _next_waiting(candidate: Candidate) -> tuple[Select[Any], dict[str, Any]]:
+    """The candidate's job, locked; for a lane, its oldest waiting job no other PostgreSQL
+    worker holds (the one ranked may have been taken meanwhile)."""
+    lane = candidate.lane
+    if lane is None:
+        return _WAITING_JOB, {"job_id": candidate.job_id}
+    return _OLDEST_IN_LANE, {
+        "machine": lane.machine,
+        "organisation": lane.organisation,
+        "group_name": lane.group,
+        "user_priority": lane.user_priority,
+    }
+
+
+_CANDIDATES = _candidates(with_batches=False)
+_CANDIDATES_AND_BATCHES = _candidates(with_batches=True)
+_RANKING, _IS_WAITING, _AHEAD = _queue_statements()
+_WAITING_JOB = (
+    select(jobs)
+    .where(jobs.c.id == bindparam("job_id"), waiting())
+    .with_for_update(skip_locked=True)
+)
+_OLDEST_IN_LANE = (
+    select(jobs)
+    .where(
+        *(
+            jobs.c[name] == bindparam(name)
+            for name in ("machine", "organisation", "group_name", "user_priority")
+        ),
+        waiting(),
+    )
+    .order_by(jobs.c.submitted_at, jobs.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+
+
+# --- what may run now ---------------------------------------------------------------------
 
 
 def _select_expired(now: datetime) -> Select[Any]:
     """The oldest job whose worker's lease expired, locked; other PostgreSQL workers skip it."""
     return (
         select(jobs)
-        .where(jobs.c.status.in_(LEASE_HOLDERS), jobs.c.lease_expires_at < now)
+        .where(
+            jobs.c.lease_owner.is_not(None),
+            jobs.c.lease_expires_at < now,
+            jobs.c.status.in_(LEASE_HOLDERS),
+        )
         .order_by(jobs.c.submitted_at, jobs.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -128,32 +380,34 @@ def _availability(conn: Connection, now: datetime) -> dict[str, Availability]:
     return {machine: Availability(current[machine], has_calendar=True) for machine in machines}
 
 
-def _batch_holds(conn: Connection, now: datetime) -> dict[str, tuple[str, str]]:
-    """Each target a batch holds (:mod:`qstation.scheduling.batches`) -> the batch's ID and
-    its organisation."""
+def _active_batches(conn: Connection, now: datetime) -> list[Batch]:
+    """Batches with a job waiting, running, or submitted or finished within the idle limit
+    (inclusive, as :func:`~qstation.scheduling.batches.holds_target` counts it): the only ones
+    that may hold a target."""
     idle_since = now - BATCH_IDLE
     recent = or_(
         waiting(),
         jobs.c.status.in_(LEASE_HOLDERS),
-        jobs.c.finished_at > idle_since,
-        jobs.c.submitted_at > idle_since,
+        jobs.c.finished_at >= idle_since,
+        jobs.c.submitted_at >= idle_since,
     )
     batch_ids = conn.scalars(
         select(jobs.c.batch_id).where(jobs.c.batch_id.is_not(None), recent).distinct()
     ).all()
-    holds: dict[str, tuple[datetime, str, str]] = {}  # machine -> (started, batch, organisation)
+    batches = []
     for batch_id in batch_ids:
         rows = conn.execute(select(jobs).where(jobs.c.batch_id == batch_id)).all()
         first = next((row for row in rows if row.id == batch_id), None)
         if first is None or first.batch_limit is None:
             continue
-        members = {row.id: _batch_job(row) for row in rows}
-        if not holds_target(members[first.id], first.batch_limit, list(members.values()), now):
-            continue
-        holder = (first.started_at, batch_id, first.organisation)
-        # Two workers may start two batches on one target at once: the earlier one holds it.
-        holds[first.machine] = min(holds.get(first.machine, holder), holder)
-    return {machine: (batch, organisation) for machine, (_, batch, organisation) in holds.items()}
+        members = [_batch_job(row) for row in rows]
+        batches.append(
+            Batch(
+                batch_id, first.machine, first.organisation, first.batch_limit,
+                _batch_job(first), members,
+            )
+        )  # fmt: skip
+    return batches
 
 
 def _batch_job(row: Row[Any]) -> BatchJob:
@@ -168,43 +422,7 @@ def _batch_job(row: Row[Any]) -> BatchJob:
     )
 
 
-def _queue_and_usage(
-    conn: Connection, now: datetime, window: timedelta, machine: str | None
-) -> tuple[list[QueuedJob], dict[tuple[str, str, str], float]]:
-    """The queued jobs (of ``machine``, or of every target) as the policy sees them, and each
-    (organisation, group, target)'s HQCs from jobs that finished within ``window``."""
-    query = (
-        select(
-            jobs.c.id,
-            jobs.c.machine,
-            jobs.c.organisation,
-            jobs.c.group_name,
-            func.coalesce(user_groups.c.priority, DEFAULT_PRIORITY).label("group_priority"),
-            func.coalesce(users.c.priority, DEFAULT_PRIORITY).label("user_priority"),
-            jobs.c.submitted_at,
-        )
-        .select_from(
-            jobs.outerjoin(users, users.c.id == jobs.c.owner_id).outerjoin(
-                user_groups,
-                and_(
-                    user_groups.c.organisation == jobs.c.organisation,
-                    user_groups.c.name == jobs.c.group_name,
-                ),
-            )
-        )
-        .where(waiting())
-    )
-    used = (
-        select(jobs.c.organisation, jobs.c.group_name, jobs.c.machine, func.sum(jobs.c.cost))
-        .where(jobs.c.finished_at >= now - window, jobs.c.cost.is_not(None))
-        .group_by(jobs.c.organisation, jobs.c.group_name, jobs.c.machine)
-    )
-    if machine is not None:
-        query = query.where(jobs.c.machine == machine)
-        used = used.where(jobs.c.machine == machine)
-    queued = [QueuedJob(*row) for row in conn.execute(query)]
-    usage = {(org, group, target): float(total) for org, group, target, total in conn.execute(used)}
-    return queued, usage
+# --- taking the job -------------------------------------------------------------------------
 
 
 def _take(

@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from qstation import errors
 from qstation.model import ALLOWED_TRANSITIONS, JobStatus
@@ -24,13 +34,17 @@ LEASE_HOLDERS = (JobStatus.RUNNING, JobStatus.CANCELING)
 LEASE_RELEASED: Mapping[str, Any] = {"lease_owner": None, "lease_expires_at": None}
 
 
-def waiting() -> ColumnElement[bool]:
-    """Jobs whose next chunk waits for a worker: queued ones, and running ones between chunks
-    (no worker holds them)."""
-    return or_(
-        jobs.c.status == JobStatus.QUEUED,
-        and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_owner.is_(None)),
-    )
+def waiting(table: Any = jobs) -> ColumnElement[bool]:
+    """Jobs whose next chunk waits for a worker: queued ones, and running ones between chunks;
+    no worker holds either (a queued job never had a lease).
+
+    The statuses are written into the SQL, not bound, so both databases can prove the query
+    matches the partial index :data:`qstation.store.schema.WAITING_PREDICATE`.
+    """
+    statuses: list[ColumnElement[Any]] = [
+        literal_column(f"'{status}'") for status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    ]
+    return and_(table.c.lease_owner.is_(None), table.c.status.in_(statuses))
 
 
 def claimable(now: datetime) -> ColumnElement[bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, insert, literal, select, update
 
 from qstation import errors
 from qstation.model import (
@@ -22,8 +22,10 @@ from qstation.model import (
     LeaseState,
     NewJob,
 )
+from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.charges import quota_shortfall
 from qstation.store.database import Database
+from qstation.store.dispatch import add_lanes, record_usage
 from qstation.store.job_states import (
     LEASE_HOLDERS,
     LEASE_RELEASED,
@@ -33,7 +35,7 @@ from qstation.store.job_states import (
     waiting,
 )
 from qstation.store.records import attempt_record, columns_of, job_record
-from qstation.store.schema import job_attempts, jobs
+from qstation.store.schema import job_attempts, jobs, users
 
 
 class JobRepository:
@@ -50,7 +52,15 @@ class JobRepository:
             "shots_done": 0,
         }
         with self._db.write() as conn:
+            # Shared lock: a priority change of the submitter waits for this job, then moves it.
+            priority = conn.scalar(
+                select(users.c.priority)
+                .where(users.c.id == job.owner_id)
+                .with_for_update(read=True)
+            )
+            values["user_priority"] = DEFAULT_PRIORITY if priority is None else priority
             row = conn.execute(insert(jobs).values(values).returning(*jobs.c)).one()
+            add_lanes(self._db, conn, select(*_lane_of(row)))
         return job_record(row)
 
     def get(self, job_id: str, owner_id: str | None) -> JobRecord:
@@ -144,8 +154,14 @@ class JobRepository:
                             target = JobStatus.DEPLETED
                             values.update(results=None, shots_done=0)
                 still_current = jobs.c.current_attempt_id == attempt_id
-                if transition(conn, job.id, source, target, values, still_current) is not None:
+                ended = transition(conn, job.id, source, target, values, still_current)
+                if ended is not None:
                     close_attempt(conn, attempt_id, now, outcome.status, values["error"])
+                    if ended.cost is not None:
+                        record_usage(
+                            self._db, conn, ended.organisation, ended.group_name, ended.machine,
+                            ended.cost, now,
+                        )  # fmt: skip
                     return True
         return False
 
@@ -208,6 +224,16 @@ class JobRepository:
                 .order_by(job_attempts.c.id)
             ).all()
         return [attempt_record(row) for row in rows]
+
+
+def _lane_of(row: Any) -> tuple[Any, ...]:
+    """The job's dispatch lane as literal values, for :func:`add_lanes`."""
+    return (
+        literal(row.machine).label("machine"),
+        literal(row.organisation).label("organisation"),
+        literal(row.group_name).label("group_name"),
+        literal(row.user_priority).label("user_priority"),
+    )
 
 
 def _select_job(job_id: str, owner_id: str | None) -> Select[Any]:

@@ -12,9 +12,10 @@ transactional DDL, so a failed migration leaves no half-built schema.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -206,6 +207,64 @@ def _add_batches(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _add_dispatch_lanes_and_usage(conn: Connection) -> None:
+    """Dispatch in the database: each job's user priority (its dispatch lane), the lanes, an
+    index of waiting jobs by lane and age, an index of leases, and fair-share use by the minute
+    (filled from the jobs that finished in the last day, the longest window allowed)."""
+    v7 = MetaData()
+    Table(
+        "dispatch_lanes",
+        v7,
+        Column("machine", String(64), primary_key=True),
+        Column("organisation", String(64), primary_key=True),
+        Column("group_name", String(64), primary_key=True),
+        Column("user_priority", Integer, primary_key=True),
+    )
+    usage = Table(
+        "fair_share_usage",
+        v7,
+        Column("organisation", String(64), primary_key=True),
+        Column("group_name", String(64), primary_key=True),
+        Column("machine", String(64), primary_key=True),
+        Column("minute", DateTime, primary_key=True),
+        Column("hqcs", Double, nullable=False),
+        Index("ix_fair_share_usage_minute", "minute"),
+    )
+    v7.create_all(conn, checkfirst=False)
+    waiting = "lease_owner IS NULL AND status IN ('queued', 'running')"
+    for statement in (
+        "ALTER TABLE jobs ADD COLUMN user_priority INTEGER NOT NULL DEFAULT 5",
+        "UPDATE jobs SET user_priority ="
+        " (SELECT priority FROM users WHERE users.id = jobs.owner_id)"
+        " WHERE EXISTS (SELECT 1 FROM users WHERE users.id = jobs.owner_id)",
+        "CREATE INDEX ix_jobs_waiting_by_lane ON jobs"
+        f" (machine, organisation, group_name, user_priority, submitted_at, id) WHERE {waiting}",
+        "CREATE INDEX ix_jobs_leased_until ON jobs (lease_expires_at)"
+        " WHERE lease_owner IS NOT NULL",
+        "INSERT INTO dispatch_lanes (machine, organisation, group_name, user_priority)"
+        " SELECT DISTINCT machine, organisation, group_name, user_priority FROM jobs"
+        f" WHERE {waiting}",
+    ):
+        conn.execute(text(statement))
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
+    finished = text(
+        "SELECT organisation, group_name, machine, finished_at, cost FROM jobs"
+        " WHERE cost IS NOT NULL AND finished_at >= :since"
+    ).columns(finished_at=DateTime)
+    minutes: dict[tuple[str, str, str, datetime], float] = defaultdict(float)
+    for organisation, group, machine, finished_at, cost in conn.execute(finished, {"since": since}):
+        minute = finished_at.replace(second=0, microsecond=0)
+        minutes[organisation, group, machine, minute] += cost
+    if minutes:
+        conn.execute(
+            insert(usage),
+            [
+                {"organisation": o, "group_name": g, "machine": m, "minute": t, "hqcs": hqcs}
+                for (o, g, m, t), hqcs in minutes.items()
+            ],
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
@@ -215,6 +274,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "operational hours of hardware targets", _add_calendar),
     Migration(5, "jobs run in chunks of shots", _add_shots_done),
     Migration(6, "batches of jobs", _add_batches),
+    Migration(7, "dispatch lanes and fair-share use by the minute", _add_dispatch_lanes_and_usage),
 )
 
 

@@ -21,9 +21,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
+
+WAITING_PREDICATE = text("lease_owner IS NULL AND status IN ('queued', 'running')")
+"""Jobs whose next chunk waits for a worker (see :func:`qstation.store.job_states.waiting`)."""
+LEASED_PREDICATE = text("lease_owner IS NOT NULL")
+"""Jobs a worker holds, whose lease may run out."""
 
 users = Table(
     "users",
@@ -97,10 +103,30 @@ jobs = Table(
     Column("batch_id", String(64), nullable=True),
     Column("batch_limit", Double, nullable=True),
     Column("batch_end", Boolean, nullable=False),
+    # The submitter's priority, kept up to date while the job waits: part of its dispatch lane.
+    Column("user_priority", Integer, nullable=False),
     Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
     Index("ix_jobs_owner_id", "owner_id"),
     Index("ix_jobs_organisation_finished_at", "organisation", "finished_at"),
     Index("ix_jobs_batch_id", "batch_id"),
+    # Waiting jobs of one dispatch lane in age order: a lane's next job is one index seek.
+    Index(
+        "ix_jobs_waiting_by_lane",
+        "machine",
+        "organisation",
+        "group_name",
+        "user_priority",
+        "submitted_at",
+        "id",
+        sqlite_where=WAITING_PREDICATE,
+        postgresql_where=WAITING_PREDICATE,
+    ),
+    Index(
+        "ix_jobs_leased_until",
+        "lease_expires_at",
+        sqlite_where=LEASED_PREDICATE,
+        postgresql_where=LEASED_PREDICATE,
+    ),
 )
 
 job_attempts = Table(
@@ -141,6 +167,30 @@ calendar_events = Table(
     Column("ends_at", DateTime, nullable=False),
     Column("organisation", String(64), nullable=True),
     Index("ix_calendar_events_machine_ends_at", "machine", "ends_at"),
+)
+
+dispatch_lanes = Table(
+    "dispatch_lanes",
+    metadata,
+    # Every (target, organisation, group, user priority) a job ever waited in. Jobs of one lane
+    # share every fair-share rule but age, so dispatch ranks lanes, not the whole queue.
+    Column("machine", String(64), primary_key=True),
+    Column("organisation", String(64), primary_key=True),
+    Column("group_name", String(64), primary_key=True),
+    Column("user_priority", Integer, primary_key=True),
+)
+
+fair_share_usage = Table(
+    "fair_share_usage",
+    metadata,
+    # HQCs of the jobs that finished in one minute, per organisation, group and target: the
+    # fair-share window sums at most its length in minutes of rows per key.
+    Column("organisation", String(64), primary_key=True),
+    Column("group_name", String(64), primary_key=True),
+    Column("machine", String(64), primary_key=True),
+    Column("minute", DateTime, primary_key=True),
+    Column("hqcs", Double, nullable=False),
+    Index("ix_fair_share_usage_minute", "minute"),
 )
 
 # One row per applied migration; the migration runner creates it before anything else.
