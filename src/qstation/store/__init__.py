@@ -30,6 +30,7 @@ class JobStore:
         self.calendar = CalendarRepository(database)
 
     def close(self) -> None:
+        self.jobs.close()
         self.database.close()
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, select, update
 
 from qstation import errors
 from qstation.model import User
 from qstation.scheduling.policy import DEFAULT_PRIORITY
-from qstation.store.database import Database
+from qstation.store.database import Database, PreparedRead
 from qstation.store.dispatch import add_lanes
 from qstation.store.job_states import waiting
 from qstation.store.records import columns_of, user_record
@@ -44,7 +44,8 @@ class AccountRepository:
         return self._find_user(users.c.email == email)
 
     def get_user(self, user_id: str) -> User | None:
-        return self._find_user(users.c.id == user_id)
+        rows = self._db.read_rows(_USER, {"user_id": user_id})
+        return user_record(rows[0]) if rows else None
 
     def list_users(self) -> list[User]:
         with self._db.read() as conn:
@@ -116,6 +117,9 @@ class AccountRepository:
             )
             stored: str = conn.execute(by_name).scalar_one()
         return stored
+
+
+_USER = PreparedRead(select(users).where(users.c.id == bindparam("user_id")))
 
 
 def _move_waiting_jobs(database: Database, conn: Connection, owner_id: str, priority: int) -> None:

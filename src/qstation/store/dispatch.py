@@ -14,8 +14,11 @@ transaction that charges a job (:func:`record_usage`).
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import (
@@ -37,7 +40,6 @@ from sqlalchemy import (
     true,
     tuple_,
     union_all,
-    update,
 )
 
 from qstation.model import ClaimedJob, JobStatus
@@ -51,10 +53,13 @@ from qstation.scheduling.policy import (
     first_counted_minute,
     usage_minute,
 )
-from qstation.store.database import Database
+from qstation.store.database import Database, PreparedRead
 from qstation.store.job_states import (
+    CLAIMABLE,
+    HELD,
     LEASE_HOLDERS,
-    claimable,
+    NEXT_ATTEMPT,
+    WAITING,
     close_expired_attempt,
     cut_off_too_often,
     end_abandoned_job,
@@ -95,7 +100,7 @@ class DispatchQueue:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         lease_expires_at = now + timedelta(seconds=lease_seconds)
         with self._db.write() as conn:
-            while (row := conn.execute(_select_expired(now)).first()) is not None:
+            while (row := conn.execute(_EXPIRED, {"now": now}).first()) is not None:
                 claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
                 if claim is not None:
                     return claim
@@ -119,13 +124,27 @@ class DispatchQueue:
     def ranking(
         self, machine: str, now: datetime, fair_share_window: timedelta = FAIR_SHARE_WINDOW
     ) -> list[str]:
-        """The IDs of the target's waiting jobs in fair-share order: its whole queue."""
-        parameters = {
-            "machine": machine,
-            "first_counted": first_counted_minute(now, fair_share_window),
-        }
+        """The IDs of the target's waiting jobs in fair-share order: its whole queue.
+
+        The lanes come in the order of rules 1-4 (SQL, as for a claim); each lane's jobs come
+        oldest first from the lane index itself, so nothing is sorted but the lanes; lanes that
+        tie on rules 1-4 are merged by age (rule 5)."""
+        first_counted = first_counted_minute(now, fair_share_window)
         with self._db.read() as conn:
-            return list(conn.scalars(_RANKING, parameters))
+            lanes = conn.execute(
+                _LANES_IN_ORDER, {"machine": machine, "first_counted": first_counted}
+            ).all()
+        queues: dict[tuple[Any, ...], list[tuple[Any, str]]] = defaultdict(list)
+        for organisation, group, priority, submitted_at, job_id in self._db.read_raw(
+            _WAITING_BY_LANE, {"machine": machine}
+        ):
+            queues[organisation, group, priority].append((submitted_at, job_id))
+        order: list[str] = []
+        for _, tied in groupby(lanes, key=lambda lane: lane[3:]):
+            lane_queues = [queues.get(tuple(lane[:3]), []) for lane in tied]
+            merged = lane_queues[0] if len(lane_queues) == 1 else heapq.merge(*lane_queues)
+            order.extend(job_id for _, job_id in merged)
+        return order
 
     def position(
         self,
@@ -147,14 +166,22 @@ class DispatchQueue:
             return int(conn.scalar(_AHEAD, parameters) or 0) + 1
 
 
-def add_lanes(database: Database, conn: Connection, lanes: Select[Any]) -> None:
-    """Make sure every lane ``lanes`` selects (target, organisation, group, user priority)
-    exists, so dispatch sees its jobs. Lanes are never removed: an empty lane costs one index
-    seek per claim, and removing one could race a submission into it."""
-    columns = ("machine", "organisation", "group_name", "user_priority")
-    conn.execute(
-        database.insert(dispatch_lanes).from_select(columns, lanes).on_conflict_do_nothing()
-    )
+def add_lanes(
+    database: Database, conn: Connection, lanes: Select[Any] | Iterable[tuple[str, str, str, int]]
+) -> None:
+    """Make sure every lane (target, organisation, group, user priority) in ``lanes``, given or
+    selected, exists, so dispatch sees its jobs. Lanes are never removed: an empty lane costs
+    one index seek per claim, and removing one could race a submission into it."""
+    upsert = database.insert(dispatch_lanes)
+    if isinstance(lanes, Select):
+        conn.execute(upsert.from_select(_LANE_COLUMNS, lanes).on_conflict_do_nothing())
+        return
+    given = [dict(zip(_LANE_COLUMNS, lane, strict=True)) for lane in lanes]
+    if given:
+        conn.execute(upsert.on_conflict_do_nothing(), given)
+
+
+_LANE_COLUMNS = ("machine", "organisation", "group_name", "user_priority")
 
 
 def record_usage(
@@ -168,17 +195,28 @@ def record_usage(
 ) -> None:
     """Count a finished job's HQCs in the fair-share use of its minute; forget use older than
     the longest window."""
-    minute = usage_minute(finished_at)
-    key = {"organisation": organisation, "group_name": group, "machine": machine, "minute": minute}
-    conn.execute(
-        database.insert(fair_share_usage)
-        .values(**key, hqcs=hqcs)
-        .on_conflict_do_update(
-            index_elements=list(key), set_={"hqcs": fair_share_usage.c.hqcs + hqcs}
+    upsert = _USAGE_UPSERTS.get(database.dialect)
+    if upsert is None:
+        insert_usage = database.insert(fair_share_usage)
+        upsert = _USAGE_UPSERTS[database.dialect] = insert_usage.on_conflict_do_update(
+            index_elements=["organisation", "group_name", "machine", "minute"],
+            set_={"hqcs": fair_share_usage.c.hqcs + insert_usage.excluded.hqcs},
         )
-    )
-    forgotten = usage_minute(finished_at - MAX_FAIR_SHARE_WINDOW - timedelta(minutes=1))
-    conn.execute(delete(fair_share_usage).where(fair_share_usage.c.minute < forgotten))
+    minute = usage_minute(finished_at)
+    row = {
+        "organisation": organisation, "group_name": group, "machine": machine,
+        "minute": minute, "hqcs": hqcs,
+    }  # fmt: skip
+    conn.execute(upsert, row)
+    if minute != _last_forgotten.get(database.dialect):  # once a minute is enough
+        forgotten = usage_minute(finished_at - MAX_FAIR_SHARE_WINDOW - timedelta(minutes=1))
+        conn.execute(_FORGET_USAGE, {"before": forgotten})
+        _last_forgotten[database.dialect] = minute
+
+
+_USAGE_UPSERTS: dict[str, Any] = {}
+_last_forgotten: dict[str, datetime] = {}
+_FORGET_USAGE = delete(fair_share_usage).where(fair_share_usage.c.minute < bindparam("before"))
 
 
 # --- the fair-share order in SQL ------------------------------------------------------------
@@ -280,21 +318,30 @@ def _candidates(with_batches: bool) -> Select[Any]:
 
 
 def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """A target's whole queue (bound as ``machine``) in fair-share order; whether the job bound
-    as ``job_id`` waits in it; how many of its jobs are ahead of that job."""
+    """A target's (bound as ``machine``) lanes in the order of rules 1-4; whether the job bound
+    as ``job_id`` waits in its queue; how many of its jobs are ahead of that job."""
     waiting_on = select(*(jobs.c[name] for name in (*_CANDIDATE_COLUMNS, "submitted_at"))).where(
         jobs.c.machine == bindparam("machine"), waiting()
     )
     keyed = _keyed(waiting_on).subquery()
     me = keyed.alias("me")
-    ranking = select(keyed.c.id).order_by(*_order(keyed))
+    lanes = _keyed(
+        select(
+            dispatch_lanes.c.organisation, dispatch_lanes.c.group_name,
+            dispatch_lanes.c.user_priority, dispatch_lanes.c.machine,
+        ).where(dispatch_lanes.c.machine == bindparam("machine"))
+    ).subquery()  # fmt: skip
+    lanes_in_order = select(
+        lanes.c.organisation, lanes.c.group_name, lanes.c.user_priority,
+        lanes.c.rule1, lanes.c.rule2, lanes.c.rule3, lanes.c.rule4,
+    ).order_by(lanes.c.rule1, lanes.c.rule2, lanes.c.rule3, lanes.c.rule4)  # fmt: skip
     is_waiting = select(keyed.c.id).where(keyed.c.id == bindparam("job_id"))
     ahead = (
         select(func.count())
         .select_from(keyed.join(me, me.c.id == bindparam("job_id")))
         .where(tuple_(*_order(keyed)) < tuple_(*_order(me)))
     )
-    return ranking, is_waiting, ahead
+    return lanes_in_order, is_waiting, ahead
 
 
 def _in_lane(table: Any, lane: Any) -> list[ColumnElement[bool]]:
@@ -331,7 +378,18 @@ def _next_waiting(candidate: Candidate) -> tuple[Select[Any], dict[str, Any]]:
 
 _CANDIDATES = _candidates(with_batches=False)
 _CANDIDATES_AND_BATCHES = _candidates(with_batches=True)
-_RANKING, _IS_WAITING, _AHEAD = _queue_statements()
+_LANES_IN_ORDER, _IS_WAITING, _AHEAD = _queue_statements()
+_WAITING_BY_LANE = PreparedRead(
+    select(
+        jobs.c.organisation, jobs.c.group_name, jobs.c.user_priority, jobs.c.submitted_at,
+        jobs.c.id,
+    )
+    .where(jobs.c.machine == bindparam("machine"), waiting())
+    .order_by(
+        jobs.c.organisation, jobs.c.group_name, jobs.c.user_priority, jobs.c.submitted_at,
+        jobs.c.id,
+    )
+)  # fmt: skip
 _WAITING_JOB = (
     select(jobs)
     .where(jobs.c.id == bindparam("job_id"), waiting())
@@ -355,27 +413,25 @@ _OLDEST_IN_LANE = (
 # --- what may run now ---------------------------------------------------------------------
 
 
-def _select_expired(now: datetime) -> Select[Any]:
-    """The oldest job whose worker's lease expired, locked; other PostgreSQL workers skip it."""
-    return (
-        select(jobs)
-        .where(
-            jobs.c.lease_owner.is_not(None),
-            jobs.c.lease_expires_at < now,
-            jobs.c.status.in_(LEASE_HOLDERS),
-        )
-        .order_by(jobs.c.submitted_at, jobs.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
+_EXPIRED = (
+    select(jobs)
+    .where(HELD, jobs.c.lease_expires_at < bindparam("now"), jobs.c.status.in_(LEASE_HOLDERS))
+    .order_by(jobs.c.submitted_at, jobs.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+"""The oldest job whose worker's lease expired, locked; other PostgreSQL workers skip it."""
+_CALENDAR_MACHINES = select(calendar_events.c.machine).distinct()
+_EVENTS_NOW = select(calendar_events).where(
+    calendar_events.c.starts_at <= bindparam("now"), calendar_events.c.ends_at > bindparam("now")
+)
 
 
 def _availability(conn: Connection, now: datetime) -> dict[str, Availability]:
     """Each target with a calendar, as it stands at ``now``; the others are always open."""
-    machines = conn.scalars(select(calendar_events.c.machine).distinct()).all()
+    machines = conn.scalars(_CALENDAR_MACHINES).all()
     current: dict[str, list[CalendarEvent]] = defaultdict(list)
-    covering = calendar_events.c.starts_at <= now, calendar_events.c.ends_at > now
-    for row in conn.execute(select(calendar_events).where(*covering)):
+    for row in conn.execute(_EVENTS_NOW, {"now": now}):
         current[row.machine].append(calendar_event(row))
     return {machine: Availability(current[machine], has_calendar=True) for machine in machines}
 
@@ -384,19 +440,10 @@ def _active_batches(conn: Connection, now: datetime) -> list[Batch]:
     """Batches with a job waiting, running, or submitted or finished within the idle limit
     (inclusive, as :func:`~qstation.scheduling.batches.holds_target` counts it): the only ones
     that may hold a target."""
-    idle_since = now - BATCH_IDLE
-    recent = or_(
-        waiting(),
-        jobs.c.status.in_(LEASE_HOLDERS),
-        jobs.c.finished_at >= idle_since,
-        jobs.c.submitted_at >= idle_since,
-    )
-    batch_ids = conn.scalars(
-        select(jobs.c.batch_id).where(jobs.c.batch_id.is_not(None), recent).distinct()
-    ).all()
+    batch_ids = conn.scalars(_ACTIVE_BATCH_IDS, {"idle_since": now - BATCH_IDLE}).all()
     batches = []
     for batch_id in batch_ids:
-        rows = conn.execute(select(jobs).where(jobs.c.batch_id == batch_id)).all()
+        rows = conn.execute(_BATCH_JOBS, {"batch_id": batch_id}).all()
         first = next((row for row in rows if row.id == batch_id), None)
         if first is None or first.batch_limit is None:
             continue
@@ -408,6 +455,22 @@ def _active_batches(conn: Connection, now: datetime) -> list[Batch]:
             )
         )  # fmt: skip
     return batches
+
+
+_ACTIVE_BATCH_IDS = (
+    select(jobs.c.batch_id)
+    .where(
+        jobs.c.batch_id.is_not(None),
+        or_(
+            WAITING,
+            jobs.c.status.in_(LEASE_HOLDERS),
+            jobs.c.finished_at >= bindparam("idle_since"),
+            jobs.c.submitted_at >= bindparam("idle_since"),
+        ),
+    )
+    .distinct()
+)
+_BATCH_JOBS = select(jobs).where(jobs.c.batch_id == bindparam("batch_id"))
 
 
 def _batch_job(row: Row[Any]) -> BatchJob:
@@ -444,22 +507,26 @@ def _take(
         error = cut_off_too_often(row.id, row.attempts)
         end_abandoned_job(conn, row, JobStatus.FAILED, {"error": error}, now)
         return None
+    if source is JobStatus.RUNNING and expired:
+        close_expired_attempt(conn, row, now)
+    attempt = {"job_id": row.id, "worker_id": worker_id, "started_at": now}
+    attempt_id = conn.execute(_NEW_ATTEMPT, attempt).scalar_one()
     values = {
         "started_at": row.started_at or now,
-        "attempts": jobs.c.attempts + 1,
+        "attempts": NEXT_ATTEMPT,
         "lease_owner": worker_id,
         "lease_expires_at": lease_expires_at,
         "cancel_requested": False,
+        "current_attempt_id": attempt_id,
     }
-    claimed = transition(conn, row.id, source, JobStatus.RUNNING, values, claimable(now))
-    if claimed is None:
+    claimed = transition(
+        conn, row.id, source, JobStatus.RUNNING, values, CLAIMABLE, parameters={"now": now}
+    )
+    if claimed is None:  # someone else changed the job first (its row was just read, locked)
+        conn.execute(_DROP_ATTEMPT, {"attempt_id": attempt_id})
         return None
-    if source is JobStatus.RUNNING and expired:
-        close_expired_attempt(conn, row, now)
-    attempt_id = conn.execute(
-        insert(job_attempts)
-        .values(job_id=row.id, worker_id=worker_id, started_at=now)
-        .returning(job_attempts.c.id)
-    ).scalar_one()
-    conn.execute(update(jobs).where(jobs.c.id == row.id).values(current_attempt_id=attempt_id))
     return ClaimedJob(job_record(claimed), attempt_id, worker_id, lease_expires_at)
+
+
+_NEW_ATTEMPT = insert(job_attempts).returning(job_attempts.c.id)
+_DROP_ATTEMPT = delete(job_attempts).where(job_attempts.c.id == bindparam("attempt_id"))

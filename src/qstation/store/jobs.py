@@ -7,10 +7,13 @@ datetimes are naive UTC and passed in by the caller, so tests control the clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, literal, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 
 from qstation import errors
 from qstation.model import (
@@ -24,15 +27,19 @@ from qstation.model import (
 )
 from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.charges import quota_shortfall
-from qstation.store.database import Database
+from qstation.store.database import Database, PreparedRead, PreparedWrite
 from qstation.store.dispatch import add_lanes, record_usage
+from qstation.store.group_commit import GroupCommit
 from qstation.store.job_states import (
+    ALL_SHOTS,
+    HELD,
+    HELD_BY_ATTEMPT,
     LEASE_HOLDERS,
     LEASE_RELEASED,
+    WAITING,
     close_attempt,
     owned_by_attempt,
     transition,
-    waiting,
 )
 from qstation.store.records import attempt_record, columns_of, job_record
 from qstation.store.schema import job_attempts, jobs, users
@@ -41,27 +48,41 @@ from qstation.store.schema import job_attempts, jobs, users
 class JobRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._submissions = GroupCommit(self._create_all, "job-submissions")
 
     def create(self, job: NewJob) -> JobRecord:
-        """Commit a queued job; once this returns, the job survives a crash."""
-        values = {
-            **columns_of(job),
-            "status": JobStatus.QUEUED,
-            "attempts": 0,
-            "cancel_requested": False,
-            "shots_done": 0,
-        }
+        """Commit a queued job; once this returns, the job survives a crash. Jobs created at
+        the same time by several threads share one transaction (group commit)."""
+        return self._submissions.write(job)
+
+    def create_later(self, job: NewJob) -> Future[JobRecord]:
+        """:meth:`create` without waiting: the job is committed when the future is done."""
+        return self._submissions.submit(job)
+
+    def close(self) -> None:
+        self._submissions.close()
+
+    def _create_all(self, new_jobs: Sequence[NewJob]) -> list[JobRecord]:
+        created = [JobRecord(**asdict(job), status=JobStatus.QUEUED) for job in new_jobs]
+        rows = [
+            {**columns_of(job), "status": JobStatus.QUEUED.value, "cancel_requested": False}
+            for job in created
+        ]
         with self._db.write() as conn:
-            # Shared lock: a priority change of the submitter waits for this job, then moves it.
-            priority = conn.scalar(
-                select(users.c.priority)
-                .where(users.c.id == job.owner_id)
-                .with_for_update(read=True)
-            )
-            values["user_priority"] = DEFAULT_PRIORITY if priority is None else priority
-            row = conn.execute(insert(jobs).values(values).returning(*jobs.c)).one()
-            add_lanes(self._db, conn, select(*_lane_of(row)))
-        return job_record(row)
+            # Shared locks: a priority change of a submitter waits for these jobs, then moves
+            # them (on SQLite the write lock orders everything anyway).
+            owners = sorted({job.owner_id for job in new_jobs})
+            priority = dict(conn.execute(_OWNERS_PRIORITIES, {"owners": owners}).all())
+            for row in rows:
+                row["user_priority"] = priority.get(row["owner_id"], DEFAULT_PRIORITY)
+            _INSERT_JOB.execute(conn, _INSERT_JOB.bind(conn.dialect, rows))
+            lanes = {
+                (row["machine"], row["organisation"], row["group_name"], row["user_priority"])
+                for row in rows
+            }
+            add_lanes(self._db, conn, lanes)
+            self._db.announce_waiting_job(conn)
+        return created
 
     def get(self, job_id: str, owner_id: str | None) -> JobRecord:
         """The job, if ``owner_id`` owns it (``None``: an administrator, who sees every job).
@@ -69,11 +90,11 @@ class JobRepository:
         Another owner's job raises the same :class:`~qstation.errors.JobNotFound` as an unknown
         id, so job ids cannot be probed.
         """
-        with self._db.read() as conn:
-            row = conn.execute(_select_job(job_id, owner_id)).first()
-        if row is None:
+        query = _JOB if owner_id is None else _OWNERS_JOB
+        rows = self._db.read_rows(query, {"job_id": job_id, "owner_id": owner_id})
+        if not rows:
             raise errors.JobNotFound()
-        return job_record(row)
+        return job_record(rows[0])
 
     def find(self, owner_id: str, query: JobQuery) -> list[JobRecord]:
         """The owner's jobs that match, newest first, one page of them."""
@@ -122,10 +143,10 @@ class JobRepository:
         """
         if not outcome.status.is_final:
             raise ValueError(f"an attempt cannot end with status {outcome.status}")
-        owned = owned_by_attempt(attempt_id, jobs.c.organisation, jobs.c.group_name)
+        held = {"attempt_id": attempt_id}
         with self._db.write() as conn:
             # Retried when a cancel lands between the read and the guarded update.
-            while (job := conn.execute(owned).first()) is not None:
+            while (job := conn.execute(_OWNED_WITH_ACCOUNT, held).first()) is not None:
                 source = JobStatus(job.status)
                 target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
                 values: dict[str, Any] = {
@@ -137,7 +158,7 @@ class JobRepository:
                 if outcome.results is not None:  # else the chunks' results so far stay
                     values["results"] = outcome.results
                 if outcome.status is JobStatus.COMPLETED:  # all shots ran, even if canceled
-                    values["shots_done"] = jobs.c.count
+                    values["shots_done"] = ALL_SHOTS
                     shortfall = (
                         None
                         if outcome.credits is None
@@ -153,8 +174,9 @@ class JobRepository:
                         if target is JobStatus.COMPLETED:
                             target = JobStatus.DEPLETED
                             values.update(results=None, shots_done=0)
-                still_current = jobs.c.current_attempt_id == attempt_id
-                ended = transition(conn, job.id, source, target, values, still_current)
+                ended = transition(
+                    conn, job.id, source, target, values, HELD_BY_ATTEMPT, parameters=held
+                )
                 if ended is not None:
                     close_attempt(conn, attempt_id, now, outcome.status, values["error"])
                     if ended.cost is not None:
@@ -171,9 +193,9 @@ class JobRepository:
         """Keep the results of the job's first ``shots_done`` shots and hand the job back to
         the queue for its next chunk (it stays ``running``); a job being canceled ends
         canceled with them. ``False`` if the attempt no longer owns its job."""
-        owned = owned_by_attempt(attempt_id)
+        held = {"attempt_id": attempt_id}
         with self._db.write() as conn:
-            while (job := conn.execute(owned).first()) is not None:
+            while (job := conn.execute(_OWNED, held).first()) is not None:
                 source = JobStatus(job.status)
                 values: dict[str, Any] = {
                     "results": results,
@@ -184,9 +206,13 @@ class JobRepository:
                 if source is JobStatus.CANCELING:
                     values["finished_at"] = now
                 target = JobStatus.CANCELED if source is JobStatus.CANCELING else source
-                still_current = jobs.c.current_attempt_id == attempt_id
-                if transition(conn, job.id, source, target, values, still_current) is not None:
+                changed = transition(
+                    conn, job.id, source, target, values, HELD_BY_ATTEMPT, parameters=held
+                )
+                if changed is not None:
                     close_attempt(conn, attempt_id, now, "chunk", f"shots to {shots_done}")
+                    if target is not JobStatus.CANCELED:
+                        self._db.announce_waiting_job(conn)
                     return True
         return False
 
@@ -205,12 +231,12 @@ class JobRepository:
                     return job_record(row)
                 if source is JobStatus.QUEUED or row.lease_owner is None:  # no worker has it
                     changed = transition(
-                        conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}, waiting()
+                        conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}, WAITING
                     )
                 else:  # a worker holds it (the guard: it may have just let go)
                     changed = transition(
                         conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True},
-                        jobs.c.lease_owner.is_not(None),
+                        HELD,
                     )  # fmt: skip
                 if changed is not None:
                     return job_record(changed)
@@ -226,14 +252,27 @@ class JobRepository:
         return [attempt_record(row) for row in rows]
 
 
-def _lane_of(row: Any) -> tuple[Any, ...]:
-    """The job's dispatch lane as literal values, for :func:`add_lanes`."""
-    return (
-        literal(row.machine).label("machine"),
-        literal(row.organisation).label("organisation"),
-        literal(row.group_name).label("group_name"),
-        literal(row.user_priority).label("user_priority"),
-    )
+_OWNED = owned_by_attempt()
+_OWNED_WITH_ACCOUNT = owned_by_attempt(jobs.c.organisation, jobs.c.group_name)
+_INSERT_JOB = PreparedWrite(
+    insert(jobs),
+    [
+        *columns_of(
+            JobRecord("", "", "", "", "", "", 0, {}, "", 0, datetime.min, status=JobStatus.QUEUED)
+        ),
+        "cancel_requested",
+        "user_priority",
+    ],
+)
+_OWNERS_PRIORITIES = (
+    select(users.c.id, users.c.priority)
+    .where(users.c.id.in_(bindparam("owners", expanding=True)))
+    .with_for_update(read=True)
+)
+_JOB = PreparedRead(select(jobs).where(jobs.c.id == bindparam("job_id")))
+_OWNERS_JOB = PreparedRead(
+    select(jobs).where(jobs.c.id == bindparam("job_id"), jobs.c.owner_id == bindparam("owner_id"))
+)
 
 
 def _select_job(job_id: str, owner_id: str | None) -> Select[Any]:

@@ -238,7 +238,8 @@ def _add_dispatch_lanes_and_usage(conn: Connection) -> None:
         " (SELECT priority FROM users WHERE users.id = jobs.owner_id)"
         " WHERE EXISTS (SELECT 1 FROM users WHERE users.id = jobs.owner_id)",
         "CREATE INDEX ix_jobs_waiting_by_lane ON jobs"
-        f" (machine, organisation, group_name, user_priority, submitted_at, id) WHERE {waiting}",
+        " (machine, organisation, group_name, user_priority, submitted_at, id, status, lease_owner)"
+        f" WHERE {waiting}",
         "CREATE INDEX ix_jobs_leased_until ON jobs (lease_expires_at)"
         " WHERE lease_owner IS NOT NULL",
         "INSERT INTO dispatch_lanes (machine, organisation, group_name, user_priority)"

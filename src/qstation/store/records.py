@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -18,16 +19,20 @@ def columns_of(record: NewJob | User) -> dict[str, Any]:
     return {_COLUMN_OF_FIELD.get(f.name, f.name): getattr(record, f.name) for f in fields(record)}
 
 
-def _fields_of(record_type: type[JobRecord | User | Attempt], row: Row[Any]) -> dict[str, Any]:
-    columns = row._mapping
+def _fields_of(
+    record_type: type[JobRecord | User | Attempt], row: Row[Any] | Mapping[str, Any]
+) -> dict[str, Any]:
+    columns = row._mapping if isinstance(row, Row) else row
     return {f.name: columns[_COLUMN_OF_FIELD.get(f.name, f.name)] for f in fields(record_type)}
 
 
-def job_record(row: Row[Any]) -> JobRecord:
-    return JobRecord(**{**_fields_of(JobRecord, row), "status": JobStatus(row.status)})
+def job_record(row: Row[Any] | Mapping[str, Any]) -> JobRecord:
+    """A job from a row (or a :meth:`~qstation.store.database.Database.read_rows` mapping)."""
+    values = _fields_of(JobRecord, row)
+    return JobRecord(**{**values, "status": JobStatus(values["status"])})
 
 
-def user_record(row: Row[Any]) -> User:
+def user_record(row: Row[Any] | Mapping[str, Any]) -> User:
     return User(**_fields_of(User, row))
 
 

@@ -109,7 +109,8 @@ jobs = Table(
     Index("ix_jobs_owner_id", "owner_id"),
     Index("ix_jobs_organisation_finished_at", "organisation", "finished_at"),
     Index("ix_jobs_batch_id", "batch_id"),
-    # Waiting jobs of one dispatch lane in age order: a lane's next job is one index seek.
+    # Waiting jobs of one dispatch lane in age order: a lane's next job is one index seek. The
+    # last two columns make it covering for the waiting predicate (SQLite checks it again).
     Index(
         "ix_jobs_waiting_by_lane",
         "machine",
@@ -118,6 +119,8 @@ jobs = Table(
         "user_priority",
         "submitted_at",
         "id",
+        "status",
+        "lease_owner",
         sqlite_where=WAITING_PREDICATE,
         postgresql_where=WAITING_PREDICATE,
     ),
