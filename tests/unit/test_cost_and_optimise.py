@@ -108,3 +108,20 @@ def test_optimisation_removes_gates_that_cancel(level: int) -> None:
     )
     program = Program(2, {"c": 2}, (*gates, Measure(0, BitRef("c", 0)), Measure(1, BitRef("c", 1))))
     assert gates_of(optimise(program, level)) == []
+
+
+def test_one_qubit_blocks_squash_to_at_most_two_native_gates_per_qubit() -> None:
+    rng = np.random.default_rng(7)
+    names = ["U1q", "Rz", "H", "Rx"]
+    for _ in range(20):
+        gates = []
+        for _ in range(rng.integers(1, 12)):
+            name = str(rng.choice(names))
+            params = tuple(rng.uniform(0, 2, GATES[name].n_params))
+            gates.append(Gate(name, (int(rng.integers(4)),), params))
+        program = Program(4, {}, tuple(gates))
+        optimised = optimise(program, 2)
+        overlap = abs(np.trace(unitary_of(program).conj().T @ unitary_of(optimised))) / 16
+        assert overlap == pytest.approx(1.0)
+        for qubit in range(4):
+            assert sum(gate.qubits == (qubit,) for gate in gates_of(optimised)) <= 2

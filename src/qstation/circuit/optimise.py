@@ -4,11 +4,16 @@ Each maximal run of gates between measurements, resets, barriers and classical o
 unitary block; pytket optimises each block at the requested level and rebases it to the native
 gates. Blocks are optimised separately so the measurement, reset and classical structure of the
 program is kept exactly, whichever front end produced it.
+
+A block without multi-qubit gates is only squashed, qubit by qubit, into native one-qubit gates:
+that is all levels 1 and 2 can do to it, and pytket's full passes cost tens of milliseconds
+even on ten lone one-qubit gates (the seed job's whole circuit).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
 from pytket.circuit import Circuit, OpType
 from pytket.passes import (
@@ -28,11 +33,14 @@ OPTIMISATION_LEVELS = (0, 1, 2)
 _NATIVE_TARGET = {OpType.PhasedX, OpType.Rz, OpType.ZZPhase}
 
 
-def _level_pass(level: int) -> BasePass:
+@cache
+def _level_pass(level: int, single_qubit_block: bool) -> BasePass:
     rebase = AutoRebase(_NATIVE_TARGET)
     squash = AutoSquash({OpType.PhasedX, OpType.Rz})
     if level == 0:
         return rebase
+    if single_qubit_block:
+        return SequencePass([rebase, squash, RemoveRedundancies()])
     if level == 1:
         return SequencePass([SynthesiseTK(), rebase, squash, RemoveRedundancies()])
     # No implicit swaps: a block is read back gate by gate, so a qubit relabelling would be lost.
@@ -42,7 +50,6 @@ def _level_pass(level: int) -> BasePass:
 
 def optimise(program: Program, level: int) -> Program:
     """The program with every unitary block optimised at ``level`` (0, 1 or 2)."""
-    compilation = _level_pass(level)
     operations: list[Operation] = []
     block: list[Gate] = []
     for operation in (*program.operations, None):
@@ -50,6 +57,8 @@ def optimise(program: Program, level: int) -> Program:
             block.append(operation)
             continue
         if block:
+            single_qubit = all(len(gate.qubits) == 1 for gate in block)
+            compilation = _level_pass(level, single_qubit)
             operations.extend(_optimise_block(block, program.n_qubits, compilation))
             block = []
         if operation is not None:

@@ -12,9 +12,10 @@ import time
 from types import FrameType
 
 from qstation.devices.catalogue import DeviceCatalogue
+from qstation.processes import die_with_parent
 from qstation.settings import Settings
 from qstation.store import open_store
-from qstation.worker.supervisor import Worker, die_with_parent
+from qstation.worker.supervisor import Worker
 
 log = logging.getLogger(__name__)
 

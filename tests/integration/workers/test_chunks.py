@@ -15,7 +15,8 @@ from qstation.model import Group, JobRecord, JobStatus, NewJob, User
 from qstation.noise.model import NOISELESS, NoiseModel
 from qstation.service.clock import utc_now
 from qstation.store import JobStore
-from tests.integration.test_worker import OWNER, qasm, store, submit, worker  # noqa: F401
+from tests.integration.workers.conftest import MakeWorker
+from tests.integration.workers.jobs import OWNER, qasm, submit
 
 FEEDBACK = qasm(
     3,
@@ -53,10 +54,11 @@ def test_stabilizer_chunks_on_its_sampling_blocks_are_slices_of_the_whole_run() 
 
 
 def test_a_long_job_records_growing_prefixes_and_finishes_as_a_whole_run(
-    store: JobStore,  # noqa: F811
+    store: JobStore,
+    make_worker: MakeWorker,
 ) -> None:
     job = submit(store, FEEDBACK, count=3500)
-    chunked = worker(store, chunk_shots=1024)
+    chunked = make_worker(store, chunk_shots=1024)
     seen = []
     while (current := store.jobs.get(job.id, None)).status is not JobStatus.COMPLETED:
         assert chunked.run_once()
@@ -65,7 +67,7 @@ def test_a_long_job_records_growing_prefixes_and_finishes_as_a_whole_run(
     assert [record.status for record in seen[:-1]] == [JobStatus.RUNNING] * 3
 
     reference = submit(store, FEEDBACK, count=3500)
-    assert worker(store, chunk_shots=4096).run_once()
+    assert make_worker(store, chunk_shots=4096).run_once()
     whole = store.jobs.get(reference.id, None)
     assert whole.results is not None and current.results == whole.results
     for partial in seen[:-1]:
@@ -77,7 +79,8 @@ def test_a_long_job_records_growing_prefixes_and_finishes_as_a_whole_run(
 
 
 def test_another_organisations_higher_priority_job_runs_between_chunks(
-    store: JobStore,  # noqa: F811
+    store: JobStore,
+    make_worker: MakeWorker,
 ) -> None:
     store.organisations.create("rival", utc_now())
     store.organisations.create_group(Group("rival", "urgent", 1))
@@ -85,7 +88,7 @@ def test_another_organisations_higher_priority_job_runs_between_chunks(
         User(uuid.uuid4().hex, "r@rival.org", "x", "urgent", utc_now(), organisation="rival")
     )
     long_job = submit(store, FIXED, count=3000)
-    chunked = worker(store, chunk_shots=1024)
+    chunked = make_worker(store, chunk_shots=1024)
     assert chunked.run_once()  # the first chunk of the long job
     urgent = store.jobs.create(
         NewJob(
@@ -108,9 +111,11 @@ def test_another_organisations_higher_priority_job_runs_between_chunks(
     assert store.jobs.get(long_job.id, None).shots_done == 1024  # it waited for one chunk
 
 
-def test_cancelling_between_chunks_keeps_the_shots_taken(store: JobStore) -> None:  # noqa: F811
+def test_cancelling_between_chunks_keeps_the_shots_taken(
+    store: JobStore, make_worker: MakeWorker
+) -> None:
     job = submit(store, FIXED, count=5000)
-    chunked = worker(store, chunk_shots=2048)
+    chunked = make_worker(store, chunk_shots=2048)
     assert chunked.run_once()
     canceled = store.jobs.cancel(job.id, OWNER.id, utc_now())
     assert canceled.status is JobStatus.CANCELED
@@ -120,16 +125,17 @@ def test_cancelling_between_chunks_keeps_the_shots_taken(store: JobStore) -> Non
 
 
 def test_a_chunk_whose_worker_died_runs_again_from_the_last_recorded_shot(
-    store: JobStore,  # noqa: F811
+    store: JobStore,
+    make_worker: MakeWorker,
 ) -> None:
     job = submit(store, FIXED, count=3000)
-    chunked = worker(store, chunk_shots=1024, lease_seconds=30)
+    chunked = make_worker(store, chunk_shots=1024, lease_seconds=30)
     assert chunked.run_once()
     lost = store.dispatch.claim_next_job(
         "dead-worker", utc_now(), 30, 3
     )  # claims chunk 2, then dies
     assert lost is not None and lost.job.id == job.id and lost.job.shots_done == 1024
-    later = worker(store, chunk_shots=1024, lease_seconds=30)
+    later = make_worker(store, chunk_shots=1024, lease_seconds=30)
     later.clock = lambda: utc_now() + timedelta(seconds=31)  # the dead worker's lease ran out
     while later.run_once():
         pass
@@ -140,7 +146,7 @@ def test_a_chunk_whose_worker_died_runs_again_from_the_last_recorded_shot(
     assert outcomes == ["chunk", "lease_expired", "chunk", "completed"]
 
 
-def test_a_cancel_during_a_chunk_keeps_the_chunks_shots(store: JobStore) -> None:  # noqa: F811
+def test_a_cancel_during_a_chunk_keeps_the_chunks_shots(store: JobStore) -> None:
     job = submit(store, FIXED, count=3000)
     claim = store.dispatch.claim_next_job("w", utc_now(), 60, 3)
     assert claim is not None

@@ -8,7 +8,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -16,60 +15,22 @@ import pytest
 import wasmtime
 from sqlalchemy import create_engine, text
 
-from qstation.devices.catalogue import DeviceCatalogue
-from qstation.model import JobRecord, JobStatus, NewJob, User
+from qstation.model import JobStatus
 from qstation.service.clock import utc_now
-from qstation.settings import Settings
 from qstation.store import JobStore, open_store
-from qstation.worker.supervisor import Worker
 from tests.conftest import POSTGRES_SERVER_URL, fresh_postgres_database
-
-OWNER = User("0" * 32, "owner@example.com", "x", "DEFAULT", utc_now())
-
-
-def qasm(n_qubits: int, body: str = "") -> str:
-    measures = "".join(f"measure q[{q}] -> c[{q}];\n" for q in range(n_qubits))
-    return (
-        f'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[{n_qubits}];\ncreg c[{n_qubits}];\n'
-        f"{body}{measures}"
-    )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    opened = open_store(f"sqlite:///{tmp_path / 'qstation.db'}")
-    opened.accounts.create_user(OWNER)
-    yield opened
-    opened.close()
-
-
-def submit(
-    store: JobStore,
-    program: str,
-    machine: str = "H1-1E",
-    count: int = 10,
-    language: str = "OPENQASM 2.0",
-    cfl: str | None = None,
-) -> JobRecord:
-    job = NewJob(
-        id=os.urandom(16).hex(), owner_id=OWNER.id, name="t", machine=machine,
-        language=language, program=program, count=count, options={}, group="DEFAULT",
-        seed=1, submitted_at=utc_now(), cfl=cfl,
-    )  # fmt: skip
-    return store.jobs.create(job)
-
-
-def worker(store: JobStore, **settings: object) -> Worker:
-    return Worker(store, DeviceCatalogue.load(), Settings(**settings), worker_id="test-worker")  # type: ignore[arg-type]
+from tests.integration.workers.conftest import MakeWorker
+from tests.integration.workers.jobs import OWNER, qasm, submit
 
 
 def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
     store: JobStore,
+    make_worker: MakeWorker,
 ) -> None:
     hungry = submit(store, qasm(20, "".join(f"U1q(0.5*pi,0) q[{q}];\n" for q in range(20))))
     # A 20-qubit emulation needs ~36 MiB; with 20 MiB either the engine's own check refuses it
     # or the child's address-space limit stops it, depending on what is loaded before the fork.
-    tight = worker(store, execution_memory_bytes=20 * 2**20)
+    tight = make_worker(store, execution_memory_bytes=20 * 2**20)
     assert tight.run_once()
     failed = store.jobs.get(hungry.id, None)
     assert failed.status is JobStatus.FAILED
@@ -80,24 +41,26 @@ def test_execution_beyond_its_memory_limit_fails_the_job_and_the_worker_goes_on(
         "ran out of its memory limit of 20 MiB" in failed.error
         or "needs about 36 MiB, above this worker's limit of 20 MiB" in failed.error
     )
-    roomy = worker(store)
+    roomy = make_worker(store)
     again = submit(store, qasm(2))
     assert roomy.run_once()
     assert store.jobs.get(again.id, None).status is JobStatus.COMPLETED
 
 
-def test_killed_execution_child_fails_the_job_with_the_signal(store: JobStore) -> None:
+def test_killed_execution_child_fails_the_job_with_the_signal(
+    store: JobStore, make_worker: MakeWorker
+) -> None:
     slow = submit(store, qasm(12, "reset q[0];\nU1q(0.5*pi,0) q[0];\n" * 40), count=10_000)
-    running = worker(store)
+    running = make_worker(store)
     thread = threading.Thread(target=running.run_once)
     thread.start()
-    me = psutil.Process()
     deadline = time.monotonic() + 30
-    while not me.children() and time.monotonic() < deadline:
+    while running.executing_pid is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    (child,) = me.children()
+    child = running.executing_pid
+    assert child is not None
     time.sleep(1.0)  # past compiling (well under a second), deep in 10,000 trajectories
-    os.kill(child.pid, signal.SIGKILL)
+    os.kill(child, signal.SIGKILL)
     thread.join(timeout=30)
     failed = store.jobs.get(slow.id, None)
     assert failed.status is JobStatus.FAILED
@@ -107,30 +70,34 @@ def test_killed_execution_child_fails_the_job_with_the_signal(store: JobStore) -
     )
 
 
-def test_cancel_of_a_running_job_stops_its_child(store: JobStore) -> None:
+def test_cancel_of_a_running_job_stops_its_child(store: JobStore, make_worker: MakeWorker) -> None:
     slow = submit(store, qasm(12, "reset q[0];\nU1q(0.5*pi,0) q[0];\n" * 40), count=10_000)
-    running = worker(store, lease_seconds=0.3)
+    running = make_worker(store, lease_seconds=0.3)
     thread = threading.Thread(target=running.run_once)
     thread.start()
     deadline = time.monotonic() + 30
-    while (
-        store.jobs.get(slow.id, None).status is not JobStatus.RUNNING
-        and time.monotonic() < deadline
-    ):
+    while running.executing_pid is None and time.monotonic() < deadline:
         time.sleep(0.01)
+    child = running.executing_pid
     assert store.jobs.cancel(slow.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert store.jobs.get(slow.id, None).status is JobStatus.CANCELED
-    assert psutil.Process().children() == []
+    assert child is not None
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not psutil.pid_exists(child)  # stopped and reaped
 
 
-def test_program_that_crashes_the_qir_reader_fails_as_a_compile_error(store: JobStore) -> None:
+def test_program_that_crashes_the_qir_reader_fails_as_a_compile_error(
+    store: JobStore, make_worker: MakeWorker
+) -> None:
     # Three random byte changes to pytket-qir bitcode that make LLVM's reader abort the process
     # (found by mutation fuzzing; no in-process check can catch it).
-    crashing = (Path(__file__).parent.parent / "data" / "qir_aborts_pyqir_reader.b64").read_text()
+    crashing = (Path(__file__).parents[2] / "data" / "qir_aborts_pyqir_reader.b64").read_text()
     job = submit(store, crashing, language="QIR 1.0", count=1)
-    running = worker(store)
+    running = make_worker(store)
     assert running.run_once()
     failed = store.jobs.get(job.id, None)
     assert failed.status is JobStatus.FAILED
@@ -144,6 +111,7 @@ def test_program_that_crashes_the_qir_reader_fails_as_a_compile_error(store: Job
 @pytest.mark.postgres
 def test_worker_outlives_an_unavailable_database_and_resumes(
     caplog: pytest.LogCaptureFixture,
+    make_worker: MakeWorker,
 ) -> None:
     with fresh_postgres_database() as url:
         store = open_store(url)
@@ -162,7 +130,7 @@ def test_worker_outlives_an_unavailable_database_and_resumes(
                         {"name": name},
                     )  # fmt: skip
 
-        running = worker(store, poll_interval_seconds=0.01)
+        running = make_worker(store, poll_interval_seconds=0.01)
         loops = 0
 
         def stop_after_outage() -> bool:
@@ -184,10 +152,12 @@ def test_worker_outlives_an_unavailable_database_and_resumes(
         assert len(outages) == 3
 
 
-def test_compiling_past_the_compile_time_limit_is_a_compile_error(store: JobStore) -> None:
+def test_compiling_past_the_compile_time_limit_is_a_compile_error(
+    store: JobStore, make_worker: MakeWorker
+) -> None:
     # 400 gates take pytket's reader far longer than a millisecond to parse.
     job = submit(store, qasm(10, "U1q(0.5*pi,0.25*pi) q[3];\n" * 400))
-    running = worker(store, compile_timeout_seconds=0.001)
+    running = make_worker(store, compile_timeout_seconds=0.001)
     assert running.run_once()
     failed = store.jobs.get(job.id, None)
     assert failed.status is JobStatus.FAILED
@@ -202,7 +172,9 @@ def test_compiling_past_the_compile_time_limit_is_a_compile_error(store: JobStor
     ids=["sampled-once", "with-feedback"],
 )
 def test_wasm_instances_with_large_memories_fit_the_execution_limit(
-    store: JobStore, feedback: str
+    store: JobStore,
+    feedback: str,
+    make_worker: MakeWorker,
 ) -> None:
     """Each shot's instance holds a 16 MiB memory: 2,000 shots run within a 1 GiB limit
     because only a few shots' instances are alive at once, whichever engine path runs them."""
@@ -214,7 +186,7 @@ def test_wasm_instances_with_large_memories_fit_the_execution_limit(
     )
     program = qasm(1, f"creg r[32];\n{feedback}r = count();\nr = count();\n")
     job = submit(store, program, count=2000, cfl=base64.b64encode(module).decode())
-    assert worker(store, execution_memory_bytes=2**30).run_once()
+    assert make_worker(store, execution_memory_bytes=2**30).run_once()
 
     done = store.jobs.get(job.id, None)
     assert done.status is JobStatus.COMPLETED, done.error

@@ -59,6 +59,7 @@ from qstation.circuit.program import (
 )
 from qstation.errors import CompileError
 from qstation.frontends.qasm.expressions import ExpressionTranslator, bits_value
+from qstation.frontends.qasm.plain import plain_circuit
 from qstation.frontends.qasm.statements import (
     CallStatement,
     Condition,
@@ -117,6 +118,9 @@ def compile_qasm(text: str) -> Program:
 
 def _parse(text: str) -> Circuit:
     """The circuit ``text`` describes, with user-defined gates expanded into their bodies."""
+    plain = plain_circuit(text)
+    if plain is not None:
+        return plain
     try:
         circuit = circuit_from_qasm_str(text, maxwidth=MAX_REGISTER_WIDTH)
         DecomposeBoxes().apply(circuit)
