@@ -40,8 +40,18 @@ class Settings(BaseSettings):
     """Idle HTTP connections stay open this long; it must exceed the client's 5 s poll interval,
     or a poll races the server closing the connection and fails with RemoteDisconnected."""
 
-    workers: int = 1
+    workers: int = Field(default=1, ge=0)
     """Worker processes started by ``serve``; 0 runs the API alone."""
+
+    api_processes: int = Field(default=2, ge=1)
+    """HTTP API processes ``serve`` runs on its port; each answers requests on its own."""
+
+    status_wait_seconds: float = Field(default=0.05, ge=0, le=1)
+    """A status read of a job submitted in the last second, still queued or running, waits up to
+    this long for it to finish, so a small job is done by the client's first read (0: never)."""
+
+    access_log: bool = False
+    """Log every HTTP request (a reverse proxy in front usually does that already)."""
 
     devices_file: Path | None = None
     """JSON device catalogue replacing the packaged one."""

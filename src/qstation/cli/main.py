@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,14 +102,24 @@ def serve(**flags: Any) -> None:
     logging.getLogger("qstation").info("serving with %s", settings.describe())
     workers = EmbeddedWorkers(settings)
     workers.start()
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "log_level": "info",
+        "access_log": settings.access_log,
+    }
     try:
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            timeout_keep_alive=settings.keep_alive_seconds,
-            log_level="info",
-        )
+        if settings.api_processes == 1:
+            uvicorn.run(create_app(settings), **options)
+        else:  # each process builds its app from the settings handed down in the environment
+            os.environ.update(settings.as_environment())
+            uvicorn.run(
+                "qstation.api.app:app_from_environment",
+                factory=True,
+                workers=settings.api_processes,
+                **options,
+            )
     finally:
         workers.stop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +48,7 @@ class JobRequest(BaseModel):
     batch_end: StrictBool | None = Field(default=None, alias="batch-end")
 
 
+_FRESH = timedelta(seconds=1)
 MAX_PAGE = 500
 """Most jobs one ``GET /v1/jobs`` returns."""
 
@@ -66,6 +68,14 @@ class JobService:
 
     def submit(self, user: User, body: Any) -> JobRecord:
         """Validate and commit a job; it is durable before this returns."""
+        return self.store.jobs.create(self.prepare(user, body))
+
+    def commit(self, job: NewJob) -> Future[JobRecord]:
+        """Commit a prepared job; the job is durable once the future is done."""
+        return self.store.jobs.create_later(job)
+
+    def prepare(self, user: User, body: Any) -> NewJob:
+        """The job a submission describes, validated and ready to commit."""
         if not isinstance(body, dict):
             raise InvalidJobRequest("the job request must be a JSON object")
         try:
@@ -86,7 +96,7 @@ class JobService:
             )
         job_id = secrets.token_hex(16)
         batch_id, batch_limit = self._batch(user, job_id, device.name, request)
-        job = NewJob(
+        return NewJob(
             id=job_id,
             owner_id=user.id,
             name=request.name,
@@ -105,7 +115,6 @@ class JobService:
             batch_limit=batch_limit,
             batch_end=bool(request.batch_end),
         )
-        return self.store.jobs.create(job)
 
     def _batch(
         self, user: User, job_id: str, machine: str, request: JobRequest
@@ -151,6 +160,15 @@ class JobService:
     def queue_position(self, job: JobRecord) -> int | None:
         """Where a queued job stands in its target's queue (1 runs next)."""
         return self.positions.of(job)
+
+    def may_finish_soon(self, job: JobRecord) -> bool:
+        """Submitted in the last second and not finished: worth a short wait before answering."""
+        fresh = self.clock() - job.submitted_at < _FRESH
+        return fresh and not job.status.is_final
+
+    def known_queue_position(self, job: JobRecord) -> int | None:
+        """:meth:`queue_position` when a fresh ranking has it at hand (no I/O), else None."""
+        return self.positions.known(job)
 
     @staticmethod
     def _seed(options: dict[str, Any]) -> int:

@@ -16,6 +16,7 @@ from qstation.store import JobStore, open_store
 
 @dataclass
 class Services:
+    settings: Settings
     store: JobStore
     catalogue: DeviceCatalogue
     users: UserService
@@ -34,6 +35,7 @@ def open_services(settings: Settings) -> Services:
     store = open_store(settings.database_url())
     try:
         return Services(
+            settings=settings,
             store=store,
             catalogue=catalogue,
             users=UserService(store),

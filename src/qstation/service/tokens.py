@@ -3,12 +3,18 @@
 The id-token is an HS256 JWT whose ``exp`` the client reads; the signing key lives in the store,
 so every API process sharing a database accepts every other's tokens. Refresh tokens are random,
 stored only as SHA-256 digests, and replaced by a new one on every use.
+
+Every request presents an id-token, so checking one must not cost a database read each time:
+a token's signature is checked once and remembered (until it expires), and its user is read at
+most every :data:`USER_CACHE_SECONDS`, so a removed user's tokens stop working within that time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +27,9 @@ from qstation.store import JobStore
 
 _SIGNING_KEY_NAME = "id-token-signing-key"
 _ALGORITHM = "HS256"
+USER_CACHE_SECONDS = 2.0
+"""How long an API process trusts its last read of a token's user."""
+_REMEMBERED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class TokenService:
         self._key = store.accounts.get_or_create_secret(
             _SIGNING_KEY_NAME, lambda: secrets.token_hex(32)
         )
+        self._verified: OrderedDict[str, tuple[str, int]] = OrderedDict()  # token -> (sub, exp)
+        self._users: dict[str, tuple[float, User | None]] = {}
 
     def issue(self, user: User) -> TokenPair:
         now = self.clock()
@@ -81,6 +92,25 @@ class TokenService:
 
     def user_of(self, id_token: str) -> User:
         """The user an id-token names, if it is ours, unexpired and the user still exists."""
+        subject = self._subject(id_token)
+        now = time.monotonic()
+        cached = self._users.get(subject)
+        if cached is None or now - cached[0] > USER_CACHE_SECONDS:
+            cached = (now, self.store.accounts.get_user(subject))
+            self._users[subject] = cached
+        user = cached[1]
+        if user is None:
+            raise AuthenticationFailed("the id-token's user no longer exists")
+        return user
+
+    def _subject(self, id_token: str) -> str:
+        """The user ID of a valid, unexpired id-token; a token checked before is remembered."""
+        remembered = self._verified.get(id_token)
+        if remembered is not None:
+            subject, expires = remembered
+            if _epoch_seconds(self.clock()) < expires:
+                return subject
+            raise AuthenticationFailed("the id-token has expired; log in again")
         try:
             claims = jwt.decode(
                 id_token,
@@ -93,10 +123,10 @@ class TokenService:
             raise AuthenticationFailed("the id-token has expired; log in again") from None
         except jwt.InvalidTokenError:
             raise AuthenticationFailed("the id-token is not valid") from None
-        user = self.store.accounts.get_user(str(claims["sub"]))
-        if user is None:
-            raise AuthenticationFailed("the id-token's user no longer exists")
-        return user
+        self._verified[id_token] = (str(claims["sub"]), int(claims["exp"]))
+        if len(self._verified) > _REMEMBERED_TOKENS:
+            self._verified.popitem(last=False)
+        return str(claims["sub"])
 
     def revoke(self, user: User) -> None:
         """Spend every refresh token of ``user``: they must log in with a password again."""
