@@ -32,7 +32,7 @@ class Services:
 def open_services(settings: Settings) -> Services:
     """Open (and migrate) the store and build every service on it."""
     catalogue = DeviceCatalogue.load(settings.devices_file)  # fail on a bad file before opening
-    store = open_store(settings.database_url())
+    store = open_store(settings.database_url(), settings.database_pool_size)
     try:
         return Services(
             settings=settings,

@@ -34,12 +34,12 @@ class JobStore:
         self.database.close()
 
 
-def open_store(url: str) -> JobStore:
+def open_store(url: str, pool_size: int = 10) -> JobStore:
     """Open the store at ``url``, bringing its schema up to date first.
 
     Raises :class:`~qstation.errors.StoreUnavailable` when the database cannot be reached.
     """
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, pool_size)
     try:
         with translate_database_errors():
             migrate(engine)

@@ -11,7 +11,7 @@ from qstation import errors
 from qstation.model import User
 from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.database import Database, PreparedRead
-from qstation.store.dispatch import add_lanes
+from qstation.store.fair_share import add_lanes
 from qstation.store.job_states import waiting
 from qstation.store.records import columns_of, user_record
 from qstation.store.schema import jobs, refresh_tokens, service_secrets, users

@@ -40,7 +40,7 @@ _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY_OPTION = "qstation_read_only"
 
 
-def create_store_engine(url: str) -> Engine:
+def create_store_engine(url: str, pool_size: int = 10) -> Engine:
     """An engine configured for many processes sharing the database.
 
     Statement parameters are kept out of error messages: they hold password hashes and programs.
@@ -50,7 +50,17 @@ def create_store_engine(url: str) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+        # Enough pooled connections for the requests one process serves at once: past the pool,
+        # SQLAlchemy opens a connection per request and closes it after (a new PostgreSQL
+        # backend each time: status reads fell to 360 a second). Each checkout pings first, so
+        # a connection the server ended (a restart, an idle timeout) is replaced, not failed.
+        return create_engine(
+            parsed,
+            hide_parameters=True,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
     if parsed.database in (None, "", ":memory:"):
         raise errors.ConfigurationError(
             "The job store needs a SQLite file its processes share, not an in-memory database."
@@ -265,11 +275,15 @@ class Database:
             except dbapi_error as error:
                 raise _wrapped(error, sql, dialect) from error
             try:
+                if self.dialect == "postgresql":  # one statement: no transaction to end after
+                    connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
                 cursor = connection.cursor()
                 cursor.execute(sql, bound)
                 rows = list(cursor.fetchall())
                 processors = query.processors(dialect, cursor.description)
                 cursor.close()
+                if self.dialect == "postgresql":
+                    connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
             except dbapi_error as error:
                 if dialect.is_disconnect(error, connection.dbapi_connection, None):
                     connection.invalidate(error)

@@ -8,15 +8,14 @@ oldest waiting job (one index seek each on ``ix_jobs_waiting_by_lane``), lets
 running now, and locks the first job left (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Its cost
 grows with the number of lanes, not with the length of the queue.
 
-Use in the fair-share window comes from ``fair_share_usage``, HQCs by the minute, written in the
-transaction that charges a job (:func:`record_usage`).
+The order's SQL and the tables it reads are :mod:`qstation.store.fair_share`; what the calendar
+and batches keep from running, :mod:`qstation.store.holds`.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -24,18 +23,14 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    DateTime,
     Row,
     Select,
-    Subquery,
-    and_,
     bindparam,
     delete,
     false,
     func,
     insert,
     null,
-    or_,
     select,
     true,
     tuple_,
@@ -43,38 +38,25 @@ from sqlalchemy import (
 )
 
 from qstation.model import ClaimedJob, JobStatus
-from qstation.scheduling.batches import BATCH_IDLE, Batch, BatchJob, holding_batches
-from qstation.scheduling.calendar import Availability, CalendarEvent
+from qstation.scheduling.batches import holding_batches
 from qstation.scheduling.dispatch import Candidate, Lane, runnable
-from qstation.scheduling.policy import (
-    DEFAULT_PRIORITY,
-    FAIR_SHARE_WINDOW,
-    MAX_FAIR_SHARE_WINDOW,
-    first_counted_minute,
-    usage_minute,
-)
+from qstation.scheduling.policy import FAIR_SHARE_WINDOW, first_counted_minute
 from qstation.store.database import Database, PreparedRead
+from qstation.store.fair_share import rule_order, with_rules
+from qstation.store.holds import active_batches, availability
 from qstation.store.job_states import (
     CLAIMABLE,
     HELD,
     LEASE_HOLDERS,
     NEXT_ATTEMPT,
-    WAITING,
     close_expired_attempt,
     cut_off_too_often,
     end_abandoned_job,
     transition,
     waiting,
 )
-from qstation.store.records import calendar_event, job_record
-from qstation.store.schema import (
-    calendar_events,
-    dispatch_lanes,
-    fair_share_usage,
-    job_attempts,
-    jobs,
-    user_groups,
-)
+from qstation.store.records import job_record
+from qstation.store.schema import dispatch_lanes, job_attempts, jobs
 
 
 class DispatchQueue:
@@ -104,7 +86,7 @@ class DispatchQueue:
                 claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
                 if claim is not None:
                     return claim
-            holds = holding_batches(_active_batches(conn, now), now)
+            holds = holding_batches(active_batches(conn, now), now)
             holder_ids = sorted(hold.batch_id for hold in holds.values())
             ranked = conn.execute(
                 _CANDIDATES_AND_BATCHES if holder_ids else _CANDIDATES,
@@ -113,7 +95,7 @@ class DispatchQueue:
                     "holder_ids": holder_ids,
                 },
             ).all()
-            for candidate in runnable(map(_candidate, ranked), _availability(conn, now), holds):
+            for candidate in runnable(map(_candidate, ranked), availability(conn, now), holds):
                 row = conn.execute(*_next_waiting(candidate)).first()
                 if row is not None:
                     claim = _take(conn, row, worker_id, now, lease_expires_at, max_attempts)
@@ -166,120 +148,7 @@ class DispatchQueue:
             return int(conn.scalar(_AHEAD, parameters) or 0) + 1
 
 
-def add_lanes(
-    database: Database, conn: Connection, lanes: Select[Any] | Iterable[tuple[str, str, str, int]]
-) -> None:
-    """Make sure every lane (target, organisation, group, user priority) in ``lanes``, given or
-    selected, exists, so dispatch sees its jobs. Lanes are never removed: an empty lane costs
-    one index seek per claim, and removing one could race a submission into it."""
-    upsert = database.insert(dispatch_lanes)
-    if isinstance(lanes, Select):
-        conn.execute(upsert.from_select(_LANE_COLUMNS, lanes).on_conflict_do_nothing())
-        return
-    given = [dict(zip(_LANE_COLUMNS, lane, strict=True)) for lane in lanes]
-    if given:
-        conn.execute(upsert.on_conflict_do_nothing(), given)
-
-
-_LANE_COLUMNS = ("machine", "organisation", "group_name", "user_priority")
-
-
-def record_usage(
-    database: Database,
-    conn: Connection,
-    organisation: str,
-    group: str,
-    machine: str,
-    hqcs: float,
-    finished_at: datetime,
-) -> None:
-    """Count a finished job's HQCs in the fair-share use of its minute; forget use older than
-    the longest window."""
-    upsert = _USAGE_UPSERTS.get(database.dialect)
-    if upsert is None:
-        insert_usage = database.insert(fair_share_usage)
-        upsert = _USAGE_UPSERTS[database.dialect] = insert_usage.on_conflict_do_update(
-            index_elements=["organisation", "group_name", "machine", "minute"],
-            set_={"hqcs": fair_share_usage.c.hqcs + insert_usage.excluded.hqcs},
-        )
-    minute = usage_minute(finished_at)
-    row = {
-        "organisation": organisation, "group_name": group, "machine": machine,
-        "minute": minute, "hqcs": hqcs,
-    }  # fmt: skip
-    conn.execute(upsert, row)
-    if minute != _last_forgotten.get(database.dialect):  # once a minute is enough
-        forgotten = usage_minute(finished_at - MAX_FAIR_SHARE_WINDOW - timedelta(minutes=1))
-        conn.execute(_FORGET_USAGE, {"before": forgotten})
-        _last_forgotten[database.dialect] = minute
-
-
-_USAGE_UPSERTS: dict[str, Any] = {}
-_last_forgotten: dict[str, datetime] = {}
-_FORGET_USAGE = delete(fair_share_usage).where(fair_share_usage.c.minute < bindparam("before"))
-
-
 # --- the fair-share order in SQL ------------------------------------------------------------
-
-
-def _usage(*keys: str) -> Subquery:
-    """HQCs per ``keys`` (a prefix of organisation, group, target) in the window."""
-    columns = [fair_share_usage.c[key] for key in keys]
-    return (
-        select(*columns, func.sum(fair_share_usage.c.hqcs).label("hqcs"))
-        .where(fair_share_usage.c.minute >= bindparam("first_counted", type_=DateTime))
-        .group_by(*columns)
-        .subquery()
-    )
-
-
-def _keyed(candidates: Select[Any]) -> Select[Any]:
-    """``candidates`` (id, machine, organisation, group_name, user_priority, submitted_at, …)
-    with the policy's rules 1-4 as columns ``rule1`` … ``rule4``; use counts from the minute
-    bound as ``first_counted``."""
-    rows = candidates.subquery()
-    by_organisation = _usage("organisation", "machine")
-    by_group = _usage("organisation", "group_name", "machine")
-    return select(
-        rows,
-        # 1. the organisation's use of the target in the window
-        func.coalesce(by_organisation.c.hqcs, 0.0).label("rule1"),
-        # 2. the group's priority
-        func.coalesce(user_groups.c.priority, DEFAULT_PRIORITY).label("rule2"),
-        # 3. the group's use of the target in the window
-        func.coalesce(by_group.c.hqcs, 0.0).label("rule3"),
-        # 4. the submitter's priority
-        rows.c.user_priority.label("rule4"),
-    ).select_from(
-        rows.outerjoin(
-            user_groups,
-            and_(
-                user_groups.c.organisation == rows.c.organisation,
-                user_groups.c.name == rows.c.group_name,
-            ),
-        )
-        .outerjoin(
-            by_organisation,
-            and_(
-                by_organisation.c.organisation == rows.c.organisation,
-                by_organisation.c.machine == rows.c.machine,
-            ),
-        )
-        .outerjoin(
-            by_group,
-            and_(
-                by_group.c.organisation == rows.c.organisation,
-                by_group.c.group_name == rows.c.group_name,
-                by_group.c.machine == rows.c.machine,
-            ),
-        )
-    )
-
-
-def _order(keyed: Any) -> list[ColumnElement[Any]]:
-    """The sort key of a :func:`_keyed` row: rules 1-4, then 5, age (and ID, so it is total)."""
-    c = keyed.c
-    return [c.rule1, c.rule2, c.rule3, c.rule4, c.submitted_at, c.id]
 
 
 _CANDIDATE_COLUMNS = ("id", "machine", "organisation", "group_name", "user_priority")
@@ -313,8 +182,8 @@ def _candidates(with_batches: bool) -> Select[Any]:
             false().label("is_lane"),
         ).where(jobs.c.batch_id.in_(bindparam("holder_ids", expanding=True)), waiting())
         candidates = select(union_all(lane_heads, batch_members).subquery())
-    keyed = _keyed(candidates).subquery()
-    return select(keyed).order_by(*_order(keyed))
+    keyed = with_rules(candidates).subquery()
+    return select(keyed).order_by(*rule_order(keyed))
 
 
 def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
@@ -323,9 +192,9 @@ def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
     waiting_on = select(*(jobs.c[name] for name in (*_CANDIDATE_COLUMNS, "submitted_at"))).where(
         jobs.c.machine == bindparam("machine"), waiting()
     )
-    keyed = _keyed(waiting_on).subquery()
+    keyed = with_rules(waiting_on).subquery()
     me = keyed.alias("me")
-    lanes = _keyed(
+    lanes = with_rules(
         select(
             dispatch_lanes.c.organisation, dispatch_lanes.c.group_name,
             dispatch_lanes.c.user_priority, dispatch_lanes.c.machine,
@@ -339,7 +208,7 @@ def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
     ahead = (
         select(func.count())
         .select_from(keyed.join(me, me.c.id == bindparam("job_id")))
-        .where(tuple_(*_order(keyed)) < tuple_(*_order(me)))
+        .where(tuple_(*rule_order(keyed)) < tuple_(*rule_order(me)))
     )
     return lanes_in_order, is_waiting, ahead
 
@@ -410,9 +279,6 @@ _OLDEST_IN_LANE = (
 )
 
 
-# --- what may run now ---------------------------------------------------------------------
-
-
 _EXPIRED = (
     select(jobs)
     .where(HELD, jobs.c.lease_expires_at < bindparam("now"), jobs.c.status.in_(LEASE_HOLDERS))
@@ -421,68 +287,6 @@ _EXPIRED = (
     .with_for_update(skip_locked=True)
 )
 """The oldest job whose worker's lease expired, locked; other PostgreSQL workers skip it."""
-_CALENDAR_MACHINES = select(calendar_events.c.machine).distinct()
-_EVENTS_NOW = select(calendar_events).where(
-    calendar_events.c.starts_at <= bindparam("now"), calendar_events.c.ends_at > bindparam("now")
-)
-
-
-def _availability(conn: Connection, now: datetime) -> dict[str, Availability]:
-    """Each target with a calendar, as it stands at ``now``; the others are always open."""
-    machines = conn.scalars(_CALENDAR_MACHINES).all()
-    current: dict[str, list[CalendarEvent]] = defaultdict(list)
-    for row in conn.execute(_EVENTS_NOW, {"now": now}):
-        current[row.machine].append(calendar_event(row))
-    return {machine: Availability(current[machine], has_calendar=True) for machine in machines}
-
-
-def _active_batches(conn: Connection, now: datetime) -> list[Batch]:
-    """Batches with a job waiting, running, or submitted or finished within the idle limit
-    (inclusive, as :func:`~qstation.scheduling.batches.holds_target` counts it): the only ones
-    that may hold a target."""
-    batch_ids = conn.scalars(_ACTIVE_BATCH_IDS, {"idle_since": now - BATCH_IDLE}).all()
-    batches = []
-    for batch_id in batch_ids:
-        rows = conn.execute(_BATCH_JOBS, {"batch_id": batch_id}).all()
-        first = next((row for row in rows if row.id == batch_id), None)
-        if first is None or first.batch_limit is None:
-            continue
-        members = [_batch_job(row) for row in rows]
-        batches.append(
-            Batch(
-                batch_id, first.machine, first.organisation, first.batch_limit,
-                _batch_job(first), members,
-            )
-        )  # fmt: skip
-    return batches
-
-
-_ACTIVE_BATCH_IDS = (
-    select(jobs.c.batch_id)
-    .where(
-        jobs.c.batch_id.is_not(None),
-        or_(
-            WAITING,
-            jobs.c.status.in_(LEASE_HOLDERS),
-            jobs.c.finished_at >= bindparam("idle_since"),
-            jobs.c.submitted_at >= bindparam("idle_since"),
-        ),
-    )
-    .distinct()
-)
-_BATCH_JOBS = select(jobs).where(jobs.c.batch_id == bindparam("batch_id"))
-
-
-def _batch_job(row: Row[Any]) -> BatchJob:
-    status = JobStatus(row.status)
-    return BatchJob(
-        submitted_at=row.submitted_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        waiting_or_running=not status.is_final,
-        cost=row.cost,
-        batch_end=row.batch_end,
-    )
 
 
 # --- taking the job -------------------------------------------------------------------------

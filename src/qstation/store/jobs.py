@@ -28,7 +28,7 @@ from qstation.model import (
 from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.charges import quota_shortfall
 from qstation.store.database import Database, PreparedRead, PreparedWrite
-from qstation.store.dispatch import add_lanes, record_usage
+from qstation.store.fair_share import add_lanes, record_usage
 from qstation.store.group_commit import GroupCommit
 from qstation.store.job_states import (
     ALL_SHOTS,

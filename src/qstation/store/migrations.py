@@ -209,8 +209,9 @@ def _add_batches(conn: Connection) -> None:
 
 def _add_dispatch_lanes_and_usage(conn: Connection) -> None:
     """Dispatch in the database: each job's user priority (its dispatch lane), the lanes, an
-    index of waiting jobs by lane and age, an index of leases, and fair-share use by the minute
-    (filled from the jobs that finished in the last day, the longest window allowed)."""
+    index of waiting jobs by lane and age, indexes of leases and of batches' jobs, and
+    fair-share use by the minute (filled from the jobs that finished in the last day, the
+    longest window allowed)."""
     v7 = MetaData()
     Table(
         "dispatch_lanes",
@@ -242,6 +243,12 @@ def _add_dispatch_lanes_and_usage(conn: Connection) -> None:
         f" WHERE {waiting}",
         "CREATE INDEX ix_jobs_leased_until ON jobs (lease_expires_at)"
         " WHERE lease_owner IS NOT NULL",
+        "CREATE INDEX ix_jobs_open_batch_jobs ON jobs (batch_id)"
+        " WHERE batch_id IS NOT NULL AND status IN ('queued', 'running', 'canceling')",
+        "CREATE INDEX ix_jobs_batch_jobs_finished_at ON jobs (finished_at)"
+        " WHERE batch_id IS NOT NULL",
+        "CREATE INDEX ix_jobs_batch_jobs_submitted_at ON jobs (submitted_at)"
+        " WHERE batch_id IS NOT NULL",
         "INSERT INTO dispatch_lanes (machine, organisation, group_name, user_priority)"
         " SELECT DISTINCT machine, organisation, group_name, user_priority FROM jobs"
         f" WHERE {waiting}",

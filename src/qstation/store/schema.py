@@ -30,6 +30,12 @@ WAITING_PREDICATE = text("lease_owner IS NULL AND status IN ('queued', 'running'
 """Jobs whose next chunk waits for a worker (see :func:`qstation.store.job_states.waiting`)."""
 LEASED_PREDICATE = text("lease_owner IS NOT NULL")
 """Jobs a worker holds, whose lease may run out."""
+BATCH_JOB_PREDICATE = text("batch_id IS NOT NULL")
+OPEN_BATCH_JOB_PREDICATE = text(
+    "batch_id IS NOT NULL AND status IN ('queued', 'running', 'canceling')"
+)
+"""Jobs of a batch that have not ended."""
+"""Jobs a worker holds, whose lease may run out."""
 
 users = Table(
     "users",
@@ -123,6 +129,26 @@ jobs = Table(
         "lease_owner",
         sqlite_where=WAITING_PREDICATE,
         postgresql_where=WAITING_PREDICATE,
+    ),
+    # A batch's jobs that are open, or that finished or arrived lately: the only batches that
+    # may hold a target, found without reading any job that belongs to no batch.
+    Index(
+        "ix_jobs_open_batch_jobs",
+        "batch_id",
+        sqlite_where=OPEN_BATCH_JOB_PREDICATE,
+        postgresql_where=OPEN_BATCH_JOB_PREDICATE,
+    ),
+    Index(
+        "ix_jobs_batch_jobs_finished_at",
+        "finished_at",
+        sqlite_where=BATCH_JOB_PREDICATE,
+        postgresql_where=BATCH_JOB_PREDICATE,
+    ),
+    Index(
+        "ix_jobs_batch_jobs_submitted_at",
+        "submitted_at",
+        sqlite_where=BATCH_JOB_PREDICATE,
+        postgresql_where=BATCH_JOB_PREDICATE,
     ),
     Index(
         "ix_jobs_leased_until",

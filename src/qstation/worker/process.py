@@ -32,7 +32,7 @@ def run_worker(settings: Settings, embedded: bool = False) -> None:
     parent = os.getppid()
     if embedded:
         die_with_parent()
-    store = open_store(settings.database_url())
+    store = open_store(settings.database_url(), settings.database_pool_size)
     try:
         worker = Worker(store, DeviceCatalogue.load(settings.devices_file), settings)
         worker.run_forever(lambda: stop.is_set() or (embedded and os.getppid() != parent))
