@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from report import write_section
 
 from qstation.circuit.program import (
     Binary,
@@ -433,7 +434,7 @@ def runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
 
 def report(rows: list[Row], seconds: float) -> str:
     lines = [
-        "# Emulator benchmarks",
+        "## Emulators",
         "",
         f"Produced by `python bench/emulators.py` on {date.today()} ({platform.machine()}, "
         f"{platform.python_version()}, 2 cores) in {seconds:.0f} s. Circuits: "
@@ -503,7 +504,7 @@ def main() -> int:
         rows.append(measure(engine, run, benchmark, noisy, shots or benchmark.shots, repeats))
     text = report(rows, time.perf_counter() - started)
     if arguments.report:
-        arguments.report.write_text(text)
+        write_section(arguments.report, "emulators", text)
     print(text)
     return 0
 

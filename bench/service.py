@@ -48,12 +48,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import write_section  # noqa: E402
+from report import write_section
 
 PASSWORD = "a benchmark passphrase"
+TIMES, NONE = "\u00d7", "\u2013"
 EMAIL = "bench@example.org"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 SEED_PROGRAM = """OPENQASM 2.0;
@@ -82,8 +83,9 @@ def seed_body(index: int = 0) -> str:
         for q in range(10)
     )
     body = {
-        "machine": "H1-1SC", "language": "OPENQASM 2.0", "program": SEED_PROGRAM.format(gates=gates),
-        "count": 10, "name": f"seed {index}", "options": {"tket-opt-level": 2},
+        "machine": "H1-1SC", "language": "OPENQASM 2.0",
+        "program": SEED_PROGRAM.format(gates=gates), "count": 10, "name": f"seed {index}",
+        "options": {"tket-opt-level": 2},
     }  # fmt: skip
     return json.dumps(body)
 
@@ -122,7 +124,9 @@ def fresh_store(database: str) -> Iterator[Store]:
     if database == "sqlite":
         directory = Path(tempfile.mkdtemp(prefix="qstation-bench-"))
         try:
-            yield Store(database, ["--data-dir", str(directory)], f"sqlite:///{directory / 'qstation.db'}")
+            yield Store(
+                database, ["--data-dir", str(directory)], f"sqlite:///{directory / 'qstation.db'}"
+            )
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
@@ -176,9 +180,9 @@ class Client:
     def __init__(self, port: int) -> None:
         self.port = port
         self.connection = http.client.HTTPConnection("127.0.0.1", port)
-        self.token = self.call("POST", "/v1/login", json.dumps({"email": EMAIL, "password": PASSWORD}))[
-            "id-token"
-        ]
+        self.token = self.call(
+            "POST", "/v1/login", json.dumps({"email": EMAIL, "password": PASSWORD})
+        )["id-token"]
 
     def call(self, method: str, path: str, body: str | None = None) -> Any:
         headers = {"Authorization": self.token} if hasattr(self, "token") else {}
@@ -213,13 +217,12 @@ def add_user(store: Store) -> str:
 
 
 class _NullHandler(BaseHTTPRequestHandler):
-    jobs: dict[str, bytes] = {}
-    keep_alive = False
+    jobs: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self._answer(self.jobs.get(self.path.rsplit("/", 1)[-1], b'{"error": "no such job"}'))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         job_id = uuid.uuid4().hex
         self.jobs[job_id] = body
@@ -282,11 +285,16 @@ def wrk(url: str, seconds: int, token: str | None = None, body: str | None = Non
 
 def null_server_loads(seconds: int) -> dict[str, dict[str, Load]]:
     loads = {}
-    for keep_alive, name in ((False, "stdlib default (HTTP/1.0)"), (True, "stdlib keep-alive + TCP_NODELAY")):
+    for keep_alive, name in (
+        (False, "stdlib default (HTTP/1.0)"),
+        (True, "stdlib keep-alive + TCP_NODELAY"),
+    ):
         port = free_port()
+        command = [sys.executable, __file__, "--null-server", str(port)]
+        # http.server reports on stderr every connection wrk drops at the end
         process = subprocess.Popen(
-            [sys.executable, __file__, "--null-server", str(port)] + (["--keep-alive"] if keep_alive else []),
-        )  # fmt: skip
+            command + (["--keep-alive"] if keep_alive else []), stderr=subprocess.DEVNULL
+        )
         time.sleep(1.0)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -413,7 +421,9 @@ def worker_throughput(database: str, queued: int, seconds: float) -> float:
             user = services.users.get(EMAIL)
             bodies = [json.loads(seed_body(i)) for i in range(queued)]
             threads = [
-                threading.Thread(target=lambda part=part: [services.jobs.submit(user, b) for b in part])
+                threading.Thread(
+                    target=lambda part=part: [services.jobs.submit(user, b) for b in part]
+                )
                 for part in (bodies[i::8] for i in range(8))
             ]
             for thread in threads:
@@ -427,7 +437,9 @@ def worker_throughput(database: str, queued: int, seconds: float) -> float:
                 from qstation.store.schema import jobs
 
                 with services.store.database.read() as conn:
-                    return int(conn.scalar(select(func.count()).where(jobs.c.status == "completed")) or 0)
+                    return int(
+                        conn.scalar(select(func.count()).where(jobs.c.status == "completed")) or 0
+                    )
 
             worker = subprocess.Popen(
                 [sys.executable, "-m", "qstation", "worker", *store.options],
@@ -498,6 +510,9 @@ def at_scale(database: str, queued: int) -> AtScale:
                 if len(batch) == 1000 or index == queued - 1:
                     opened.jobs._create_all(batch)
                     batch = []
+            if database == "postgresql":  # as autovacuum would soon after such a load
+                with opened.database.engine.connect() as connection:
+                    connection.exec_driver_sql("ANALYZE")
             owners_jobs = [
                 job for job in opened.jobs.find(owner.id, _query()) if job.status.value == "queued"
             ]
@@ -553,7 +568,7 @@ def report(results: dict[str, Any], seconds: float, arguments: argparse.Namespac
     for name, loads in results["null"].items():
         for request, load in loads.items():
             lines.append(
-                f"| {name} | – | {request} | {load.requests_per_second:,.0f} | "
+                f"| {name} | {NONE} | {request} | {load.requests_per_second:,.0f} | "
                 f"{load.latency_p50_ms:.2f} | {load.non_2xx} | {load.errors} |"
             )
     for database, loads in results["http"].items():
@@ -565,21 +580,30 @@ def report(results: dict[str, Any], seconds: float, arguments: argparse.Namespac
     lines += ["", "Ratios to the null servers (same run, same load generator):", ""]
     for database, loads in results["http"].items():
         for name, null in results["null"].items():
-            reads = loads["status read"].requests_per_second / null["status read"].requests_per_second
-            writes = loads["submission"].requests_per_second / null["submission"].requests_per_second
-            lines.append(f"- {database} vs {name}: status reads {reads:.2f}×, durable submissions {writes:.2f}×")
+            reads = (
+                loads["status read"].requests_per_second / null["status read"].requests_per_second
+            )
+            writes = (
+                loads["submission"].requests_per_second / null["submission"].requests_per_second
+            )
+            lines.append(
+                f"- {database} vs {name}: status reads {reads:.2f}{TIMES}, "
+                f"durable submissions {writes:.2f}{TIMES}"
+            )
     lines += [
         "",
         "### The seed job on an idle `qstation serve`",
         "",
-        "| database | jobs | submit→completed p50 ms | p90 ms | p99 ms | real client: `get_result` without sleeping | its p50 s |",
+        "| database | jobs | submit to completed p50 ms | p90 ms | p99 ms "
+        "| real client: `get_result` without sleeping | its p50 s |",
         "|---|---|---|---|---|---|---|",
     ]
     for database, idle in results["idle"].items():
         lat = idle.latencies_ms
         lines.append(
-            f"| {database} | {len(lat)} | {percentile(lat, 0.5):.1f} | {percentile(lat, 0.9):.1f} | "
-            f"{percentile(lat, 0.99):.1f} | {idle.client_tries - idle.client_slept} of {idle.client_tries} | "
+            f"| {database} | {len(lat)} | {percentile(lat, 0.5):.1f} | "
+            f"{percentile(lat, 0.9):.1f} | {percentile(lat, 0.99):.1f} | "
+            f"{idle.client_tries - idle.client_slept} of {idle.client_tries} | "
             f"{statistics.median(idle.client_seconds):.3f} |"
         )
     lines += [
@@ -595,7 +619,8 @@ def report(results: dict[str, Any], seconds: float, arguments: argparse.Namespac
         "",
         "### The queue's length",
         "",
-        "| database | queued jobs | claim ms (p50 of 30) | status read p50 ms | p99 ms | the read job's position |",
+        "| database | queued jobs | claim ms (p50 of 30) | status read p50 ms | p99 ms "
+        "| the read job's position |",
         "|---|---|---|---|---|---|",
     ]
     for database, rows in results["scale"].items():
@@ -609,8 +634,8 @@ def report(results: dict[str, Any], seconds: float, arguments: argparse.Namespac
             lines.append("")
             lines.append(
                 f"{database}: at {last.queued:,} against {first.queued:,} queued jobs, claim "
-                f"{last.claim_ms / first.claim_ms:.2f}×, status-read p50 "
-                f"{last.read_p50_ms / first.read_p50_ms:.2f}×."
+                f"{last.claim_ms / first.claim_ms:.2f}{TIMES}, status-read p50 "
+                f"{last.read_p50_ms / first.read_p50_ms:.2f}{TIMES}."
             )
             lines.append("")
     return "\n".join(lines) + "\n"
@@ -634,7 +659,9 @@ def main() -> int:
     databases = arguments.databases.split(",")
     results: dict[str, Any] = {"null": null_server_loads(arguments.seconds)}
     results["http"] = {db: qstation_loads(db, arguments.seconds) for db in databases}
-    results["idle"] = {db: idle_service(db, arguments.jobs, arguments.client_tries) for db in databases}
+    results["idle"] = {
+        db: idle_service(db, arguments.jobs, arguments.client_tries) for db in databases
+    }
     results["worker"] = {db: worker_throughput(db, 3000, 20.0) for db in databases}
     sizes = [int(size) for size in arguments.sizes.split(",")]
     results["scale"] = {db: [at_scale(db, size) for size in sizes] for db in databases}

@@ -25,7 +25,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything an operator can set, with its unit and meaning."""
 
-    model_config = SettingsConfigDict(env_prefix="QSTATION_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="QSTATION_", extra="forbid", use_attribute_docstrings=True
+    )
 
     data_dir: Path = Field(default_factory=default_data_dir)
     """Directory for the embedded SQLite database (``qstation.db``)."""
@@ -33,8 +35,14 @@ class Settings(BaseSettings):
     database: str | None = None
     """SQLAlchemy URL (``postgresql://…`` or ``sqlite:///…``); default: SQLite in ``data_dir``."""
 
+    database_pool_size: int = Field(default=10, ge=1)
+    """PostgreSQL connections each process keeps open (as many again may be opened for a
+    burst); count them into the server's ``max_connections`` for every process of a fleet."""
+
     host: str = "127.0.0.1"
+    """Address the HTTP API listens on (``0.0.0.0``: every interface)."""
     port: int = 8000
+    """TCP port of the HTTP API."""
 
     keep_alive_seconds: int = 75
     """Idle HTTP connections stay open this long; it must exceed the client's 5 s poll interval,
@@ -70,8 +78,9 @@ class Settings(BaseSettings):
     results as they go, and others' jobs can run in between. A multiple of 1,024, so that the
     stabilizer engine's sampling blocks, and so the shots, are those of a whole run."""
 
-    fair_share_window_hours: float = Field(default=3.0, gt=0)
-    """How far back HQCs on a target count in fair-share dispatch (published: 2-4 hours)."""
+    fair_share_window_hours: float = Field(default=3.0, gt=0, le=24)
+    """How far back HQCs on a target count in fair-share dispatch (published: 2-4 hours; use older
+    than 24 hours is not kept)."""
 
     execution_memory_bytes: int = 8 * 2**30
     """Address-space limit for one execution child; beyond it the job fails, the worker lives."""
@@ -83,7 +92,9 @@ class Settings(BaseSettings):
     """Wall-clock limit for one execution attempt."""
 
     id_token_seconds: int = 3600
+    """Lifetime of an id-token (the JWT the client sends with every request)."""
     refresh_token_seconds: int = 30 * 24 * 3600
+    """Lifetime of a refresh token; each use spends it and returns a new one."""
 
     @property
     def fair_share_window(self) -> timedelta:

@@ -122,7 +122,7 @@ async def job_status(job_id: str, request: Request, user: CurrentUser) -> JSONRe
 
 
 @router.get("/v1/jobs", tags=["qstation extensions"])
-def list_jobs(
+async def list_jobs(
     request: Request,
     user: CurrentUser,
     status: Annotated[list[JobStatus] | None, Query(description="Any of these statuses.")] = None,
@@ -133,7 +133,7 @@ def list_jobs(
     submitted_before: Annotated[datetime | None, Query(alias="submitted-before")] = None,
     limit: Annotated[int, Query(description=f"At most this many (1-{MAX_PAGE}).")] = 100,
     offset: Annotated[int, Query(description="Skip this many (paging).")] = 0,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The caller's own jobs, newest first: qstation's extension, absent from the hosted API.
 
     Each entry is a job's status without its results (``GET /v1/job/{id}`` has them and the
@@ -150,10 +150,11 @@ def list_jobs(
         limit=limit,
         offset=offset,
     )
-    found = services_of(request).jobs.find(user, query)
+    found = await in_store(request, services_of(request).jobs.find, user, query)
     views = [_summary(job) for job in found]
     more = len(found) == limit
-    return {"jobs": views, "offset": offset, "next-offset": offset + limit if more else None}
+    page = {"jobs": views, "offset": offset, "next-offset": offset + limit if more else None}
+    return JSONResponse(page)
 
 
 def _summary(job: JobRecord) -> dict[str, Any]:
