@@ -197,8 +197,7 @@ class BranchingRun:
         if self.plan is not None:
             flip = self.flip_index[position]
             uniforms = np.array([self.noises[int(s)].flips[flip] for s in group.shots])
-            threshold = self.plan.p_meas_1 if outcome else self.plan.p_meas_0
-            values ^= (uniforms < threshold).astype(np.uint64)
+            values = self.plan.reported(values, uniforms)
         group.classical.set_bit(target, values)  # type: ignore[arg-type]
 
     @staticmethod

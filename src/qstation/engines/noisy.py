@@ -137,8 +137,7 @@ class LeafOutcomes:
         for index, measurement in enumerate(measurements):
             shift = np.uint64(self.n_qubits - 1 - compact[measurement.qubit])
             bit = ((self.indices | self.leaked_mask) >> shift) & np.uint64(1)
-            threshold = np.where(bit == 1, plan.p_meas_1, plan.p_meas_0)
-            bits.append(bit ^ (flips[:, index] < threshold).astype(np.uint64))
+            bits.append(plan.reported(bit, flips[:, index]))
         return bits
 
 

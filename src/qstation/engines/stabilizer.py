@@ -120,8 +120,7 @@ def _sample(
 def _flip(measured: list[np.ndarray], noises: list[ShotNoise], plan: NoisePlan) -> None:
     flips = np.array([shot_noise.flips for shot_noise in noises]).reshape(len(noises), -1)
     for index, bits in enumerate(measured):
-        threshold = np.where(bits == 1, plan.p_meas_1, plan.p_meas_0)
-        bits ^= (flips[:, index] < threshold).astype(np.uint64)
+        bits[:] = plan.reported(bits, flips[:, index])
 
 
 class _TableauState:

@@ -60,6 +60,12 @@ class NoisePlan:
     p_meas_0: float
     p_meas_1: float
 
+    def reported(self, bits: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+        """The bits a measurement reports: each measured bit flipped where its shot's uniform
+        for that measurement falls below the flip probability of its value (0→1 or 1→0)."""
+        threshold = np.where(bits == 1, self.p_meas_1, self.p_meas_0)
+        return bits ^ (uniforms < threshold).astype(np.uint64)
+
 
 def plan_noise(program: Program, model: NoiseModel, holds_rotations: bool) -> NoisePlan:
     """``program`` comes from :func:`~qstation.noise.dephasing.with_dephasing_points`, with
