@@ -19,7 +19,11 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.runtime-installed
 serve: $(VENV)/.runtime-installed
 	$(VENV)/bin/qstation serve $(ARGS)
 
-## Run the whole test suite (starts the local PostgreSQL server if it is down).
+## Lint, type-check, then run the whole test suite (starts the local PostgreSQL server if it is
+## down). `make test ARGS="-m 'not slow'"` is the fast loop.
 test: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
 	scripts/ensure-postgres
 	$(VENV)/bin/python -m pytest $(ARGS)
