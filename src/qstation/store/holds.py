@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, literal_column, select, union
+from sqlalchemy import Connection, Row, bindparam, literal_column, select, text, union
 
 from qstation.model import JobStatus
 from qstation.scheduling.batches import BATCH_IDLE, Batch, BatchJob
@@ -37,7 +37,8 @@ def active_batches(conn: Connection, now: datetime) -> list[Batch]:
     """Batches with a job waiting, running, or submitted or finished within the idle limit
     (inclusive, as :func:`~qstation.scheduling.batches.holds_target` counts it): the only ones
     that may hold a target."""
-    batch_ids = conn.scalars(_ACTIVE_BATCH_IDS, {"idle_since": now - BATCH_IDLE}).all()
+    statement = _ACTIVE_BATCH_IDS_SQLITE if conn.dialect.name == "sqlite" else _ACTIVE_BATCH_IDS
+    batch_ids = conn.scalars(statement, {"idle_since": now - BATCH_IDLE}).all()
     batches = []
     for batch_id in batch_ids:
         rows = conn.execute(_BATCH_JOBS, {"batch_id": batch_id}).all()
@@ -54,11 +55,8 @@ def active_batches(conn: Connection, now: datetime) -> list[Batch]:
     return batches
 
 
-_ACTIVE_BATCH_IDS = union(
-    select(jobs.c.batch_id).where(
-        jobs.c.batch_id.is_not(None),
-        jobs.c.status.in_([literal_column(f"'{s}'") for s in ("queued", "running", "canceling")]),
-    ),
+_OPEN = ("queued", "running", "canceling")
+_RECENT_BATCH_IDS = (
     select(jobs.c.batch_id).where(
         jobs.c.batch_id.is_not(None), jobs.c.finished_at >= bindparam("idle_since")
     ),
@@ -66,8 +64,24 @@ _ACTIVE_BATCH_IDS = union(
         jobs.c.batch_id.is_not(None), jobs.c.submitted_at >= bindparam("idle_since")
     ),
 )
+_ACTIVE_BATCH_IDS = union(
+    select(jobs.c.batch_id).where(
+        jobs.c.batch_id.is_not(None),
+        jobs.c.status.in_([literal_column(f"'{status}'") for status in _OPEN]),
+    ),
+    *_RECENT_BATCH_IDS,
+)
 """Batches with a job not ended, or submitted or finished within the idle limit, each found
 through an index of batches' jobs only (see ``ix_jobs_open_batch_jobs`` and its siblings)."""
+_ACTIVE_BATCH_IDS_SQLITE = union(
+    select(literal_column("batch_id"))
+    .select_from(text("jobs INDEXED BY ix_jobs_open_batch_jobs"))
+    .where(text("batch_id IS NOT NULL AND status IN ('queued', 'running', 'canceling')")),
+    *_RECENT_BATCH_IDS,
+)
+"""The same for SQLite, told which index to use: without statistics (SQLite gathers none by
+itself) it picks the status index, which holds every queued job, not a batch's few: a claim
+took 89 ms at 100,000 queued jobs instead of 5."""
 _BATCH_JOBS = select(jobs).where(jobs.c.batch_id == bindparam("batch_id"))
 
 
