@@ -35,7 +35,7 @@ from pytket.wasm import WasmFileHandler
 
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.model import JobRecord, JobStatus
-from qstation.worker.execution import execute
+from qstation.worker.execution import ExecutionLimits, execute
 
 QASM, QIR = "OPENQASM 2.0", "QIR 1.0"
 SHOTS = 3
@@ -198,7 +198,8 @@ def _serve(connection: Connection) -> None:
         except EOFError:
             return
         job = job_for(index, language, program, cfl)
-        outcome = execute(job, device, MEMORY, on_compiled=lambda: connection.send(COMPILED))
+        limits = ExecutionLimits(memory_bytes=MEMORY, max_result_bytes=2**26)
+        outcome = execute(job, device, limits, on_compiled=lambda: connection.send(COMPILED))
         connection.send((outcome.status.value, outcome.error))
 
 

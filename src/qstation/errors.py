@@ -38,6 +38,12 @@ class AuthenticationFailed(QStationError):
     http_status = 401
 
 
+class MfaRequired(AuthenticationFailed):
+    """MFA verification code required"""  # the client asks its user for a code on code 73
+
+    code = 73
+
+
 class InvalidRefreshToken(QStationError):
     """Invalid Refresh Token"""  # the client string-matches this exact phrase
 
@@ -105,6 +111,33 @@ class AccountNotFound(NotFound):
     """No such organisation or group."""
 
     code = 33
+
+
+class PayloadTooLarge(QStationError):
+    """The request body is too large."""
+
+    code = 2
+    http_status = 413
+
+
+class TooManyRequests(QStationError):
+    """Too many requests; try again later."""
+
+    code = 6
+    http_status = 429
+
+    def __init__(self, text: str | None = None, retry_after: float = 60.0) -> None:
+        super().__init__(text)
+        self.retry_after = retry_after
+        """Seconds the client should wait: sent as ``Retry-After``."""
+
+
+class ServiceBusy(QStationError):
+    """The service is busy; try again in a few seconds."""
+
+    code = 7
+    http_status = 503
+    retry_after = 5.0
 
 
 class ConfigurationError(QStationError):

@@ -82,6 +82,12 @@ class User:
     created_at: datetime
     organisation: str = DEFAULT_ORGANISATION
     priority: int = DEFAULT_PRIORITY
+    tokens_valid_after: datetime | None = None
+    """id-tokens issued before this are refused (set by revocation and a new password)."""
+    mfa_secret: str | None = None
+    """The TOTP secret, encrypted (see :mod:`qstation.security.keys`); None: no MFA."""
+    mfa_last_step: int | None = None
+    """The time step of the last code accepted, so no code is accepted twice."""
 
 
 class CreditKind(enum.StrEnum):

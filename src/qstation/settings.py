@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     """A status read of a job submitted in the last second, still queued or running, waits up to
     this long for it to finish, so a small job is done by the client's first read (0: never)."""
 
+    tls_cert: Path | None = None
+    """PEM certificate (with its chain) to serve HTTPS with; needs ``tls_key``."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert`` (keep it mode 0600)."""
+
+    trusted_proxies: str = ""
+    """Comma-separated addresses of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed (``*``: any); empty: none, the peer's address is the
+    client's (login throttling and the audit log use it)."""
+
     access_log: bool = False
     """Log every HTTP request (a reverse proxy in front usually does that already)."""
 
@@ -85,16 +95,41 @@ class Settings(BaseSettings):
     execution_memory_bytes: int = 8 * 2**30
     """Address-space limit for one execution child; beyond it the job fails, the worker lives."""
 
+    worker_memory_bytes: int = Field(default=2 * 2**30, ge=2**28)
+    """Address space a worker process may add after it has started (results it handles are
+    bounded by ``max_result_bytes``); its execution children have their own limit."""
+
     compile_timeout_seconds: float = 60.0
     """Time a program may take to compile; beyond it the job fails with a compile error."""
 
     execution_timeout_seconds: float = 24 * 3600.0
     """Wall-clock limit for one execution attempt."""
 
-    id_token_seconds: int = 3600
-    """Lifetime of an id-token (the JWT the client sends with every request)."""
-    refresh_token_seconds: int = 30 * 24 * 3600
+    id_token_seconds: int = Field(default=3600, ge=300, le=24 * 3600)
+    """Lifetime of an id-token (the JWT the client sends with every request), enforced by the
+    server whatever the token's ``exp`` says. At least 300: the 0.55.8 client treats a token as
+    expired 60 s early, so a shorter one sends it to log in again at every request."""
+    refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
     """Lifetime of a refresh token; each use spends it and returns a new one."""
+
+    key_file: Path | None = None
+    """The file (mode 0600) holding the master key that id-token signing keys and MFA secrets
+    derive from; made on first start. Default: ``secret.key`` in ``data_dir``. Every host of a
+    fleet that runs the API needs the same file."""
+
+    max_request_bytes: int = Field(default=16 * 2**20, ge=2**16)
+    """Largest request body; a larger one is refused with 413 before it is read."""
+    max_program_bytes: int = Field(default=8 * 2**20, ge=2**10)
+    """Largest job ``program`` (QASM text or base64 QIR)."""
+    max_cfl_bytes: int = Field(default=8 * 2**20, ge=2**10)
+    """Largest ``cfl`` (the job's WebAssembly module, base64)."""
+    max_options_bytes: int = Field(default=64 * 2**10, ge=2**10)
+    """Largest ``options`` object, as JSON."""
+    max_result_bytes: int = Field(default=32 * 2**20, ge=2**16)
+    """Largest result a job may produce (one character per measured bit per shot): refused at
+    submission when the program's registers tell, failed with this limit named otherwise."""
+    max_queued_jobs_per_user: int = Field(default=10_000, ge=1)
+    """Jobs one user may have waiting or running; past it a submission gets 429."""
 
     @property
     def fair_share_window(self) -> timedelta:
@@ -105,6 +140,15 @@ class Settings(BaseSettings):
         if self.database:
             return normalise_database_url(self.database)
         return f"sqlite:///{(self.data_dir / 'qstation.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _tls_in_pairs(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        return self
+
+    def key_path(self) -> Path:
+        return self.key_file or self.data_dir / "secret.key"
 
     def as_environment(self) -> dict[str, str]:
         """These settings as ``QSTATION_*`` variables, to hand to a worker process."""

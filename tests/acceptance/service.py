@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "a sturdy test passphrase"
 
 
 def free_port() -> int:
@@ -48,8 +48,14 @@ def qstation(*args: str, stdin: str | None = None, env: dict[str, str] | None = 
 
 class ServiceProcess:
     def __init__(
-        self, data_dir: Path, store_args: Sequence[str], serve_args: Sequence[str] = ()
+        self,
+        data_dir: Path,
+        store_args: Sequence[str],
+        serve_args: Sequence[str] = (),
+        tls_ca: Path | None = None,
     ) -> None:
+        """``tls_ca``: the server speaks HTTPS with a certificate this file vouches for."""
+        self.tls_ca = tls_ca
         self.data_dir = data_dir
         self.store_args = list(store_args)
         self.serve_args = list(serve_args)
@@ -65,7 +71,8 @@ class ServiceProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        scheme = "https" if self.tls_ca else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/"
 
     def add_user(self, email: str, group: str | None = None) -> None:
         extra = ["--group", group] if group else []
@@ -101,7 +108,7 @@ class ServiceProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited early:\n{self.log_path.read_text()}")
             try:
-                requests.get(self.url + "v1/machine/", timeout=1)
+                requests.get(self.url + "v1/machine/", timeout=1, verify=self.tls_ca or True)
                 return
             except requests.ConnectionError:
                 time.sleep(0.1)

@@ -16,7 +16,9 @@ from tests.acceptance.service import PASSWORD, ServiceProcess, qstation
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "qstation", *args]
-    return subprocess.run(command, input="pw\n", capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        command, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60
+    )
 
 
 def test_user_commands_manage_the_accounts_the_server_accepts(tmp_path: Path) -> None:

@@ -45,7 +45,14 @@ def test_priorities_set_from_the_cli_order_the_queue_the_client_sees(tmp_path: P
     again = run_qstation("org", "add", "acme", *store)
     assert again.returncode == 1 and "exists already" in again.stderr
     nowhere = run_qstation(
-        "user", "add", "eve@x.org", "--org", "nowhere", "--password-stdin", *store, stdin="pw\n"
+        "user",
+        "add",
+        "eve@x.org",
+        "--org",
+        "nowhere",
+        "--password-stdin",
+        *store,
+        stdin=PASSWORD + "\n",
     )
     assert nowhere.returncode == 1 and "No organisation nowhere" in nowhere.stderr
 

@@ -14,7 +14,7 @@ JOB = textwrap.dedent(
     from datetime import datetime
     from qstation.devices.catalogue import DeviceCatalogue
     from qstation.model import JobRecord, JobStatus
-    from qstation.worker.execution import execute
+    from qstation.worker.execution import ExecutionLimits, execute
 
     n = 26
     body = "".join(f"U1q(0.5*pi,0.25*pi) q[{q}];\\n" for q in range(n))
@@ -29,7 +29,8 @@ JOB = textwrap.dedent(
         program=program, count=200, options={"error-model": False}, group="DEFAULT", seed=1,
         submitted_at=datetime(2026, 1, 1), status=JobStatus.RUNNING,
     )
-    outcome = execute(job, DeviceCatalogue.load().get("H2-1E"), 8 * 2**30)
+    limits = ExecutionLimits(memory_bytes=8 * 2**30, max_result_bytes=2**30)
+    outcome = execute(job, DeviceCatalogue.load().get("H2-1E"), limits)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"status": outcome.status.value, "error": outcome.error, "peak": peak,
                       "shots": len(outcome.results["c"]) if outcome.results else 0}))

@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from qstation import errors
 from qstation.model import ExecutionOutcome, JobRecord, JobStatus, NewJob, User
 from qstation.store import JobStore, open_store
-from qstation.store.database import create_store_engine
+from qstation.store.accounts import SpentToken
+from qstation.store.database import Database, create_store_engine
 from qstation.store.job_states import LEASE_EXPIRED
 from qstation.store.migrations import MIGRATIONS, migrate
 from qstation.store.records import columns_of
@@ -40,6 +41,7 @@ T0 = datetime(2026, 3, 1, 9, 30, 15, 123456)
 LEASE = 30.0
 ATTEMPTS = 3  # max_attempts where the attempt cap is not under test
 OWNER = "a" * 32
+FAMILY = "f" * 32
 OTHER_OWNER = "b" * 32
 RESULTS = {"c": ["01", "10", "11"]}
 
@@ -617,7 +619,7 @@ def test_second_user_with_the_same_email_is_refused(store: JobStore) -> None:
 
 def test_removed_user_loses_refresh_tokens_but_keeps_jobs(store: JobStore) -> None:
     ada = store.accounts.create_user(new_user())
-    store.accounts.add_refresh_token("f" * 64, ada.id, at(3600))
+    store.accounts.add_refresh_token("f" * 64, ada.id, at(3600), FAMILY)
     job = store.jobs.create(new_job(owner_id=ada.id))
 
     store.accounts.remove_user(ada.email)
@@ -637,40 +639,58 @@ def test_removing_an_unknown_user_is_refused(store: JobStore) -> None:
 
 def test_refresh_token_can_be_consumed_exactly_once(store: JobStore) -> None:
     ada = store.accounts.create_user(new_user())
-    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600), FAMILY)
 
-    assert store.accounts.consume_refresh_token("1" * 64, at(10)) == ada.id
-    assert store.accounts.consume_refresh_token("1" * 64, at(11)) is None
+    assert store.accounts.consume_refresh_token("1" * 64, at(10)) == SpentToken(
+        ada.id, FAMILY, reused=False
+    )
+    assert store.accounts.consume_refresh_token("1" * 64, at(11)) == SpentToken(
+        ada.id, FAMILY, reused=True
+    )
+
+
+def test_a_spent_refresh_token_presented_again_revokes_its_whole_family(store: JobStore) -> None:
+    ada = store.accounts.create_user(new_user())
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600), FAMILY)
+    store.accounts.consume_refresh_token("1" * 64, at(10))
+    store.accounts.add_refresh_token("2" * 64, ada.id, at(3600), FAMILY)  # its successor
+    store.accounts.add_refresh_token("3" * 64, ada.id, at(3600), "other family")
+
+    assert store.accounts.consume_refresh_token("1" * 64, at(20)).reused  # type: ignore[union-attr]
+
+    assert store.accounts.consume_refresh_token("2" * 64, at(21)).reused  # type: ignore[union-attr]
+    assert not store.accounts.consume_refresh_token("3" * 64, at(22)).reused  # type: ignore[union-attr]
 
 
 def test_expired_or_unknown_refresh_token_is_refused(store: JobStore) -> None:
     ada = store.accounts.create_user(new_user())
-    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600), FAMILY)
 
     assert store.accounts.consume_refresh_token("1" * 64, at(3600)) is None
     assert store.accounts.consume_refresh_token("2" * 64, at(1)) is None
 
 
-def test_revoked_refresh_tokens_are_refused(store: JobStore) -> None:
+def test_ended_sessions_refuse_refresh_tokens_and_mark_when(store: JobStore) -> None:
     ada = store.accounts.create_user(new_user())
-    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
-    store.accounts.add_refresh_token("2" * 64, ada.id, at(3600))
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600), FAMILY)
+    store.accounts.add_refresh_token("2" * 64, ada.id, at(3600), "other family")
 
-    store.accounts.revoke_refresh_tokens(ada.id, at(1))
+    store.accounts.end_sessions(ada.id, at(1))
 
-    assert store.accounts.consume_refresh_token("1" * 64, at(2)) is None
-    assert store.accounts.consume_refresh_token("2" * 64, at(2)) is None
+    for token in ("1" * 64, "2" * 64):
+        spent = store.accounts.consume_refresh_token(token, at(2))
+        assert spent is not None and spent.reused
+    assert store.accounts.get_user(ada.id).tokens_valid_after == at(1)  # type: ignore[union-attr]
 
 
 def test_only_one_of_two_concurrent_refreshes_succeeds(store: JobStore, store_url: str) -> None:
     ada = store.accounts.create_user(new_user())
-    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600))
+    store.accounts.add_refresh_token("1" * 64, ada.id, at(3600), FAMILY)
 
-    user_ids = run_together(
-        store_url, 2, lambda s: s.accounts.consume_refresh_token("1" * 64, at(1))
-    )
+    spent = run_together(store_url, 2, lambda s: s.accounts.consume_refresh_token("1" * 64, at(1)))
 
-    assert sorted(user_ids, key=str) == sorted([ada.id, None], key=str)
+    fresh = [token for token in spent if token is not None and not token.reused]
+    assert [token.user_id for token in fresh] == [ada.id]
 
 
 # --- service secrets --------------------------------------------------------------------
@@ -865,6 +885,43 @@ def test_existing_users_and_jobs_join_the_default_organisation_with_their_groups
         store.close()
 
 
+def _v2_user_columns(user: User) -> dict[str, Any]:
+    """A user row as migrations 2-7 knew it."""
+    names = ("id", "email", "password_hash", "group_name", "created_at", "organisation", "priority")
+    return {name: value for name, value in columns_of(user).items() if name in names}
+
+
+def test_a_v7_store_keeps_its_refresh_tokens_each_as_a_family_and_drops_the_old_signing_key(
+    engine: Engine,
+) -> None:
+    user = new_user()
+    with engine.begin() as conn:  # a database of migration 7's day
+        schema_version.create(conn)
+        for migration in MIGRATIONS[:7]:
+            migration.apply(conn)
+            conn.execute(insert(schema_version).values(version=migration.version))
+        conn.execute(insert(users).values(_v2_user_columns(user)))
+        conn.execute(
+            text(
+                "INSERT INTO refresh_tokens (token_hash, user_id, expires_at)"
+                " VALUES (:hash, :user, :expires)"
+            ),
+            {"hash": "a" * 64, "user": user.id, "expires": at(3600)},
+        )
+        conn.execute(
+            text("INSERT INTO service_secrets (name, value) VALUES ('id-token-signing-key', 'k')")
+        )
+
+    assert migrate(engine) == [8]
+
+    store = JobStore(Database(engine))
+    assert store.accounts.get_secret("id-token-signing-key") is None
+    assert store.accounts.consume_refresh_token("a" * 64, at(1)) == SpentToken(
+        user.id, "a" * 32, reused=False
+    )
+    assert store.accounts.get_user(user.id) == user
+
+
 def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
     store_url: str, engine: Engine
 ) -> None:
@@ -875,7 +932,7 @@ def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
             migration.apply(conn)
             conn.execute(insert(schema_version).values(version=migration.version))
         user = dataclasses.replace(new_user(), priority=2)
-        conn.execute(insert(users).values(columns_of(user)))
+        conn.execute(insert(users).values(_v2_user_columns(user)))
         v6_job = {"status": "queued", "attempts": 0, "cancel_requested": False, "shots_done": 0}
         waiting = new_job(owner_id=user.id)
         conn.execute(insert(jobs).values(**columns_of(waiting), **v6_job))
@@ -883,7 +940,7 @@ def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
         finished = {"status": "completed", "finished_at": recently, "cost": 7.5}
         conn.execute(insert(jobs).values(**columns_of(done), **{**v6_job, **finished}))
 
-    assert migrate(engine) == [7]
+    assert migrate(engine) == [7, 8]
 
     with engine.connect() as conn:
         assert set(conn.execute(select(jobs.c.id, jobs.c.user_priority))) == {

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qstation import __version__
+from qstation.api.body_limit import BodyLimit
 from qstation.api.errors import install_error_handlers
 from qstation.api.routes import router
 from qstation.processes import die_with_parent
@@ -35,6 +36,11 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = open_services(settings)
+        try:
+            services.tokens  # noqa: B018 - read the key file now: a bad one stops the start
+        except BaseException:
+            services.close()
+            raise
         app.state.services = services
         try:
             yield
@@ -48,5 +54,6 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(router)
     return app

@@ -7,6 +7,7 @@ unexpected crash must answer with a JSON body.
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,15 +22,21 @@ log = logging.getLogger(__name__)
 _HTTP_ERROR_CODE = 2  # same code as BadRequest: the request does not fit any route
 
 
-def error_response(status: int, code: int, text: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "text": text}}, status_code=status)
+def error_response(
+    status: int, code: int, text: str, retry_after: float | None = None
+) -> JSONResponse:
+    headers = None if retry_after is None else {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    return JSONResponse(
+        {"error": {"code": code, "text": text}}, status_code=status, headers=headers
+    )
 
 
 async def _on_qstation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, QStationError)
     if error.http_status >= 500:  # the server's problem: keep the cause for the operator
         log.error("%s %s: %s", request.method, request.url.path, error.text, exc_info=error)
-    return error_response(error.http_status, error.code, error.text)
+    retry_after = getattr(error, "retry_after", None)
+    return error_response(error.http_status, error.code, error.text, retry_after)
 
 
 async def _on_http_error(request: Request, error: Exception) -> JSONResponse:

@@ -11,13 +11,14 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from qstation.api.app_state import services_of
 from qstation.api.wire import job_view
 from qstation.errors import AuthenticationFailed, BadRequest
 from qstation.model import JobQuery, JobRecord, JobStatus, User
-from qstation.service.jobs import MAX_PAGE
+from qstation.service.jobs import MAX_PAGE, JobRequest
 from qstation.service.validation import parse_json_body
 
 router = APIRouter()
@@ -52,7 +53,23 @@ async def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-@router.post("/v1/login")
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI description of a body read by hand (the client sends no Content-Type), so
+    that ``/docs`` and API fuzzers know its shape."""
+    schema = model.model_json_schema(by_alias=True)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+class LoginRequest(BaseModel):
+    """The body of ``POST /v1/login``: a password login, with ``code`` for MFA, or a refresh."""
+
+    email: str | None = None
+    password: str | None = None
+    code: str | None = None
+    refresh_token: str | None = Field(default=None, alias="refresh-token")
+
+
+@router.post("/v1/login", openapi_extra=_json_body(LoginRequest))
 async def login(request: Request) -> dict[str, str]:
     """Password login or refresh-token rotation (the same URL, told apart by the body)."""
     body = parse_json_body(await request.body())
@@ -64,11 +81,14 @@ async def login(request: Request) -> dict[str, str]:
         return pair.wire()
     if "provider-token" in body:
         raise AuthenticationFailed("federated login is not available on this server")
-    email, password = body.get("email"), body.get("password")
+    email, password, code = body.get("email"), body.get("password"), body.get("code")
     if not isinstance(email, str) or not isinstance(password, str):
         raise BadRequest("login needs 'email' and 'password', or 'refresh-token'")
-    user = await run_in_threadpool(services.users.authenticate, email, password)
-    pair = await run_in_threadpool(services.tokens.issue, user)
+    if code is not None and not isinstance(code, str | int):
+        raise BadRequest("the MFA 'code' must be a string of digits")
+    source = request.client.host if request.client else "unknown"
+    code_text = None if code is None else str(code)
+    pair = await run_in_threadpool(services.logins.login, email, password, code_text, source)
     return pair.wire()
 
 
@@ -92,7 +112,7 @@ def reservations(
     return services_of(request).calendar.reservations(user, start, end)
 
 
-@router.post("/v1/job")
+@router.post("/v1/job", openapi_extra=_json_body(JobRequest))
 async def submit_job(request: Request, user: CurrentUser) -> dict[str, Any]:
     body = parse_json_body(await request.body())
     jobs = services_of(request).jobs

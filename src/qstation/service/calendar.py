@@ -7,7 +7,7 @@ the client's ``/beta/reservation`` format.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from qstation.devices.catalogue import DeviceCatalogue, SystemType
@@ -62,8 +62,11 @@ class CalendarService:
         ``online`` and ``reservation`` (maintenance is the gaps), a reservation's organisation
         only to its members."""
         first, last = _day(start, "start"), _day(end, "end")
+        if last < first:
+            raise BadRequest(f"end {end} is before start {start}")
         window_start = datetime.combine(first, time())
-        window_end = datetime.combine(last + timedelta(days=1), time())
+        # the day after the last; the last representable day has none, and needs none
+        window_end = datetime.combine(last, time.max)
         listed = []
         for event in self.store.calendar.events(window_start, window_end):
             if event.kind is EventKind.MAINTENANCE:

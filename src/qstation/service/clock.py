@@ -10,3 +10,8 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def epoch_seconds(moment: datetime) -> float:
+    """Seconds since the epoch for a naive UTC datetime (``.timestamp()`` would assume local)."""
+    return moment.replace(tzinfo=UTC).timestamp()

@@ -8,13 +8,23 @@ from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.errors import BadRequest, InvalidJobRequest, JobNotFound
 from qstation.model import JobQuery, JobRecord, NewJob, User
 from qstation.scheduling.policy import FAIR_SHARE_WINDOW
+from qstation.service.audit import AuditLog
 from qstation.service.clock import Clock, utc_now
+from qstation.service.job_limits import SubmissionLimits
 from qstation.service.queue_positions import QueuePositions
 from qstation.service.validation import (
     GroupName,
@@ -24,6 +34,7 @@ from qstation.service.validation import (
     Program,
     describe_problems,
 )
+from qstation.settings import Settings
 from qstation.store import JobStore
 
 _SEED_LIMIT = 2**63  # seeds are stored as signed 64-bit integers
@@ -47,10 +58,29 @@ class JobRequest(BaseModel):
     batch_exec: StrictInt | str | None = Field(default=None, alias="batch-exec")
     batch_end: StrictBool | None = Field(default=None, alias="batch-end")
 
+    @field_validator("max_cost")
+    @classmethod
+    def _finite_cost(cls, value: float | int | None) -> float | int | None:
+        if value is not None and not 0 <= value <= MAX_HQCS:
+            raise ValueError(f"must be a number of HQCs from 0 to {MAX_HQCS:g}")
+        return value
+
+    @field_validator("batch_exec")
+    @classmethod
+    def _batch_limit_in_range(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value > MAX_HQCS:  # not positive: refused with the batch
+            raise ValueError(f"a batch's cost limit must be at most {MAX_HQCS:g} HQCs")
+        return value
+
+
+MAX_HQCS = 1e9
+"""Largest cost limit a job or batch may name: far above any real job, and a float exactly."""
+
 
 _FRESH = timedelta(seconds=1)
 MAX_PAGE = 500
 """Most jobs one ``GET /v1/jobs`` returns."""
+MAX_OFFSET = 2**31 - 1
 
 
 class JobService:
@@ -60,11 +90,15 @@ class JobService:
         catalogue: DeviceCatalogue,
         clock: Clock = utc_now,
         fair_share_window: timedelta = FAIR_SHARE_WINDOW,
+        settings: Settings | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.store = store
         self.catalogue = catalogue
         self.clock = clock
         self.positions = QueuePositions(store.dispatch, fair_share_window, clock)
+        self.limits = SubmissionLimits(store, settings or Settings())
+        self.audit = audit
 
     def submit(self, user: User, body: Any) -> JobRecord:
         """Validate and commit a job; it is durable before this returns."""
@@ -94,6 +128,10 @@ class JobService:
                 f"language {request.language!r} is not supported by {device.name}; "
                 f"use one of {sorted(device.languages)}"
             )
+        self.limits.check_sizes(
+            request.program, request.cfl, request.options, request.language, request.count
+        )
+        self.limits.admit(user.id)
         job_id = secrets.token_hex(16)
         batch_id, batch_limit = self._batch(user, job_id, device.name, request)
         return NewJob(
@@ -153,8 +191,8 @@ class JobService:
     def find(self, user: User, query: JobQuery) -> list[JobRecord]:
         if not 1 <= query.limit <= MAX_PAGE:
             raise BadRequest(f"limit must be from 1 to {MAX_PAGE}, not {query.limit}")
-        if query.offset < 0:
-            raise BadRequest(f"offset must not be negative, not {query.offset}")
+        if not 0 <= query.offset <= MAX_OFFSET:
+            raise BadRequest(f"offset must be from 0 to {MAX_OFFSET}, not {query.offset}")
         return self.store.jobs.find(user.id, query)
 
     def queue_position(self, job: JobRecord) -> int | None:
@@ -187,7 +225,10 @@ class JobService:
         return self.store.jobs.get(_checked_id(job_id), user.id)
 
     def cancel(self, user: User, job_id: str) -> JobRecord:
-        return self.store.jobs.cancel(_checked_id(job_id), user.id, self.clock())
+        canceled = self.store.jobs.cancel(_checked_id(job_id), user.id, self.clock())
+        if self.audit is not None:
+            self.audit.record("job.cancel", actor=user.email, subject=job_id)
+        return canceled
 
 
 def _checked_id(job_id: str) -> str:

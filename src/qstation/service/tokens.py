@@ -1,12 +1,18 @@
 """Login tokens: short-lived signed id-tokens and rotating, revocable refresh tokens.
 
-The id-token is an HS256 JWT whose ``exp`` the client reads; the signing key lives in the store,
-so every API process sharing a database accepts every other's tokens. Refresh tokens are random,
-stored only as SHA-256 digests, and replaced by a new one on every use.
+The id-token is an HS256 JWT whose ``exp`` the client reads. Its key derives from the key file
+and the current key *generation* (``kid``), kept in the database so that every API process on
+one database accepts every other's tokens and ``qstation key rotate`` ends them all. The server
+bounds a token's age by its own ``id_token_seconds`` whatever the token claims.
 
-Every request presents an id-token, so checking one must not cost a database read each time:
-a token's signature is checked once and remembered (until it expires), and its user is read at
-most every :data:`USER_CACHE_SECONDS`, so a removed user's tokens stop working within that time.
+Refresh tokens are random, stored only as SHA-256 digests, and replaced by a new one on every
+use; the tokens one password login leads to form a *family*, and a spent token presented again
+revokes its family (it was copied: whoever holds the successor loses it too).
+
+Every request presents an id-token, so checking one must not cost a database read each time: a
+token's signature is checked once and remembered (until it expires), and its user and the key
+generation are read at most every :data:`CACHE_SECONDS`, so revocation, removal and rotation
+take effect within that time.
 """
 
 from __future__ import annotations
@@ -16,20 +22,23 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 
 from qstation.errors import AuthenticationFailed, InvalidRefreshToken
 from qstation.model import User
-from qstation.service.clock import Clock, utc_now
+from qstation.security.keys import ServiceKeys
+from qstation.service.clock import Clock, epoch_seconds, utc_now
 from qstation.store import JobStore
 
-_SIGNING_KEY_NAME = "id-token-signing-key"
+KEY_GENERATION = "id-token-key-generation"
 _ALGORITHM = "HS256"
-USER_CACHE_SECONDS = 2.0
-"""How long an API process trusts its last read of a token's user."""
+CACHE_SECONDS = 2.0
+"""How long an API process trusts its last read of a token's user and of the key generation."""
 _REMEMBERED_TOKENS = 10_000
+_FUTURE_LEEWAY_SECONDS = 60.0
+"""An ``iat`` this far ahead of the server's clock is accepted (clocks of a fleet differ)."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,11 @@ class TokenPair:
         return {"id-token": self.id_token, "refresh-token": self.refresh_token}
 
 
-def _epoch_seconds(moment: datetime) -> int:
-    """Seconds since the epoch for a naive UTC datetime (``.timestamp()`` would assume local)."""
-    return int(moment.replace(tzinfo=UTC).timestamp())
+@dataclass(frozen=True)
+class _Verified:
+    subject: str
+    issued_at: float
+    generation: int
 
 
 def _digest(token: str) -> str:
@@ -54,80 +65,122 @@ class TokenService:
     def __init__(
         self,
         store: JobStore,
+        keys: ServiceKeys,
         id_token_seconds: int,
         refresh_token_seconds: int,
         clock: Clock = utc_now,
     ) -> None:
         self.store = store
-        self.id_token_lifetime = timedelta(seconds=id_token_seconds)
+        self.keys = keys
+        self.id_token_seconds = id_token_seconds
         self.refresh_token_lifetime = timedelta(seconds=refresh_token_seconds)
         self.clock = clock
-        self._key = store.accounts.get_or_create_secret(
-            _SIGNING_KEY_NAME, lambda: secrets.token_hex(32)
-        )
-        self._verified: OrderedDict[str, tuple[str, int]] = OrderedDict()  # token -> (sub, exp)
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
         self._users: dict[str, tuple[float, User | None]] = {}
+        self._generation: tuple[float, int] | None = None
 
-    def issue(self, user: User) -> TokenPair:
+    def issue(self, user: User, family_id: str | None = None) -> TokenPair:
+        """A new pair; a password login starts a new refresh-token family."""
         now = self.clock()
+        issued_at = round(epoch_seconds(now), 3)
+        generation = self._current_generation()
         claims = {
             "sub": user.id,
             "email": user.email,
-            "iat": _epoch_seconds(now),
-            "exp": _epoch_seconds(now + self.id_token_lifetime),
+            "iat": issued_at,
+            "exp": int(issued_at + self.id_token_seconds),
         }
         refresh_token = secrets.token_urlsafe(32)
         self.store.accounts.add_refresh_token(
-            _digest(refresh_token), user.id, now + self.refresh_token_lifetime
+            _digest(refresh_token),
+            user.id,
+            now + self.refresh_token_lifetime,
+            family_id or secrets.token_hex(16),
         )
-        return TokenPair(jwt.encode(claims, self._key, algorithm=_ALGORITHM), refresh_token)
+        id_token = jwt.encode(
+            claims,
+            self.keys.signing_key(generation),
+            algorithm=_ALGORITHM,
+            headers={"kid": str(generation)},
+        )
+        return TokenPair(id_token, refresh_token)
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate: the presented token is spent, a new pair is issued."""
-        user_id = self.store.accounts.consume_refresh_token(_digest(refresh_token), self.clock())
-        user = self.store.accounts.get_user(user_id) if user_id else None
+        """Rotate: the presented token is spent, a new pair of the same family is issued."""
+        spent = self.store.accounts.consume_refresh_token(_digest(refresh_token), self.clock())
+        if spent is None or spent.reused:
+            raise InvalidRefreshToken("Invalid Refresh Token")
+        user = self.store.accounts.get_user(spent.user_id)
         if user is None:
             raise InvalidRefreshToken("Invalid Refresh Token")
-        return self.issue(user)
+        return self.issue(user, spent.family_id)
 
     def user_of(self, id_token: str) -> User:
-        """The user an id-token names, if it is ours, unexpired and the user still exists."""
-        subject = self._subject(id_token)
-        now = time.monotonic()
-        cached = self._users.get(subject)
-        if cached is None or now - cached[0] > USER_CACHE_SECONDS:
-            cached = (now, self.store.accounts.get_user(subject))
-            self._users[subject] = cached
-        user = cached[1]
+        """The user an id-token names, if it is ours, of the current key, not too old, issued
+        after the user's sessions were last ended, and the user still exists."""
+        verified = self._verify(id_token)
+        now = self.clock()
+        age = epoch_seconds(now) - verified.issued_at
+        if age >= self.id_token_seconds:
+            raise AuthenticationFailed("the id-token has expired; log in again")
+        if age < -_FUTURE_LEEWAY_SECONDS:
+            raise AuthenticationFailed("the id-token is not valid")
+        if verified.generation != self._current_generation():
+            raise AuthenticationFailed("the id-token's key was rotated; log in again")
+        user = self._user(verified.subject)
         if user is None:
             raise AuthenticationFailed("the id-token's user no longer exists")
+        ended = user.tokens_valid_after
+        if ended is not None and verified.issued_at < epoch_seconds(ended):
+            raise AuthenticationFailed("the id-token was revoked; log in again")
         return user
 
-    def _subject(self, id_token: str) -> str:
-        """The user ID of a valid, unexpired id-token; a token checked before is remembered."""
+    def end_sessions(self, user: User) -> None:
+        """Revoke every refresh token of ``user`` and refuse their id-tokens issued until now."""
+        self.store.accounts.end_sessions(user.id, self.clock())
+
+    def rotate_key(self) -> int:
+        """Advance the key generation: every id-token issued before stops working (within
+        :data:`CACHE_SECONDS` in every API process). Returns the new generation."""
+        self._generation = None
+        return self.store.accounts.advance_counter(KEY_GENERATION)
+
+    def _user(self, user_id: str) -> User | None:
+        now = time.monotonic()
+        cached = self._users.get(user_id)
+        if cached is None or now - cached[0] > CACHE_SECONDS:
+            cached = (now, self.store.accounts.get_user(user_id))
+            self._users[user_id] = cached
+        return cached[1]
+
+    def _current_generation(self) -> int:
+        now = time.monotonic()
+        if self._generation is None or now - self._generation[0] > CACHE_SECONDS:
+            value = self.store.accounts.get_or_create_secret(KEY_GENERATION, lambda: "1")
+            self._generation = (now, int(value))
+        return self._generation[1]
+
+    def _verify(self, id_token: str) -> _Verified:
+        """The claims of a token signed by one of our keys; a token checked before is
+        remembered."""
         remembered = self._verified.get(id_token)
         if remembered is not None:
-            subject, expires = remembered
-            if _epoch_seconds(self.clock()) < expires:
-                return subject
-            raise AuthenticationFailed("the id-token has expired; log in again")
+            return remembered
         try:
+            generation = int(jwt.get_unverified_header(id_token).get("kid", ""))
             claims = jwt.decode(
                 id_token,
-                self._key,
+                self.keys.signing_key(generation),
                 algorithms=[_ALGORITHM],
-                options={"require": ["exp", "sub"], "verify_iat": False},
+                options={"require": ["exp", "iat", "sub"], "verify_iat": False},
                 leeway=0,
             )
+            verified = _Verified(str(claims["sub"]), float(claims["iat"]), generation)
         except jwt.ExpiredSignatureError:
             raise AuthenticationFailed("the id-token has expired; log in again") from None
-        except jwt.InvalidTokenError:
+        except (jwt.InvalidTokenError, ValueError, TypeError):
             raise AuthenticationFailed("the id-token is not valid") from None
-        self._verified[id_token] = (str(claims["sub"]), int(claims["exp"]))
+        self._verified[id_token] = verified
         if len(self._verified) > _REMEMBERED_TOKENS:
             self._verified.popitem(last=False)
-        return str(claims["sub"])
-
-    def revoke(self, user: User) -> None:
-        """Spend every refresh token of ``user``: they must log in with a password again."""
-        self.store.accounts.revoke_refresh_tokens(user.id, self.clock())
+        return verified

@@ -22,7 +22,18 @@ EMAIL_LENGTH = 320
 def _without_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    if not _is_unicode_text(value):
+        raise ValueError("must be Unicode text (it holds a lone surrogate)")
     return value
+
+
+def _is_unicode_text(value: str) -> bool:
+    """JSON's ``\\ud800`` escapes decode to lone surrogates, which no database can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 PlainText = Annotated[str, AfterValidator(_without_nul)]
@@ -38,6 +49,8 @@ def check_plain_text(value: str, what: str, max_length: int) -> str:
     """The same rules for text that does not come through a request model (the CLI)."""
     if "\x00" in value:
         raise BadRequest(f"{what} must not contain NUL characters")
+    if not _is_unicode_text(value):
+        raise BadRequest(f"{what} must be Unicode text (it holds a lone surrogate)")
     if len(value) > max_length:
         raise BadRequest(f"{what} is longer than {max_length} characters")
     return value
@@ -59,5 +72,7 @@ def parse_json_body(raw: bytes) -> Any:
     """Bodies arrive as raw JSON text without a Content-Type (the client's habit)."""
     try:
         return json.loads(raw, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except RecursionError:
+        raise BadRequest("the request body is not valid JSON: it is nested too deeply") from None
+    except ValueError as error:  # bad JSON, bad UTF-8, an integer of thousands of digits
         raise BadRequest(f"the request body is not valid JSON: {error}") from None

@@ -2,20 +2,23 @@
 :func:`open_store`.
 
 ``jobs`` (jobs and their attempts), ``dispatch`` (claiming, queue positions), ``accounts``
-(users, refresh tokens, service secrets), ``organisations`` (groups, priorities, quotas) and
-``calendar`` (operational hours) share one :class:`~qstation.store.database.Database`, the seam
-where database errors become qstation errors.
+(users, refresh tokens, service secrets), ``organisations`` (groups, priorities, quotas),
+``calendar`` (operational hours), ``throttle`` (failed logins) and ``audit`` (the audit log)
+share one :class:`~qstation.store.database.Database`, the seam where database errors become
+qstation errors.
 """
 
 from __future__ import annotations
 
 from qstation.store.accounts import AccountRepository
+from qstation.store.audit import AuditRepository
 from qstation.store.calendar import CalendarRepository
 from qstation.store.database import Database, create_store_engine, translate_database_errors
 from qstation.store.dispatch import DispatchQueue
 from qstation.store.jobs import JobRepository
 from qstation.store.migrations import migrate
 from qstation.store.organisations import OrganisationRepository
+from qstation.store.throttle import ThrottleRepository
 
 
 class JobStore:
@@ -28,6 +31,8 @@ class JobStore:
         self.accounts = AccountRepository(database)
         self.organisations = OrganisationRepository(database)
         self.calendar = CalendarRepository(database)
+        self.throttle = ThrottleRepository(database)
+        self.audit = AuditRepository(database)
 
     def close(self) -> None:
         self.jobs.close()

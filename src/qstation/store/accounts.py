@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, or_, select, update
 
 from qstation import errors
 from qstation.model import User
@@ -68,43 +69,90 @@ class AccountRepository:
             row = conn.execute(select(users).where(condition)).first()
         return None if row is None else user_record(row)
 
+    def set_password(self, user_id: str, password_hash: str, now: datetime) -> None:
+        """A new password ends every session: refresh tokens and id-tokens issued before."""
+        with self._db.write() as conn:
+            conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+            _end_sessions(conn, user_id, now)
+
+    def end_sessions(self, user_id: str, now: datetime) -> None:
+        """Revoke every refresh token of the user and refuse their id-tokens issued before now."""
+        with self._db.write() as conn:
+            _end_sessions(conn, user_id, now)
+
+    def set_mfa_secret(self, user_id: str, sealed_secret: str | None) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(mfa_secret=sealed_secret, mfa_last_step=None)
+            )
+
+    def use_mfa_step(self, user_id: str, step: int) -> bool:
+        """Record ``step`` as used; False if it (or a later one) was used already, so a code is
+        accepted once even when two logins race with it."""
+        with self._db.write() as conn:
+            used = conn.execute(
+                update(users)
+                .where(
+                    users.c.id == user_id,
+                    or_(users.c.mfa_last_step.is_(None), users.c.mfa_last_step < step),
+                )
+                .values(mfa_last_step=step)
+            )
+        return used.rowcount == 1
+
     # --- refresh tokens -------------------------------------------------------------------
 
-    def add_refresh_token(self, token_hash: str, user_id: str, expires_at: datetime) -> None:
+    def add_refresh_token(
+        self, token_hash: str, user_id: str, expires_at: datetime, family_id: str
+    ) -> None:
         with self._db.write() as conn:
             conn.execute(
                 insert(refresh_tokens).values(
-                    token_hash=token_hash, user_id=user_id, expires_at=expires_at
+                    token_hash=token_hash, user_id=user_id, expires_at=expires_at,
+                    family_id=family_id,
                 )
-            )
+            )  # fmt: skip
 
-    def consume_refresh_token(self, token_hash: str, now: datetime) -> str | None:
-        """Revoke a valid token and return its user id: each token refreshes exactly once."""
+    def consume_refresh_token(self, token_hash: str, now: datetime) -> SpentToken | None:
+        """Spend a valid token: each refreshes exactly once. A token spent before, presented
+        again, was stolen or copied: its whole family is revoked, and None returned."""
         with self._db.write() as conn:
-            user_id: str | None = conn.execute(
+            row = conn.execute(
+                select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
+            ).first()
+            if row is None:
+                return None
+            if row.revoked_at is not None:
+                conn.execute(
+                    update(refresh_tokens)
+                    .where(
+                        refresh_tokens.c.family_id == row.family_id,
+                        refresh_tokens.c.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=now)
+                )
+                return SpentToken(row.user_id, row.family_id, reused=True)
+            if row.expires_at <= now:
+                return None
+            spent = conn.execute(
                 update(refresh_tokens)
                 .where(
-                    refresh_tokens.c.token_hash == token_hash,
-                    refresh_tokens.c.revoked_at.is_(None),
-                    refresh_tokens.c.expires_at > now,
+                    refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.revoked_at.is_(None)
                 )
                 .values(revoked_at=now)
-                .returning(refresh_tokens.c.user_id)
-            ).scalar_one_or_none()
-        return user_id
-
-    def revoke_refresh_tokens(self, user_id: str, now: datetime) -> None:
-        with self._db.write() as conn:
-            conn.execute(
-                update(refresh_tokens)
-                .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=now)
             )
+            if spent.rowcount != 1:  # spent by a concurrent refresh a moment ago
+                return None
+        return SpentToken(row.user_id, row.family_id, reused=False)
 
     # --- service secrets ------------------------------------------------------------------
 
     def get_or_create_secret(self, name: str, make: Callable[[], str]) -> str:
-        """The named secret, made on first use; processes starting together agree on one value."""
+        """The named value, made on first use; processes starting together agree on one."""
         by_name = select(service_secrets.c.value).where(service_secrets.c.name == name)
         with self._db.write() as conn:
             value: str | None = conn.scalar(by_name)
@@ -118,7 +166,47 @@ class AccountRepository:
             stored: str = conn.execute(by_name).scalar_one()
         return stored
 
+    def get_secret(self, name: str) -> str | None:
+        rows = self._db.read_rows(_SECRET, {"name": name})
+        return None if not rows else str(rows[0]["value"])
 
+    def advance_counter(self, name: str) -> int:
+        """Add one to the named counter (made at 1 if missing) and return its new value."""
+        by_name = select(service_secrets.c.value).where(service_secrets.c.name == name)
+        with self._db.write() as conn:
+            current = conn.scalar(by_name.with_for_update())
+            value = 1 if current is None else int(current) + 1
+            if current is None:
+                conn.execute(insert(service_secrets).values(name=name, value=str(value)))
+            else:
+                conn.execute(
+                    update(service_secrets)
+                    .where(service_secrets.c.name == name)
+                    .values(value=str(value))
+                )
+        return value
+
+
+@dataclass(frozen=True)
+class SpentToken:
+    user_id: str
+    family_id: str
+    reused: bool
+    """The token had been spent before: its family is now revoked."""
+
+
+def _end_sessions(conn: Connection, user_id: str, now: datetime) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(tokens_valid_after=now))
+    conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+_SECRET = PreparedRead(
+    select(service_secrets.c.value).where(service_secrets.c.name == bindparam("name"))
+)
 _USER = PreparedRead(select(users).where(users.c.id == bindparam("user_id")))
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 
 from qstation import errors
 from qstation.model import (
@@ -120,6 +120,18 @@ class JobRepository:
                 .offset(query.offset)
             ).all()
         return [job_record(row) for row in rows]
+
+    def count_unfinished(self, owner_id: str) -> int:
+        """The owner's jobs waiting or running (canceling ones included: they still run)."""
+        with self._db.read() as conn:
+            return int(
+                conn.scalar(
+                    select(func.count())
+                    .select_from(jobs)
+                    .where(jobs.c.owner_id == owner_id, jobs.c.status.in_(_UNFINISHED))
+                )
+                or 0
+            )
 
     def renew_lease(self, attempt_id: int, now: datetime, lease_seconds: float) -> LeaseState:
         """Extend the lease if this attempt still owns its job; tell the worker of a cancel."""
@@ -252,6 +264,7 @@ class JobRepository:
         return [attempt_record(row) for row in rows]
 
 
+_UNFINISHED = [status.value for status in JobStatus if not status.is_final]
 _OWNED = owned_by_attempt()
 _OWNED_WITH_ACCOUNT = owned_by_attempt(jobs.c.organisation, jobs.c.group_name)
 _INSERT_JOB = PreparedWrite(

@@ -273,6 +273,46 @@ def _add_dispatch_lanes_and_usage(conn: Connection) -> None:
         )
 
 
+def _add_security(conn: Connection) -> None:
+    v8 = MetaData()
+    Table(
+        "login_throttle",
+        v8,
+        Column("key", String(512), primary_key=True),
+        Column("window_started_at", DateTime, nullable=False),
+        Column("failures", Integer, nullable=False),
+        Column("locked_until", DateTime, nullable=True),
+        Column("lockouts", Integer, nullable=False),
+        Index("ix_login_throttle_window_started_at", "window_started_at"),
+    )
+    Table(
+        "audit_log",
+        v8,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", DateTime, nullable=False, index=True),
+        Column("actor", String(320), nullable=True),
+        Column("action", String(64), nullable=False, index=True),
+        Column("subject", Text, nullable=True),
+        Column("source", String(64), nullable=True),
+        Column("outcome", String(16), nullable=False),
+        Column("detail", Text, nullable=True),
+    )
+    v8.create_all(conn, checkfirst=False)
+    timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    for statement in (
+        f"ALTER TABLE users ADD COLUMN tokens_valid_after {timestamp}",
+        "ALTER TABLE users ADD COLUMN mfa_secret TEXT",
+        "ALTER TABLE users ADD COLUMN mfa_last_step BIGINT",
+        "ALTER TABLE refresh_tokens ADD COLUMN family_id VARCHAR(32) NOT NULL DEFAULT ''",
+        # each token issued before families existed is a family of its own
+        "UPDATE refresh_tokens SET family_id = substr(token_hash, 1, 32)",
+        "CREATE INDEX ix_refresh_tokens_family_id ON refresh_tokens (family_id)",
+        # the signing key leaves the database: keys now derive from the key file
+        "DELETE FROM service_secrets WHERE name = 'id-token-signing-key'",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
@@ -283,6 +323,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "jobs run in chunks of shots", _add_shots_done),
     Migration(6, "batches of jobs", _add_batches),
     Migration(7, "dispatch lanes and fair-share use by the minute", _add_dispatch_lanes_and_usage),
+    Migration(
+        8, "revocation, MFA, refresh-token families, login throttling, audit log", _add_security
+    ),
 )
 
 

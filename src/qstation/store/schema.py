@@ -47,6 +47,11 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
     Column("organisation", String(64), nullable=False),
     Column("priority", Integer, nullable=False),
+    # id-tokens issued before this moment are refused (revocation, a new password)
+    Column("tokens_valid_after", DateTime, nullable=True),
+    # the TOTP secret, encrypted with a key derived from the key file; null: no MFA
+    Column("mfa_secret", Text, nullable=True),
+    Column("mfa_last_step", BigInteger, nullable=True),  # a code is accepted once
 )
 
 organisations = Table(
@@ -72,6 +77,8 @@ refresh_tokens = Table(
     Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
     Column("expires_at", DateTime, nullable=False),
     Column("revoked_at", DateTime, nullable=True),
+    # every token one password login led to; a spent token presented again revokes them all
+    Column("family_id", String(32), nullable=False, index=True),
 )
 
 jobs = Table(
@@ -220,6 +227,33 @@ fair_share_usage = Table(
     Column("minute", DateTime, primary_key=True),
     Column("hqcs", Double, nullable=False),
     Index("ix_fair_share_usage_minute", "minute"),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    # Failed logins per key ("account <email> from <address>", "address <address>") in the
+    # current window, and the lock they earned (see qstation.security.throttle).
+    Column("key", String(512), primary_key=True),
+    Column("window_started_at", DateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime, nullable=True),
+    Column("lockouts", Integer, nullable=False),
+    Index("ix_login_throttle_window_started_at", "window_started_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # Who did what, kept when the actor is removed: emails, not user IDs that point nowhere.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("actor", String(320), nullable=True),  # null: anonymous or the operator's shell
+    Column("action", String(64), nullable=False, index=True),
+    Column("subject", Text, nullable=True),
+    Column("source", String(64), nullable=True),  # the client's address
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=True),
 )
 
 # One row per applied migration; the migration runner creates it before anything else.

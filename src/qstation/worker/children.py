@@ -25,9 +25,9 @@ from multiprocessing.connection import Connection
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.errors import ExecutionError
 from qstation.model import ExecutionOutcome, JobStatus
-from qstation.processes import die_with_parent
+from qstation.processes import address_space, die_with_parent
 from qstation.sizes import describe_bytes
-from qstation.worker.execution import execute
+from qstation.worker.execution import ExecutionLimits, execute
 from qstation.worker.warm_up import touch, warm_up
 
 _MEMORY_SLACK_BYTES = 64 * 2**20
@@ -64,8 +64,8 @@ class Zygote:
     """The process that forks execution children; started on first use, it dies with the
     worker, and its children die with it."""
 
-    def __init__(self, memory_bytes: int, catalogue: DeviceCatalogue) -> None:
-        self.memory_bytes = memory_bytes
+    def __init__(self, limits: ExecutionLimits, catalogue: DeviceCatalogue) -> None:
+        self.limits = limits
         self.catalogue = catalogue
         self._control: socket.socket | None = None
         self._pid: int | None = None
@@ -80,7 +80,7 @@ class Zygote:
         pid = os.fork()
         if pid == 0:  # the zygote
             ours.close()
-            _serve(theirs, self.memory_bytes, self.catalogue)
+            _serve(theirs, self.limits, self.catalogue)
         theirs.close()
         self._control, self._pid = ours, pid
 
@@ -157,7 +157,7 @@ class Zygote:
             self._pid = None
 
 
-def _serve(control: socket.socket, memory: int, catalogue: DeviceCatalogue) -> None:
+def _serve(control: socket.socket, limits: ExecutionLimits, catalogue: DeviceCatalogue) -> None:
     """The zygote: warm up, then fork a child or report how one ended, as the worker asks;
     it reaps children as they end, keeping their exit codes until asked. Never returns."""
     die_with_parent()
@@ -174,7 +174,7 @@ def _serve(control: socket.socket, memory: int, catalogue: DeviceCatalogue) -> N
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     control.close()
                     ours.close()
-                    _child_main(Connection(theirs.detach()), memory, catalogue)
+                    _child_main(Connection(theirs.detach()), limits, catalogue)
                     os._exit(0)
                 theirs.close()
                 socket.send_fds(control, [child.to_bytes(4, "little")], [ours.fileno()])
@@ -203,19 +203,9 @@ def _reap_ended(ended: dict[int, int]) -> None:
             del ended[next(iter(ended))]
 
 
-def _address_space(field: str) -> int:
-    """``VmSize`` or ``VmPeak`` of this process, in bytes (0 where /proc is absent)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _child_main(connection: Connection, memory: int, catalogue: DeviceCatalogue) -> None:
+def _child_main(
+    connection: Connection, limits: ExecutionLimits, catalogue: DeviceCatalogue
+) -> None:
     """Wait for one job, run it under the memory limit, send its outcome. A child left waiting
     touches the common path first (:func:`~qstation.worker.warm_up.touch`): its first job
     then runs in 8 ms instead of 12 (measured); a busy worker's children get their job at once
@@ -229,16 +219,17 @@ def _child_main(connection: Connection, memory: int, catalogue: DeviceCatalogue)
         job, shots, device = connection.recv()
     except EOFError:  # the worker stopped before it had a job for this child
         return
-    limit = _address_space("VmSize") + memory
+    memory = limits.memory_bytes
+    limit = address_space("VmSize") + memory
     if limit > memory:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         outcome = execute(
-            job, device, memory, on_compiled=lambda: connection.send(COMPILED), shots=shots
+            job, device, limits, on_compiled=lambda: connection.send(COMPILED), shots=shots
         )
     except Exception as error:  # a bug must still end the job with a message, not a hang
         # At the address-space limit libraries fail in many ways, not only with MemoryError.
-        if _address_space("VmPeak") + _MEMORY_SLACK_BYTES >= limit:
+        if address_space("VmPeak") + _MEMORY_SLACK_BYTES >= limit:
             cause = f"the execution ran out of its memory limit of {describe_bytes(memory)}"
         else:
             cause = "internal error"

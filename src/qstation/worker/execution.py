@@ -8,6 +8,7 @@ whose error names the job and the cause.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from qstation.circuit.optimise import OPTIMISATION_LEVELS, optimise
 from qstation.circuit.program import Program
@@ -23,10 +24,18 @@ from qstation.model import ExecutionOutcome, JobRecord, JobStatus
 from qstation.noise.model import NoiseModel, noise_model
 
 
+@dataclass(frozen=True)
+class ExecutionLimits:
+    memory_bytes: int
+    """The address space one execution may add (``QSTATION_EXECUTION_MEMORY_BYTES``)."""
+    max_result_bytes: int
+    """The largest result a job may have (``QSTATION_MAX_RESULT_BYTES``)."""
+
+
 def execute(
     job: JobRecord,
     device: Device,
-    memory_limit_bytes: int,
+    limits: ExecutionLimits,
     on_compiled: Callable[[], None] = lambda: None,
     shots: range | None = None,
 ) -> ExecutionOutcome:
@@ -34,6 +43,7 @@ def execute(
     its cost the whole job's. ``on_compiled`` marks the end of the compile phase for the
     supervisor."""
     shots = range(job.count) if shots is None else shots
+    memory_limit_bytes = limits.memory_bytes
     try:
         program = prepare_program(job, device)
         wasm = load_wasm(program, job)
@@ -42,6 +52,7 @@ def execute(
         if simulator not in SIMULATORS:
             raise CompileError(f"simulator must be one of {list(SIMULATORS)}, not {simulator!r}")
         on_compiled()
+        check_result_size(program, job.count, limits.max_result_bytes)
         cost = hqc_cost(program, job.count)
         if device.credits is not None and job.max_cost is not None and cost > job.max_cost:
             raise CostLimitExceeded(
@@ -87,6 +98,17 @@ def load_wasm(program: Program, job: JobRecord) -> WasmModule | None:
     for call in calls:
         module.check(call)
     return module
+
+
+def check_result_size(program: Program, count: int, max_result_bytes: int) -> None:
+    """Refuse a job whose results (one character per output bit per shot) would pass the
+    limit, before any shot runs."""
+    bits = sum(record.width for record in program.outputs().values())
+    if bits * count > max_result_bytes:
+        raise ExecutionError(
+            f"its results would take {bits * count:,} bytes ({count:,} shots of {bits:,} output "
+            f"bits), above the limit of {max_result_bytes:,} (QSTATION_MAX_RESULT_BYTES)"
+        )
 
 
 def all_zero_results(program: Program, shots: int) -> dict[str, list[str]]:

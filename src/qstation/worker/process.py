@@ -12,7 +12,7 @@ import time
 from types import FrameType
 
 from qstation.devices.catalogue import DeviceCatalogue
-from qstation.processes import die_with_parent
+from qstation.processes import die_with_parent, limit_own_memory
 from qstation.settings import Settings
 from qstation.store import open_store
 from qstation.worker.supervisor import Worker
@@ -35,6 +35,7 @@ def run_worker(settings: Settings, embedded: bool = False) -> None:
     store = open_store(settings.database_url(), settings.database_pool_size)
     try:
         worker = Worker(store, DeviceCatalogue.load(settings.devices_file), settings)
+        limit_own_memory(settings.worker_memory_bytes)  # the zygote, forked above, is exempt
         worker.run_forever(lambda: stop.is_set() or (embedded and os.getppid() != parent))
     finally:
         store.close()

@@ -26,6 +26,7 @@ from qstation.settings import Settings
 from qstation.store import JobStore
 from qstation.store.wakeups import Listener
 from qstation.worker.children import ExecutionChild, Zygote, failure
+from qstation.worker.execution import ExecutionLimits
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ class Worker:
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.clock = clock
-        self._zygote = Zygote(settings.execution_memory_bytes, catalogue)
+        limits = ExecutionLimits(settings.execution_memory_bytes, settings.max_result_bytes)
+        self._zygote = Zygote(limits, catalogue)
         self.executing_pid: int | None = None
         """The process ID of the child running a job now, if any."""
 

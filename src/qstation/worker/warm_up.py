@@ -21,11 +21,11 @@ from qstation.devices.catalogue import Device, DeviceCatalogue, SystemType
 from qstation.engines import kernels
 from qstation.frontends import QASM, QIR
 from qstation.model import JobRecord, JobStatus
-from qstation.worker.execution import execute
+from qstation.worker.execution import ExecutionLimits, execute
 
 log = logging.getLogger(__name__)
 
-_WARM_MEMORY_BYTES = 2**30
+_WARM_LIMITS = ExecutionLimits(memory_bytes=2**30, max_result_bytes=2**20)
 
 # Every kind of statement the QASM front end translates, a WASM call and a conditional.
 _QASM = """OPENQASM 2.0;
@@ -75,7 +75,7 @@ def warm_up(catalogue: DeviceCatalogue) -> None:
             if language not in device.languages:
                 continue
             job = _job(device, language, program, module, options)
-            outcome = execute(job, device, _WARM_MEMORY_BYTES)
+            outcome = execute(job, device, _WARM_LIMITS)
             if outcome.status is not JobStatus.COMPLETED:
                 log.warning("warming up on %s: %s", device.name, outcome.error)
     gc.collect()
@@ -87,7 +87,9 @@ def touch(catalogue: DeviceCatalogue) -> None:
     common path writes (copy-on-write after the fork) before the job arrives, not after."""
     for device in catalogue:
         if device.system_type is SystemType.SYNTAX_CHECKER:
-            execute(_job(device, QASM, _PLAIN_QASM, None, {"tket-opt-level": 2}), device, 2**30)
+            execute(
+                _job(device, QASM, _PLAIN_QASM, None, {"tket-opt-level": 2}), device, _WARM_LIMITS
+            )
             return
 
 

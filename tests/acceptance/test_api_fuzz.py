@@ -1,0 +1,40 @@
+"""schemathesis, a property-based API fuzzer, against every route of /openapi.json: no 5xx."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.conftest import ALICE
+from tests.acceptance.service import ServiceProcess
+from tests.acceptance.test_security import token_of
+
+
+@pytest.mark.slow
+def test_the_fuzzer_finds_no_server_error(tmp_path: Path) -> None:
+    service = ServiceProcess(tmp_path, ["--data-dir", str(tmp_path / "data")], ["--workers", "0"])
+    service.add_user(ALICE)
+    service.start()
+    try:
+        token = token_of(service.url)
+        fuzzer = Path(sys.executable).parent / "st"
+        run = subprocess.run(
+            [
+                str(fuzzer), "run", service.url + "openapi.json",
+                "--checks", "not_a_server_error",
+                "--header", f"Authorization: {token}",
+                "--max-examples", "25", "--max-time", "45", "--workers", "1",
+                "--seed", "20261129",
+            ],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        )  # fmt: skip
+    finally:
+        service.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout.split("SUMMARY")[-1]
+    assert "Traceback" not in service.log_path.read_text()
