@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import write_section
 
-PASSWORD = "a benchmark passphrase"
+PASSWORD = "a sturdy load-test passphrase"
 TIMES, NONE = "\u00d7", "\u2013"
 EMAIL = "bench@example.org"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"

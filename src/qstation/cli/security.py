@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from qstation.cli.common import OPERATOR, fail_cleanly, open_for, store_options
+from qstation.service.tokens import rotate_key
 from qstation.store.audit import AuditQuery
 
 
@@ -23,7 +24,7 @@ def key_rotate(**flags: Any) -> None:
     """Move to a new signing key: every id-token issued so far stops working within seconds
     (clients log in again with their refresh tokens, which stay valid)."""
     with open_for(**flags) as services:
-        generation = services.tokens.rotate_key()
+        generation = rotate_key(services.store)
         services.audit.record("key.rotate", actor=OPERATOR, subject=f"generation {generation}")
     click.echo(f"id-tokens are now signed with key generation {generation}")
 

@@ -41,6 +41,13 @@ _FUTURE_LEEWAY_SECONDS = 60.0
 """An ``iat`` this far ahead of the server's clock is accepted (clocks of a fleet differ)."""
 
 
+def rotate_key(store: JobStore) -> int:
+    """Advance the key generation: every id-token issued before stops working (within
+    :data:`CACHE_SECONDS` in every API process). Needs no key file: the generation is all that
+    changes. Returns the new generation."""
+    return store.accounts.advance_counter(KEY_GENERATION)
+
+
 @dataclass(frozen=True)
 class TokenPair:
     id_token: str
@@ -138,12 +145,6 @@ class TokenService:
     def end_sessions(self, user: User) -> None:
         """Revoke every refresh token of ``user`` and refuse their id-tokens issued until now."""
         self.store.accounts.end_sessions(user.id, self.clock())
-
-    def rotate_key(self) -> int:
-        """Advance the key generation: every id-token issued before stops working (within
-        :data:`CACHE_SECONDS` in every API process). Returns the new generation."""
-        self._generation = None
-        return self.store.accounts.advance_counter(KEY_GENERATION)
 
     def _user(self, user_id: str) -> User | None:
         now = time.monotonic()

@@ -35,7 +35,8 @@ def run_worker(settings: Settings, embedded: bool = False) -> None:
     store = open_store(settings.database_url(), settings.database_pool_size)
     try:
         worker = Worker(store, DeviceCatalogue.load(settings.devices_file), settings)
-        limit_own_memory(settings.worker_memory_bytes)  # the zygote, forked above, is exempt
+        # the zygote it forks inherits this soft limit; each execution child sets its own
+        limit_own_memory(settings.worker_memory_bytes)
         worker.run_forever(lambda: stop.is_set() or (embedded and os.getppid() != parent))
     finally:
         store.close()
