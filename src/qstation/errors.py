@@ -113,6 +113,13 @@ class AccountNotFound(NotFound):
     code = 33
 
 
+class Forbidden(QStationError):
+    """You may not do this."""
+
+    code = 8
+    http_status = 403
+
+
 class PayloadTooLarge(QStationError):
     """The request body is too large."""
 

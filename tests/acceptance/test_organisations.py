@@ -69,9 +69,17 @@ def test_priorities_set_from_the_cli_order_the_queue_the_client_sees(tmp_path: P
         qstation("group", "set-priority", "acme", "batch", "1", *store)
         assert [queue_position(ada, ada_job), queue_position(bob, bob_job)] == [2, 1]
 
+        try:  # batch, which bob's group has priority 1 in, is not ada's to use
+            ada.process_circuit(ada.get_compiled_circuit(circuit), n_shots=10, group="batch")
+        except QuantinuumAPIError as error:
+            assert "you are not a member of the group 'batch' of acme" in str(error)
+        else:
+            raise AssertionError("a group the submitter is not a member of was accepted")
+        qstation("group", "add-member", "acme", "batch", ADA, *store)
+        assert qstation("group", "members", "acme", "batch", *store).split() == [ADA, BOB]
         ada_batch = ada.process_circuit(
             ada.get_compiled_circuit(circuit), n_shots=10, group="batch"
-        )  # any group of her organisation
+        )  # now a member
         assert queue_position(ada, ada_batch) == 2  # batch; bob's user priority 1 beats her 3
         try:
             ada.process_circuit(ada.get_compiled_circuit(circuit), n_shots=10, group="physics")

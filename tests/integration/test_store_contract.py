@@ -20,7 +20,7 @@ from sqlalchemy import Dialect, Engine, create_engine, insert, inspect, select, 
 from sqlalchemy.engine import make_url
 
 from qstation import errors
-from qstation.model import ExecutionOutcome, JobRecord, JobStatus, NewJob, User
+from qstation.model import ExecutionOutcome, Group, JobRecord, JobStatus, NewJob, User
 from qstation.store import JobStore, open_store
 from qstation.store.accounts import SpentToken
 from qstation.store.database import Database, create_store_engine
@@ -629,6 +629,29 @@ def test_removed_user_loses_refresh_tokens_but_keeps_jobs(store: JobStore) -> No
     assert store.jobs.get(job.id, ada.id) == job
 
 
+def test_users_are_members_of_their_own_group_and_of_those_they_are_added_to(
+    store: JobStore,
+) -> None:
+    store.organisations.create("acme", T0)
+    store.organisations.create_group(Group("acme", "lab"))
+    ada = store.accounts.create_user(dataclasses.replace(new_user(), organisation="acme"))
+    own = ada.group
+
+    assert store.organisations.is_member("acme", own, ada.id)
+    assert not store.organisations.is_member("acme", "lab", ada.id)
+    store.organisations.add_member("acme", "lab", ada.id)
+    store.organisations.add_member("acme", "lab", ada.id)  # twice: still one membership
+    assert store.organisations.members("acme", "lab") == [ada.email]
+    with pytest.raises(errors.AccountNotFound):
+        store.organisations.add_member("acme", "nowhere", ada.id)
+
+    assert store.organisations.remove_member("acme", "lab", ada.id)
+    assert not store.organisations.remove_member("acme", "lab", ada.id)
+    store.organisations.add_member("acme", "lab", ada.id)
+    store.accounts.remove_user(ada.email)
+    assert store.organisations.members("acme", "lab") == []
+
+
 def test_removing_an_unknown_user_is_refused(store: JobStore) -> None:
     with pytest.raises(errors.UserNotFound, match=re.escape("eve@example.org")):
         store.accounts.remove_user("eve@example.org")
@@ -912,9 +935,10 @@ def test_a_v7_store_keeps_its_refresh_tokens_each_as_a_family_and_drops_the_old_
             text("INSERT INTO service_secrets (name, value) VALUES ('id-token-signing-key', 'k')")
         )
 
-    assert migrate(engine) == [8]
+    assert migrate(engine) == [8, 9]
 
     store = JobStore(Database(engine))
+    assert store.organisations.is_member(user.organisation, user.group, user.id)
     assert store.accounts.get_secret("id-token-signing-key") is None
     assert store.accounts.consume_refresh_token("a" * 64, at(1)) == SpentToken(
         user.id, "a" * 32, reused=False
@@ -940,7 +964,7 @@ def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
         finished = {"status": "completed", "finished_at": recently, "cost": 7.5}
         conn.execute(insert(jobs).values(**columns_of(done), **{**v6_job, **finished}))
 
-    assert migrate(engine) == [7, 8]
+    assert migrate(engine) == [7, 8, 9]
 
     with engine.connect() as conn:
         assert set(conn.execute(select(jobs.c.id, jobs.c.user_priority))) == {

@@ -235,6 +235,51 @@ def group_list(**flags: Any) -> None:
             click.echo(f"{listed.organisation}\t{listed.name}\t{listed.priority}")
 
 
+@group.command("add-member")
+@click.argument("organisation")
+@click.argument("name")
+@click.argument("email")
+@store_options
+@fail_cleanly
+def group_add_member(organisation: str, name: str, email: str, **flags: Any) -> None:
+    """Let a user of the organisation submit jobs under the group (every user is a member of
+    their own group already)."""
+    with open_for(**flags) as services:
+        services.organisations.add_member(organisation, name, services.users.get(email))
+        services.audit.record(
+            "group.add-member", actor=OPERATOR, subject=f"{organisation}/{name}", detail=email
+        )
+    click.echo(f"{email} may submit under {name} of {organisation}")
+
+
+@group.command("remove-member")
+@click.argument("organisation")
+@click.argument("name")
+@click.argument("email")
+@store_options
+@fail_cleanly
+def group_remove_member(organisation: str, name: str, email: str, **flags: Any) -> None:
+    """Stop a user submitting under the group (not their own group)."""
+    with open_for(**flags) as services:
+        services.organisations.remove_member(organisation, name, services.users.get(email))
+        services.audit.record(
+            "group.remove-member", actor=OPERATOR, subject=f"{organisation}/{name}", detail=email
+        )
+    click.echo(f"{email} may no longer submit under {name} of {organisation}")
+
+
+@group.command("members")
+@click.argument("organisation")
+@click.argument("name")
+@store_options
+@fail_cleanly
+def group_members(organisation: str, name: str, **flags: Any) -> None:
+    """List the emails of a group's members."""
+    with open_for(**flags) as services:
+        for email in services.organisations.members(organisation, name):
+            click.echo(email)
+
+
 @click.group()
 def quota() -> None:
     """Manage monthly HQC credits: per organisation or group, hardware and emulators apart."""

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from qstation.devices.catalogue import DeviceCatalogue
-from qstation.errors import BadRequest, InvalidJobRequest, JobNotFound
+from qstation.errors import BadRequest, Forbidden, InvalidJobRequest, JobNotFound
 from qstation.model import JobQuery, JobRecord, NewJob, User
 from qstation.scheduling.policy import FAIR_SHARE_WINDOW
 from qstation.service.audit import AuditLog
@@ -180,13 +180,18 @@ class JobService:
         return first.id, None
 
     def _group(self, user: User, named: str | None) -> str:
-        """The group the job runs for: the one it names, in the submitter's organisation, or
-        the submitter's own."""
-        if named is None:
+        """The group the job runs for: the one it names, of which the submitter must be a
+        member, or the submitter's own."""
+        if named is None or named == user.group:
             return user.group
+        if self.store.organisations.is_member(user.organisation, named, user.id):
+            return named
         if self.store.organisations.get_group(user.organisation, named) is None:
             raise InvalidJobRequest(f"the organisation {user.organisation} has no group {named!r}")
-        return named
+        raise Forbidden(
+            f"you are not a member of the group {named!r} of {user.organisation}; an "
+            "administrator adds members with qstation group add-member"
+        )
 
     def find(self, user: User, query: JobQuery) -> list[JobRecord]:
         if not 1 <= query.limit <= MAX_PAGE:

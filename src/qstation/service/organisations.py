@@ -2,7 +2,8 @@
 
 Administrators manage them from the CLI (``qstation org``, ``group`` and ``quota``). Every
 organisation has a ``DEFAULT`` group, made with it; a job that names no group goes to its
-submitter's group, and one that names a group outside their organisation is refused.
+submitter's own group; one may name another group only if its submitter is a member of it
+(``qstation group add-member``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 
 from qstation.errors import AccountNotFound, BadRequest
-from qstation.model import DEFAULT_GROUP, CreditKind, CreditQuota, Group
+from qstation.model import DEFAULT_GROUP, CreditKind, CreditQuota, Group, User
 from qstation.scheduling.policy import DEFAULT_PRIORITY, check_priority
 from qstation.service.clock import Clock, utc_now
 from qstation.service.validation import GROUP_LENGTH, check_plain_text
@@ -38,6 +39,23 @@ class OrganisationService:
 
     def groups(self) -> list[Group]:
         return self.store.organisations.groups()
+
+    def add_member(self, organisation: str, group: str, user: User) -> None:
+        """Let ``user``, of this organisation, submit jobs under ``group``."""
+        if user.organisation != organisation:
+            raise BadRequest(f"{user.email} belongs to {user.organisation}, not {organisation}")
+        self.group(organisation, group)
+        self.store.organisations.add_member(organisation, group, user.id)
+
+    def remove_member(self, organisation: str, group: str, user: User) -> None:
+        if group == user.group and organisation == user.organisation:
+            raise BadRequest(f"{group} is {user.email}'s own group; give them another first")
+        if not self.store.organisations.remove_member(organisation, group, user.id):
+            raise AccountNotFound(f"{user.email} is not a member of {group} of {organisation}")
+
+    def members(self, organisation: str, group: str) -> list[str]:
+        self.group(organisation, group)
+        return self.store.organisations.members(organisation, group)
 
     def require(self, organisation: str) -> None:
         """Raise :class:`AccountNotFound` unless the organisation exists."""

@@ -14,8 +14,9 @@ from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.database import Database, PreparedRead
 from qstation.store.fair_share import add_lanes
 from qstation.store.job_states import waiting
+from qstation.store.organisations import add_membership
 from qstation.store.records import columns_of, user_record
-from qstation.store.schema import jobs, refresh_tokens, service_secrets, users
+from qstation.store.schema import group_members, jobs, refresh_tokens, service_secrets, users
 
 
 class AccountRepository:
@@ -26,6 +27,7 @@ class AccountRepository:
         exists = errors.UserExists(f"A user with email {user.email} exists already.")
         with self._db.write(conflict=exists) as conn:
             conn.execute(insert(users).values(columns_of(user)))
+            add_membership(self._db, conn, user.organisation, user.group, user.id)
         return user
 
     def set_user_priority(self, email: str, priority: int) -> None:
@@ -61,6 +63,7 @@ class AccountRepository:
             if user_id is None:
                 raise _no_user(email)
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.user_id == user_id))
+            conn.execute(delete(group_members).where(group_members.c.user_id == user_id))
             conn.execute(delete(users).where(users.c.id == user_id))
             _move_waiting_jobs(self._db, conn, user_id, DEFAULT_PRIORITY)
 

@@ -313,6 +313,27 @@ def _add_security(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _add_group_members(conn: Connection) -> None:
+    v9 = MetaData()
+    Table("users", v9, Column("id", String(32), primary_key=True))
+    members = Table(
+        "group_members",
+        v9,
+        Column("organisation", String(64), primary_key=True),
+        Column("group_name", String(64), primary_key=True),
+        Column("user_id", String(32), ForeignKey("users.id"), primary_key=True),
+        Index("ix_group_members_user_id", "user_id"),
+    )
+    members.create(conn, checkfirst=False)
+    # every user belongs to their own group, as they may always have submitted under it
+    conn.execute(
+        text(
+            "INSERT INTO group_members (organisation, group_name, user_id)"
+            " SELECT organisation, group_name, id FROM users"
+        )
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
@@ -326,6 +347,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         8, "revocation, MFA, refresh-token families, login throttling, audit log", _add_security
     ),
+    Migration(9, "explicit group membership", _add_group_members),
 )
 
 

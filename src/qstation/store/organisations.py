@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, insert, select, update
 
 from qstation import errors
 from qstation.model import DEFAULT_GROUP, CreditKind, CreditQuota, Group
 from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.charges import holder, quota_key, spent
-from qstation.store.database import Database
+from qstation.store.database import Database, PreparedRead
 from qstation.store.records import group_record
-from qstation.store.schema import credit_quotas, organisations, user_groups
+from qstation.store.schema import credit_quotas, group_members, organisations, user_groups, users
 
 
 class OrganisationRepository:
@@ -67,6 +67,48 @@ class OrganisationRepository:
             ).all()
         return [group_record(row) for row in rows]
 
+    # --- membership ----------------------------------------------------------------------
+
+    def add_member(self, organisation: str, group: str, user_id: str) -> None:
+        """Let the user submit under the group (a no-op if they may already)."""
+        with self._db.write() as conn:
+            if not _group_exists(conn, organisation, group):
+                raise _no_group(organisation, group)
+            add_membership(self._db, conn, organisation, group, user_id)
+
+    def remove_member(self, organisation: str, group: str, user_id: str) -> bool:
+        """False if the user was not a member."""
+        with self._db.write() as conn:
+            removed = conn.execute(
+                delete(group_members).where(
+                    group_members.c.organisation == organisation,
+                    group_members.c.group_name == group,
+                    group_members.c.user_id == user_id,
+                )
+            )
+        return removed.rowcount == 1
+
+    def is_member(self, organisation: str, group: str, user_id: str) -> bool:
+        rows = self._db.read_rows(
+            _MEMBERSHIP, {"organisation": organisation, "group_name": group, "user_id": user_id}
+        )
+        return bool(rows)
+
+    def members(self, organisation: str, group: str) -> list[str]:
+        """The emails of the group's members."""
+        with self._db.read() as conn:
+            return list(
+                conn.scalars(
+                    select(users.c.email)
+                    .join(group_members, group_members.c.user_id == users.c.id)
+                    .where(
+                        group_members.c.organisation == organisation,
+                        group_members.c.group_name == group,
+                    )
+                    .order_by(users.c.email)
+                )
+            )
+
     # --- monthly credit quotas ------------------------------------------------------------
 
     def set_quota(self, quota: CreditQuota) -> None:
@@ -111,6 +153,25 @@ class OrganisationRepository:
         """HQCs charged to the organisation (or group) for ``kind`` since the month began."""
         with self._db.read() as conn:
             return spent(conn, organisation, group, kind, now)
+
+
+def add_membership(
+    database: Database, conn: Connection, organisation: str, group: str, user_id: str
+) -> None:
+    conn.execute(
+        database.insert(group_members)
+        .values(organisation=organisation, group_name=group, user_id=user_id)
+        .on_conflict_do_nothing()
+    )
+
+
+_MEMBERSHIP = PreparedRead(
+    select(group_members.c.user_id).where(
+        group_members.c.organisation == bindparam("organisation"),
+        group_members.c.group_name == bindparam("group_name"),
+        group_members.c.user_id == bindparam("user_id"),
+    )
+)
 
 
 def _key_of(quota: CreditQuota) -> tuple[str, str | None, CreditKind]:

@@ -69,6 +69,18 @@ user_groups = Table(
     Column("priority", Integer, nullable=False),
 )
 
+group_members = Table(
+    "group_members",
+    metadata,
+    # Who may submit jobs under a group: every user is a member of their own (default) group,
+    # and administrators add them to others.
+    Column("organisation", String(64), primary_key=True),
+    Column("group_name", String(64), primary_key=True),
+    # no key to user_groups: like users.group_name, a membership may name a group made later
+    Column("user_id", String(32), ForeignKey("users.id"), primary_key=True),
+    Index("ix_group_members_user_id", "user_id"),
+)
+
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
