@@ -72,6 +72,17 @@ ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 
+class Role(enum.StrEnum):
+    """What a user may administer besides their own jobs."""
+
+    MEMBER = "member"
+    """Their own jobs only."""
+    ADMIN = "admin"
+    """Also their organisation: its users, groups, members, priorities and quotas."""
+    OPERATOR = "operator"
+    """Every organisation, the calendar of operational hours, and the audit log."""
+
+
 @dataclass(frozen=True)
 class User:
     id: str
@@ -88,6 +99,7 @@ class User:
     """The TOTP secret, encrypted (see :mod:`qstation.security.keys`); None: no MFA."""
     mfa_last_step: int | None = None
     """The time step of the last code accepted, so no code is accepted twice."""
+    role: Role = Role.MEMBER
 
 
 class CreditKind(enum.StrEnum):

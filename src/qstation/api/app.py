@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qstation import __version__
+from qstation.api.admin import router as admin_router
 from qstation.api.body_limit import BodyLimit
 from qstation.api.errors import install_error_handlers
 from qstation.api.routes import router
@@ -56,4 +57,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(router)
+    app.include_router(admin_router)
     return app

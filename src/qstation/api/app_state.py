@@ -12,3 +12,8 @@ if TYPE_CHECKING:
 
 def services_of(request: Request) -> Services:
     return cast("Services", request.app.state.services)
+
+
+def source_of(request: Request) -> str:
+    """The client's address (a trusted proxy's forwarded one: ``QSTATION_TRUSTED_PROXIES``)."""
+    return request.client.host if request.client else "unknown"

@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from qstation.api.app_state import services_of
+from qstation.api.app_state import services_of, source_of
 from qstation.api.wire import job_view
 from qstation.errors import AuthenticationFailed, BadRequest
 from qstation.model import JobQuery, JobRecord, JobStatus, User
@@ -86,7 +86,7 @@ async def login(request: Request) -> dict[str, str]:
         raise BadRequest("login needs 'email' and 'password', or 'refresh-token'")
     if code is not None and not isinstance(code, str | int):
         raise BadRequest("the MFA 'code' must be a string of digits")
-    source = request.client.host if request.client else "unknown"
+    source = source_of(request)
     code_text = None if code is None else str(code)
     pair = await run_in_threadpool(services.logins.login, email, password, code_text, source)
     return pair.wire()

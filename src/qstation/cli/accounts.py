@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from qstation.cli.common import OPERATOR, PRIORITY, fail_cleanly, open_for, store_options
-from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION, CreditKind
+from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION, CreditKind, Role
 from qstation.scheduling.policy import DEFAULT_PRIORITY
 
 
@@ -33,6 +33,10 @@ def user() -> None:
 @click.option(
     "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
 )
+@click.option("--admin", is_flag=True, help="An administrator of their organisation.")
+@click.option(
+    "--operator", is_flag=True, help="An operator: every organisation, the calendar, the audit log."
+)
 @store_options
 @fail_cleanly
 def user_add(
@@ -41,16 +45,21 @@ def user_add(
     organisation: str,
     priority: int,
     password_stdin: bool,
+    admin: bool,
+    operator: bool,
     **flags: Any,
 ) -> None:
     """Create a user; the password is read from standard input."""
+    if admin and operator:
+        raise click.UsageError("--admin and --operator exclude each other")
+    role = Role.OPERATOR if operator else Role.ADMIN if admin else Role.MEMBER
     password = sys.stdin.readline().rstrip("\r\n")
     with open_for(**flags) as services:
-        created = services.users.add(email, password, group, organisation, priority)
-        services.audit.record("user.add", actor=OPERATOR, subject=created.email)
+        created = services.users.add(email, password, group, organisation, priority, role)
+        services.audit.record("user.add", actor=OPERATOR, subject=created.email, detail=role)
     click.echo(
         f"added {created.email} (organisation {created.organisation}, group {created.group}, "
-        f"priority {created.priority})"
+        f"priority {created.priority}, role {created.role})"
     )
 
 
@@ -58,14 +67,27 @@ def user_add(
 @store_options
 @fail_cleanly
 def user_list(**flags: Any) -> None:
-    """List users: email, group, creation time, organisation, priority."""
+    """List users: email, group, creation time, organisation, priority, role."""
     with open_for(**flags) as services:
         for account in services.users.list():
             created = account.created_at.isoformat(timespec="seconds")
             click.echo(
                 f"{account.email}\t{account.group}\t{created}\t{account.organisation}"
-                f"\t{account.priority}"
+                f"\t{account.priority}\t{account.role}"
             )
+
+
+@user.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([role.value for role in Role]))
+@store_options
+@fail_cleanly
+def user_set_role(email: str, role: str, **flags: Any) -> None:
+    """Make a user a member, an administrator of their organisation, or an operator."""
+    with open_for(**flags) as services:
+        services.users.set_role(email, Role(role))
+        services.audit.record("user.set-role", actor=OPERATOR, subject=email, detail=role)
+    click.echo(f"{email} is now {role}")
 
 
 @user.command("set-priority")

@@ -8,6 +8,7 @@ from qstation.devices.catalogue import DeviceCatalogue
 from qstation.errors import ConfigurationError
 from qstation.security.files import private_directory, private_sqlite_files
 from qstation.security.keys import ServiceKeys
+from qstation.service.administration import Administration
 from qstation.service.audit import AuditLog
 from qstation.service.calendar import CalendarService
 from qstation.service.jobs import JobService
@@ -40,6 +41,9 @@ class Services:
             audit=self.audit,
         )
         self.calendar = CalendarService(store, catalogue)
+        self.administration = Administration(
+            self.users, self.organisations, self.calendar, self.audit
+        )
 
     @cached_property
     def keys(self) -> ServiceKeys:

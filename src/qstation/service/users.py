@@ -6,7 +6,7 @@ import contextlib
 import secrets
 
 from qstation.errors import BadRequest, JobAlreadyFinished, UserNotFound
-from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION, JobQuery, JobStatus, User
+from qstation.model import DEFAULT_GROUP, DEFAULT_ORGANISATION, JobQuery, JobStatus, Role, User
 from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.security import totp
 from qstation.security.keys import ServiceKeys
@@ -33,6 +33,7 @@ class UserService:
         group: str | None = None,
         organisation: str = DEFAULT_ORGANISATION,
         priority: int = DEFAULT_PRIORITY,
+        role: Role = Role.MEMBER,
     ) -> User:
         """A new user of an existing organisation. Their default ``group`` is made in it when
         it is new (creating users is an administrator's act)."""
@@ -53,8 +54,12 @@ class UserService:
             created_at=self.clock(),
             organisation=organisation,
             priority=checked_priority(priority),
+            role=role,
         )
         return self.store.accounts.create_user(user)
+
+    def set_role(self, email: str, role: Role) -> None:
+        self.store.accounts.set_role(normalise_email(email), role)
 
     def set_priority(self, email: str, priority: int) -> None:
         self.store.accounts.set_user_priority(normalise_email(email), checked_priority(priority))

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, or_, select, update
 
 from qstation import errors
-from qstation.model import User
+from qstation.model import Role, User
 from qstation.scheduling.policy import DEFAULT_PRIORITY
 from qstation.store.database import Database, PreparedRead
 from qstation.store.fair_share import add_lanes
@@ -42,6 +42,12 @@ class AccountRepository:
             if user_id is None:
                 raise _no_user(email)
             _move_waiting_jobs(self._db, conn, user_id, priority)
+
+    def set_role(self, email: str, role: Role) -> None:
+        with self._db.write() as conn:
+            changed = conn.execute(update(users).where(users.c.email == email).values(role=role))
+        if changed.rowcount != 1:
+            raise _no_user(email)
 
     def get_user_by_email(self, email: str) -> User | None:
         return self._find_user(users.c.email == email)

@@ -313,7 +313,7 @@ def _add_security(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
-def _add_group_members(conn: Connection) -> None:
+def _add_group_members_and_roles(conn: Connection) -> None:
     v9 = MetaData()
     Table("users", v9, Column("id", String(32), primary_key=True))
     members = Table(
@@ -325,13 +325,13 @@ def _add_group_members(conn: Connection) -> None:
         Index("ix_group_members_user_id", "user_id"),
     )
     members.create(conn, checkfirst=False)
-    # every user belongs to their own group, as they may always have submitted under it
-    conn.execute(
-        text(
-            "INSERT INTO group_members (organisation, group_name, user_id)"
-            " SELECT organisation, group_name, id FROM users"
-        )
-    )
+    for statement in (
+        # every user belongs to their own group, as they may always have submitted under it
+        "INSERT INTO group_members (organisation, group_name, user_id)"
+        " SELECT organisation, group_name, id FROM users",
+        "ALTER TABLE users ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'member'",
+    ):
+        conn.execute(text(statement))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -347,7 +347,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         8, "revocation, MFA, refresh-token families, login throttling, audit log", _add_security
     ),
-    Migration(9, "explicit group membership", _add_group_members),
+    Migration(9, "explicit group membership; roles", _add_group_members_and_roles),
 )
 
 

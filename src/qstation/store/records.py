@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from qstation.model import Attempt, Group, JobRecord, JobStatus, NewJob, User
+from qstation.model import Attempt, Group, JobRecord, JobStatus, NewJob, Role, User
 from qstation.scheduling.calendar import CalendarEvent, EventKind
 
 # Record fields whose column is named differently ("group" is an SQL keyword).
@@ -33,7 +33,8 @@ def job_record(row: Row[Any] | Mapping[str, Any]) -> JobRecord:
 
 
 def user_record(row: Row[Any] | Mapping[str, Any]) -> User:
-    return User(**_fields_of(User, row))
+    values = _fields_of(User, row)
+    return User(**{**values, "role": Role(values["role"])})
 
 
 def attempt_record(row: Row[Any]) -> Attempt:

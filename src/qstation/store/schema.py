@@ -52,6 +52,7 @@ users = Table(
     # the TOTP secret, encrypted with a key derived from the key file; null: no MFA
     Column("mfa_secret", Text, nullable=True),
     Column("mfa_last_step", BigInteger, nullable=True),  # a code is accepted once
+    Column("role", String(16), nullable=False),  # member, admin (of their organisation), operator
 )
 
 organisations = Table(
