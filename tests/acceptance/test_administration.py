@@ -45,7 +45,8 @@ def test_an_administrator_runs_their_organisation_and_every_act_is_audited(
         newcomer = token_of(service.url, "new@example.org")
         assert submit(service.url, newcomer, group="lab").status_code == 403
         assert call("POST", "groups/default/lab/members", {"email": "new@example.org"}).ok
-        assert submit(service.url, newcomer, group="lab").status_code == 200
+        accepted = submit(service.url, newcomer, group="lab")
+        assert accepted.status_code == 200
         assert [g["name"] for g in call("GET", "groups").json()] == ["DEFAULT", "lab"]
         quota = call("PUT", "quotas", {"kind": "emulator", "credits": 250})
         assert quota.status_code == 200
@@ -63,6 +64,7 @@ def test_an_administrator_runs_their_organisation_and_every_act_is_audited(
             (ADMIN, "group.add-member", "default/lab", "127.0.0.1"),
             (ADMIN, "quota.set", "default/*", "127.0.0.1"),
             (ADMIN, "user.revoke", "new@example.org", "127.0.0.1"),
+            ("new@example.org", "job.submit", accepted.json()["job"], "127.0.0.1"),
         } <= acts
         assert "\tuser.add\t" + ADMIN in qstation("audit", "--actor", "operator", *store)
     finally:

@@ -117,7 +117,8 @@ async def submit_job(request: Request, user: CurrentUser) -> dict[str, Any]:
     body = parse_json_body(await request.body())
     jobs = services_of(request).jobs
     prepared = await in_store(request, jobs.prepare, user, body)
-    job = await asyncio.wrap_future(jobs.commit(prepared))  # committed with its neighbours
+    committed = jobs.commit(prepared, user, source_of(request))  # with its neighbours
+    job = await asyncio.wrap_future(committed)
     return {"job": job.id, "status": job.status.value, "submit-date": job_view(job)["submit-date"]}
 
 

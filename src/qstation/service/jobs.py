@@ -36,6 +36,7 @@ from qstation.service.validation import (
 )
 from qstation.settings import Settings
 from qstation.store import JobStore
+from qstation.store.audit import AuditEntry
 
 _SEED_LIMIT = 2**63  # seeds are stored as signed 64-bit integers
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
@@ -104,9 +105,13 @@ class JobService:
         """Validate and commit a job; it is durable before this returns."""
         return self.store.jobs.create(self.prepare(user, body))
 
-    def commit(self, job: NewJob) -> Future[JobRecord]:
-        """Commit a prepared job; the job is durable once the future is done."""
-        return self.store.jobs.create_later(job)
+    def commit(self, job: NewJob, submitter: User, source: str) -> Future[JobRecord]:
+        """Commit a prepared job with its audit row; the job is durable once the future is
+        done."""
+        entry = AuditEntry(
+            job.submitted_at, "job.submit", "ok", submitter.email, job.id, source, job.machine
+        )
+        return self.store.jobs.create_later(job, entry)
 
     def prepare(self, user: User, body: Any) -> NewJob:
         """The job a submission describes, validated and ready to commit."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from qstation.store.database import Database
 from qstation.store.schema import audit_log
@@ -38,14 +39,20 @@ class AuditQuery:
     limit: int = 100
 
 
+def record_entries(conn: Connection, entries: Sequence[AuditEntry]) -> None:
+    """Add ``entries`` in the caller's transaction (a submission's row commits with its job)."""
+    if entries:
+        rows = [{k: v for k, v in asdict(entry).items() if k != "id"} for entry in entries]
+        conn.execute(insert(audit_log), rows)
+
+
 class AuditRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
 
     def record(self, entry: AuditEntry) -> None:
-        values = {k: v for k, v in asdict(entry).items() if k != "id"}
         with self._db.write() as conn:
-            conn.execute(insert(audit_log).values(values))
+            record_entries(conn, [entry])
 
     def find(self, query: AuditQuery) -> list[AuditEntry]:
         """Newest first."""

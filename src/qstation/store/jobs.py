@@ -26,6 +26,7 @@ from qstation.model import (
     NewJob,
 )
 from qstation.scheduling.policy import DEFAULT_PRIORITY
+from qstation.store.audit import AuditEntry, record_entries
 from qstation.store.charges import quota_shortfall
 from qstation.store.database import Database, PreparedRead, PreparedWrite
 from qstation.store.fair_share import add_lanes, record_usage
@@ -50,19 +51,23 @@ class JobRepository:
         self._db = database
         self._submissions = GroupCommit(self._create_all, "job-submissions")
 
-    def create(self, job: NewJob) -> JobRecord:
-        """Commit a queued job; once this returns, the job survives a crash. Jobs created at
-        the same time by several threads share one transaction (group commit)."""
-        return self._submissions.write(job)
+    def create(self, job: NewJob, audit: AuditEntry | None = None) -> JobRecord:
+        """Commit a queued job (and its audit row); once this returns, the job survives a
+        crash. Jobs created at the same time by several threads share one transaction (group
+        commit)."""
+        return self._submissions.write((job, audit))
 
-    def create_later(self, job: NewJob) -> Future[JobRecord]:
+    def create_later(self, job: NewJob, audit: AuditEntry | None = None) -> Future[JobRecord]:
         """:meth:`create` without waiting: the job is committed when the future is done."""
-        return self._submissions.submit(job)
+        return self._submissions.submit((job, audit))
 
     def close(self) -> None:
         self._submissions.close()
 
-    def _create_all(self, new_jobs: Sequence[NewJob]) -> list[JobRecord]:
+    def _create_all(
+        self, submissions: Sequence[tuple[NewJob, AuditEntry | None]]
+    ) -> list[JobRecord]:
+        new_jobs = [job for job, _ in submissions]
         created = [JobRecord(**asdict(job), status=JobStatus.QUEUED) for job in new_jobs]
         rows = [
             {**columns_of(job), "status": JobStatus.QUEUED.value, "cancel_requested": False}
@@ -81,6 +86,7 @@ class JobRepository:
                 for row in rows
             }
             add_lanes(self._db, conn, lanes)
+            record_entries(conn, [entry for _, entry in submissions if entry is not None])
             self._db.announce_waiting_job(conn)
         return created
 
