@@ -20,10 +20,11 @@ from qstation.security.keys import ServiceKeys
 from tests.acceptance.service import PASSWORD, ServiceProcess, qstation
 
 OWNER, SAME_GROUP, OTHER_ORG = "owner@example.org", "peer@example.org", "rival@acme.org"
+SAME_ORG = "colleague@example.org"  # another group of the owner's organisation
 ADMIN, FOREIGN_ADMIN, OPERATOR = "admin@example.org", "boss@acme.org", "ops@example.org"
 REVOKED, REMOVED = "revoked@example.org", "removed@example.org"
 INVALID = ("anonymous", "expired", "tampered", "revoked", "removed")
-MEMBERS = ("owner", "same group", "other organisation")
+MEMBERS = ("owner", "same group", "same organisation", "other organisation")
 ADMINS = ("organisation admin", "other organisation's admin", "operator")
 CALLERS = MEMBERS + ADMINS + INVALID
 
@@ -55,7 +56,8 @@ def _new_user() -> dict[str, object]:
             "organisation": "default"}  # fmt: skip
 
 
-# (method, path) → the call. {job_id} is a fresh job of the owner's; {event_id} a fresh window.
+# (method, path) → the call. {job_id} is a fresh job of the owner's, {event_id} a fresh window,
+# and the {email} to revoke a fresh user of the owner's organisation.
 MATRIX: dict[tuple[str, str], Call] = {
     ("GET", "/v1/machine/"): Call(allowed=EVERYONE),
     ("GET", "/v1/machine"): Call(allowed=EVERYONE),
@@ -67,9 +69,7 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", "/v1/jobs"): Call(allowed=EVERYONE),
     ("GET", "/v1/admin/users"): Call(query="?organisation=default", allowed=ADMINISTERS_DEFAULT),
     ("POST", "/v1/admin/users"): Call(body=_new_user, allowed=ADMINISTERS_DEFAULT),
-    ("POST", "/v1/admin/users/{email}/revoke"): Call(
-        {"email": SAME_GROUP}, allowed=ADMINISTERS_DEFAULT
-    ),
+    ("POST", "/v1/admin/users/{email}/revoke"): Call(allowed=ADMINISTERS_DEFAULT),
     ("GET", "/v1/admin/groups"): Call(query="?organisation=default", allowed=ADMINISTERS_DEFAULT),
     ("POST", "/v1/admin/groups"): Call(
         body=lambda: {"organisation": "default", "name": f"g{next(_unique)}"},
@@ -146,13 +146,14 @@ def callers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceP
     for email in (OWNER, SAME_GROUP, REVOKED, REMOVED):
         service.add_user(email)
     for email, extra in (
-        (OTHER_ORG, ["--org", "acme"]), (ADMIN, ["--admin"]),
+        (OTHER_ORG, ["--org", "acme"]), (SAME_ORG, ["--group", "extra"]), (ADMIN, ["--admin"]),
         (FOREIGN_ADMIN, ["--org", "acme", "--admin"]), (OPERATOR, ["--operator"]),
     ):  # fmt: skip
         qstation("user", "add", email, *extra, "--password-stdin", *store, stdin=PASSWORD + "\n")
     service.start()
     emails = {
-        "owner": OWNER, "same group": SAME_GROUP, "other organisation": OTHER_ORG,
+        "owner": OWNER, "same group": SAME_GROUP, "same organisation": SAME_ORG,
+        "other organisation": OTHER_ORG,
         "organisation admin": ADMIN, "other organisation's admin": FOREIGN_ADMIN,
         "operator": OPERATOR, "revoked": REVOKED, "removed": REMOVED,
     }  # fmt: skip
@@ -225,6 +226,12 @@ def _fresh_blanks(base: str, tokens: Tokens, path: str) -> dict[str, str]:
         )
         assert made.status_code == 200, made.text
         blanks["event_id"] = str(made.json()["id"])
+    if path.endswith("/revoke"):  # a user of the owner's organisation no caller is
+        made = requests.post(
+            base + "/v1/admin/users", data=json.dumps(_new_user()), headers=operator, timeout=30
+        )
+        assert made.status_code == 200, made.text
+        blanks["email"] = str(made.json()["email"])
     if path.endswith("/members/{email}"):
         added = requests.post(
             base + "/v1/admin/groups/default/extra/members",
