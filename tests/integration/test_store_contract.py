@@ -652,6 +652,11 @@ def test_users_are_members_of_their_own_group_and_of_those_they_are_added_to(
     assert store.organisations.members("acme", "lab") == []
 
 
+def test_an_id_past_64_bits_is_a_clear_refusal_not_a_crash(store: JobStore) -> None:
+    with pytest.raises((errors.BadRequest, errors.NotFound)):
+        store.calendar.remove(2**70)  # sqlite3 cannot even bind it; PostgreSQL finds nothing
+
+
 def test_removing_an_unknown_user_is_refused(store: JobStore) -> None:
     with pytest.raises(errors.UserNotFound, match=re.escape("eve@example.org")):
         store.accounts.remove_user("eve@example.org")

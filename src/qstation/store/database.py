@@ -335,6 +335,8 @@ def translate_database_errors(conflict: errors.AlreadyExists | None = None) -> I
         raise errors.StoreUnavailable() from exc
     except DataError as exc:
         raise errors.BadRequest(f"a value could not be stored: {_refusal(exc)}") from exc
+    except OverflowError as exc:  # sqlite3 refuses integers past 64 bits before SQL sees them
+        raise errors.BadRequest("a number is too large for the database") from exc
 
 
 def _wrapped(error: Exception, sql: str, dialect: Dialect) -> StatementError:
