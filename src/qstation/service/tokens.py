@@ -142,10 +142,6 @@ class TokenService:
             raise AuthenticationFailed("the id-token was revoked; log in again")
         return user
 
-    def end_sessions(self, user: User) -> None:
-        """Revoke every refresh token of ``user`` and refuse their id-tokens issued until now."""
-        self.store.accounts.end_sessions(user.id, self.clock())
-
     def _user(self, user_id: str) -> User | None:
         now = time.monotonic()
         cached = self._users.get(user_id)
