@@ -15,13 +15,18 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.runtime-installed
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
+# The portal's browser tests drive Debian's Chromium (Playwright downloads no browser here).
+/usr/bin/chromium:
+	apt-get install -y --no-install-recommends chromium chromium-driver || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
+
 ## Start the service: HTTP API on 127.0.0.1:8000 + an embedded worker, SQLite in the user's data dir.
 serve: $(VENV)/.runtime-installed
 	$(VENV)/bin/qstation serve $(ARGS)
 
 ## Lint, type-check, then run the whole test suite (starts the local PostgreSQL server if it is
 ## down). `make test ARGS="-m 'not slow'"` is the fast loop.
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed /usr/bin/chromium
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy

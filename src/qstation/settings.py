@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     expired 60 s early, so a shorter one sends it to log in again at every request."""
     refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
     """Lifetime of a refresh token; each use spends it and returns a new one."""
+    portal_session_seconds: int = Field(default=8 * 3600, ge=300, le=30 * 24 * 3600)
+    """How long a sign-in to the user portal lasts; signing out, a new password, revocation
+    and ``qstation key rotate`` end it sooner."""
 
     key_file: Path | None = None
     """The file (mode 0600) holding the master key that id-token signing keys and MFA secrets

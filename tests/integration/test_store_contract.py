@@ -940,7 +940,7 @@ def test_a_v7_store_keeps_its_refresh_tokens_each_as_a_family_and_drops_the_old_
             text("INSERT INTO service_secrets (name, value) VALUES ('id-token-signing-key', 'k')")
         )
 
-    assert migrate(engine) == [8, 9]
+    assert migrate(engine) == [8, 9, 10]
 
     store = JobStore(Database(engine))
     assert store.organisations.is_member(user.organisation, user.group, user.id)
@@ -969,7 +969,7 @@ def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
         finished = {"status": "completed", "finished_at": recently, "cost": 7.5}
         conn.execute(insert(jobs).values(**columns_of(done), **{**v6_job, **finished}))
 
-    assert migrate(engine) == [7, 8, 9]
+    assert migrate(engine) == [7, 8, 9, 10]
 
     with engine.connect() as conn:
         assert set(conn.execute(select(jobs.c.id, jobs.c.user_priority))) == {

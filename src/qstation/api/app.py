@@ -7,12 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from qstation import __version__
 from qstation.api.admin import router as admin_router
 from qstation.api.body_limit import BodyLimit
+from qstation.api.docs_pages import install_docs_pages
 from qstation.api.errors import install_error_handlers
 from qstation.api.routes import router
+from qstation.portal import router as portal_router
+from qstation.portal.web import STATIC_DIRECTORY
 from qstation.processes import die_with_parent
 from qstation.service.services import open_services
 from qstation.settings import Settings
@@ -53,9 +57,14 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="The H-Series machine API v1, self-hosted.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs_pages
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(router)
     app.include_router(admin_router)
+    install_docs_pages(app)
+    app.mount("/static/portal", StaticFiles(directory=STATIC_DIRECTORY), name="portal-assets")
+    app.include_router(portal_router)
     return app

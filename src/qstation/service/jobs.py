@@ -37,6 +37,7 @@ from qstation.service.validation import (
 from qstation.settings import Settings
 from qstation.store import JobStore
 from qstation.store.audit import AuditEntry
+from qstation.store.standing import Standing
 
 _SEED_LIMIT = 2**63  # seeds are stored as signed 64-bit integers
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
@@ -97,6 +98,7 @@ class JobService:
         self.store = store
         self.catalogue = catalogue
         self.clock = clock
+        self.window = fair_share_window
         self.positions = QueuePositions(store.dispatch, fair_share_window, clock)
         self.limits = SubmissionLimits(store, settings or Settings())
         self.audit = audit
@@ -213,6 +215,10 @@ class JobService:
         """Submitted in the last second and not finished: worth a short wait before answering."""
         fresh = self.clock() - job.submitted_at < _FRESH
         return fresh and not job.status.is_final
+
+    def standing(self, job: JobRecord) -> Standing | None:
+        """Where a waiting job stands and which rule puts each job ahead of it."""
+        return self.store.dispatch.standing(job.id, job.machine, self.clock(), self.window)
 
     def known_queue_position(self, job: JobRecord) -> int | None:
         """:meth:`queue_position` when a fresh ranking has it at hand (no I/O), else None."""

@@ -38,6 +38,12 @@ class LoginService:
         self.clock = clock
 
     def login(self, email: str, password: str, code: str | None, source: str) -> TokenPair:
+        """A token pair for the API's clients."""
+        return self.tokens.issue(self.authenticate(email, password, code, source))
+
+    def authenticate(self, email: str, password: str, code: str | None, source: str) -> User:
+        """The user these credentials name, checked under the throttle (the portal's sign-in
+        opens a session with it instead of issuing tokens)."""
         try:
             email = normalise_email(email)
         except BadRequest:
@@ -56,7 +62,7 @@ class LoginService:
             self._check_code(user, code, source, keys)
         self.store.throttle.clear(throttle.account_key(email, source))
         self.audit.record("login", actor=email, source=source)
-        return self.tokens.issue(user)
+        return user
 
     def _check_code(
         self, user: User, code: str | None, source: str, keys: dict[str, throttle.ThrottleRule]

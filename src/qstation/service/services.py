@@ -14,6 +14,7 @@ from qstation.service.calendar import CalendarService
 from qstation.service.jobs import JobService
 from qstation.service.logins import LoginService
 from qstation.service.organisations import OrganisationService
+from qstation.service.portal_sessions import PortalSessions
 from qstation.service.tokens import TokenService
 from qstation.service.users import UserService
 from qstation.settings import Settings
@@ -59,6 +60,11 @@ class Services:
     @cached_property
     def logins(self) -> LoginService:
         return LoginService(self.store, self.keys, self.tokens, self.audit)
+
+    @cached_property
+    def portal_sessions(self) -> PortalSessions:
+        lifetime = self.settings.portal_session_seconds
+        return PortalSessions(self.store, self.keys, self.tokens, lifetime)
 
     def close(self) -> None:
         self.store.close()

@@ -90,7 +90,7 @@ class TokenService:
         """A new pair; a password login starts a new refresh-token family."""
         now = self.clock()
         issued_at = round(epoch_seconds(now), 3)
-        generation = self._current_generation()
+        generation = self.current_generation()
         claims = {
             "sub": user.id,
             "email": user.email,
@@ -132,7 +132,7 @@ class TokenService:
             raise AuthenticationFailed("the id-token has expired; log in again")
         if age < -_FUTURE_LEEWAY_SECONDS:
             raise AuthenticationFailed("the id-token is not valid")
-        if verified.generation != self._current_generation():
+        if verified.generation != self.current_generation():
             raise AuthenticationFailed("the id-token's key was rotated; log in again")
         user = self._user(verified.subject)
         if user is None:
@@ -150,7 +150,8 @@ class TokenService:
             self._users[user_id] = cached
         return cached[1]
 
-    def _current_generation(self) -> int:
+    def current_generation(self) -> int:
+        """The key generation (read at most every :data:`CACHE_SECONDS`)."""
         now = time.monotonic()
         if self._generation is None or now - self._generation[0] > CACHE_SECONDS:
             value = self.store.accounts.get_or_create_secret(KEY_GENERATION, lambda: "1")

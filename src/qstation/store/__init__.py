@@ -3,7 +3,8 @@
 
 ``jobs`` (jobs and their attempts), ``dispatch`` (claiming, queue positions), ``accounts``
 (users, refresh tokens, service secrets), ``organisations`` (groups, priorities, quotas),
-``calendar`` (operational hours), ``throttle`` (failed logins) and ``audit`` (the audit log)
+``calendar`` (operational hours), ``throttle`` (failed logins), ``sessions`` (portal sign-ins)
+and ``audit`` (the audit log)
 share one :class:`~qstation.store.database.Database`, the seam where database errors become
 qstation errors.
 """
@@ -18,6 +19,7 @@ from qstation.store.dispatch import DispatchQueue
 from qstation.store.jobs import JobRepository
 from qstation.store.migrations import migrate
 from qstation.store.organisations import OrganisationRepository
+from qstation.store.sessions import SessionRepository
 from qstation.store.throttle import ThrottleRepository
 
 
@@ -32,6 +34,7 @@ class JobStore:
         self.organisations = OrganisationRepository(database)
         self.calendar = CalendarRepository(database)
         self.throttle = ThrottleRepository(database)
+        self.sessions = SessionRepository(database)
         self.audit = AuditRepository(database)
 
     def close(self) -> None:

@@ -16,7 +16,14 @@ from qstation.store.fair_share import add_lanes
 from qstation.store.job_states import waiting
 from qstation.store.organisations import add_membership
 from qstation.store.records import columns_of, user_record
-from qstation.store.schema import group_members, jobs, refresh_tokens, service_secrets, users
+from qstation.store.schema import (
+    group_members,
+    jobs,
+    portal_sessions,
+    refresh_tokens,
+    service_secrets,
+    users,
+)
 
 
 class AccountRepository:
@@ -69,6 +76,7 @@ class AccountRepository:
             if user_id is None:
                 raise _no_user(email)
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.user_id == user_id))
+            conn.execute(delete(portal_sessions).where(portal_sessions.c.user_id == user_id))
             conn.execute(delete(group_members).where(group_members.c.user_id == user_id))
             conn.execute(delete(users).where(users.c.id == user_id))
             _move_waiting_jobs(self._db, conn, user_id, DEFAULT_PRIORITY)

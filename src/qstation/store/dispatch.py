@@ -57,6 +57,7 @@ from qstation.store.job_states import (
 )
 from qstation.store.records import job_record
 from qstation.store.schema import dispatch_lanes, job_attempts, jobs
+from qstation.store.standing import Standing, queue_lengths, standing, window_use
 
 
 class DispatchQueue:
@@ -146,6 +147,22 @@ class DispatchQueue:
             if conn.scalar(_IS_WAITING, parameters) is None:
                 return None
             return int(conn.scalar(_AHEAD, parameters) or 0) + 1
+
+    def standing(
+        self, job_id: str, machine: str, now: datetime, window: timedelta = FAIR_SHARE_WINDOW
+    ) -> Standing | None:
+        """Why a waiting job stands where it does (:mod:`qstation.store.standing`)."""
+        return standing(self._db, job_id, machine, now, window)
+
+    def queue_lengths(self) -> dict[str, int]:
+        """Waiting jobs per target."""
+        return queue_lengths(self._db)
+
+    def window_use(
+        self, organisation: str, now: datetime, window: timedelta = FAIR_SHARE_WINDOW
+    ) -> dict[tuple[str, str], float]:
+        """HQCs each (group, target) of the organisation used in the fair-share window."""
+        return window_use(self._db, organisation, now, window)
 
 
 # --- the fair-share order in SQL ------------------------------------------------------------

@@ -334,6 +334,20 @@ def _add_group_members_and_roles(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _add_portal_sessions(conn: Connection) -> None:
+    v10 = MetaData()
+    Table("users", v10, Column("id", String(32), primary_key=True))
+    Table(
+        "portal_sessions",
+        v10,
+        Column("session_hash", String(64), primary_key=True),
+        Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
+        Column("created_at", DateTime, nullable=False),
+        Column("expires_at", DateTime, nullable=False),
+        Column("ended_at", DateTime, nullable=True),
+    ).create(conn, checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
@@ -348,6 +362,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         8, "revocation, MFA, refresh-token families, login throttling, audit log", _add_security
     ),
     Migration(9, "explicit group membership; roles", _add_group_members_and_roles),
+    Migration(10, "user portal sessions", _add_portal_sessions),
 )
 
 

@@ -94,6 +94,17 @@ refresh_tokens = Table(
     Column("family_id", String(32), nullable=False, index=True),
 )
 
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    # The SHA-256 hex of the session id in the portal's cookie, as for refresh tokens.
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),  # signed out
+)
+
 jobs = Table(
     "jobs",
     metadata,
