@@ -64,14 +64,46 @@ class World:
     jobs: dict[str, Job] = field(default_factory=dict)
     events: list[CalendarEvent] = field(default_factory=list)
 
-    def reference_next(self, now: datetime) -> str | None:
-        """The job the written rules give at ``now``, or None."""
+    def usage(self, now: datetime) -> dict[tuple[str, str, str], float]:
         usage: dict[tuple[str, str, str], float] = defaultdict(float)
         first = first_counted_minute(now, WINDOW)
         for job in self.jobs.values():
             finished = job.finished_at is not None and usage_minute(job.finished_at) >= first
             if finished and job.cost is not None:
                 usage[job.organisation, job.group, job.machine] += job.cost
+        return usage
+
+    def reference_standing(self, job_id: str, now: datetime) -> tuple[int, ...]:
+        """How many waiting jobs of its target are ahead of the job, by the first rule in
+        which they come before it (the portal's "why")."""
+        usage = self.usage(now)
+
+        def key(job: Job) -> tuple[object, ...]:
+            queued = self.queued(job)
+            organisation_use = sum(
+                hqcs for (o, _, m), hqcs in usage.items()
+                if o == job.organisation and m == job.machine
+            )  # fmt: skip
+            return (
+                organisation_use, queued.group_priority,
+                usage.get((job.organisation, job.group, job.machine), 0.0),
+                queued.user_priority, (job.submitted_at, job.id),
+            )  # fmt: skip
+
+        me = self.jobs[job_id]
+        mine = key(me)
+        ahead = [0] * 5
+        for other in self.jobs.values():
+            if other.waiting and other.machine == me.machine and other.id != job_id:
+                theirs = key(other)
+                rule = next((n for n in range(5) if theirs[n] != mine[n]), None)
+                if rule is not None and theirs[rule] < mine[rule]:  # type: ignore[operator]
+                    ahead[rule] += 1
+        return tuple(ahead)
+
+    def reference_next(self, now: datetime) -> str | None:
+        """The job the written rules give at ``now``, or None."""
+        usage = self.usage(now)
         queue = [self.queued(job) for job in self.jobs.values() if job.waiting]
         hours = [event for event in self.events if event.machine == HOURS_ON]
         availability = {HOURS_ON: Availability.at(hours, now)} if hours else {}
@@ -254,3 +286,17 @@ def test_the_database_claims_in_the_reference_policys_order(
             store.organisations.set_group_priority(*key, world.group_priority[key])
         now += timedelta(seconds=data.draw(st.sampled_from([0, 10, 120, 900, 3600])))
         run_claim(store, world, data, now)
+        check_a_standing(store, world, data, now)
+
+
+def check_a_standing(store: JobStore, world: World, data: st.DataObject, now: datetime) -> None:
+    """The portal's explanation of a waiting job's place agrees with the rules and with the
+    position the API reports."""
+    waiting = sorted(job.id for job in world.jobs.values() if job.waiting)
+    if not waiting:
+        return
+    job = world.jobs[data.draw(st.sampled_from(waiting), label="explained job")]
+    standing = store.dispatch.standing(job.id, job.machine, now, WINDOW)
+    assert standing is not None
+    assert standing.ahead_by_rule == world.reference_standing(job.id, now)
+    assert standing.position == store.dispatch.position(job.id, job.machine, now, WINDOW)
