@@ -346,6 +346,11 @@ def _add_portal_sessions(conn: Connection) -> None:
         Column("expires_at", DateTime, nullable=False),
         Column("ended_at", DateTime, nullable=True),
     ).create(conn, checkfirst=False)
+    for statement in (
+        "CREATE INDEX ix_jobs_owner_submitted ON jobs (owner_id, submitted_at, id)",
+        "DROP INDEX ix_jobs_owner_id",  # the new index serves its lookups too
+    ):
+        conn.execute(text(statement))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -362,7 +367,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         8, "revocation, MFA, refresh-token families, login throttling, audit log", _add_security
     ),
     Migration(9, "explicit group membership; roles", _add_group_members_and_roles),
-    Migration(10, "user portal sessions", _add_portal_sessions),
+    Migration(10, "user portal sessions; owners' jobs newest first", _add_portal_sessions),
 )
 
 

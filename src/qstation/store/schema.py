@@ -143,7 +143,9 @@ jobs = Table(
     # The submitter's priority, kept up to date while the job waits: part of its dispatch lane.
     Column("user_priority", Integer, nullable=False),
     Index("ix_jobs_status_submitted_at", "status", "submitted_at"),
-    Index("ix_jobs_owner_id", "owner_id"),
+    # An owner's jobs newest first (``GET /v1/jobs``, the portal's list): a page is a range
+    # scan, however many jobs the owner has.
+    Index("ix_jobs_owner_submitted", "owner_id", "submitted_at", "id"),
     Index("ix_jobs_organisation_finished_at", "organisation", "finished_at"),
     Index("ix_jobs_batch_id", "batch_id"),
     # Waiting jobs of one dispatch lane in age order: a lane's next job is one index seek. The
