@@ -186,3 +186,47 @@ def test_bad_form_input_gets_a_page_that_says_what_is_wrong(portal: Portal) -> N
     assert listing.status_code == 400 and "YYYY-MM-DD" in listing.text
     assert admin.get("/jobs?status=lost").status_code == 400
     assert admin.get("/machines/H9-9").status_code == 404
+
+
+PORTAL_PUBLIC = {("GET", "/"), ("GET", "/signin"), ("POST", "/signin")}
+"""Pages anyone may open: the sign-in form (and ``/``, which sends to it)."""
+
+
+def _portal_routes() -> set[tuple[str, str]]:
+    from fastapi.routing import APIRoute
+
+    from qstation.portal import PAGES
+
+    return {
+        (method, route.path)
+        for module in PAGES
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+
+
+def _covered() -> set[tuple[str, str]]:
+    """Routes the isolation and role matrices above exercise."""
+    job_routes = {
+        (method, path.split("?")[0].replace("{id}", "{job_id}"))
+        for method, path, _ in _job_requests("{id}")
+    }
+    admin_routes = {("POST", path) for path, _ in ADMIN_ACTIONS} | {("GET", "/admin")}
+    pages = {("GET", path) for path in ("/jobs", "/machines", "/machines/{name}", "/usage")}
+    return job_routes | admin_routes | pages | {("POST", "/signout")}
+
+
+def test_every_portal_route_is_covered_and_closed_to_anonymous_callers(portal: Portal) -> None:
+    routes = _portal_routes()
+    assert routes == _covered() | PORTAL_PUBLIC, routes ^ (_covered() | PORTAL_PUBLIC)
+    anonymous = PortalClient(portal.url)
+    for method, path in sorted(routes - PORTAL_PUBLIC):
+        concrete = path.replace("{job_id}", UNKNOWN_JOB).replace("{name}", "H1-1")
+        answer = (
+            anonymous.get(concrete)
+            if method == "GET"
+            else anonymous.post(concrete, [], with_csrf=False)
+        )
+        assert answer.status_code == 303, (method, path, answer.status_code)
+        assert answer.headers["location"].startswith("/signin?next="), (method, path)

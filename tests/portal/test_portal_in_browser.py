@@ -87,12 +87,19 @@ def test_cancelling_a_queued_job_in_the_portal_cancels_it_for_the_api(
     assert page.get_by_role("heading", name="Cancel 1 job?").is_visible()
     assert waiting in page.locator("ul.confirm-list").inner_text()
     screenshot(page, "cancel-confirm")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "cancel-confirm")
+    page.set_viewport_size(DESKTOP)
     page.get_by_role("button", name="Yes, cancel 1 job").click()
     page.wait_for_url("**/jobs?*cancelled=1*")
     assert "Cancelled 1 job" in page.get_by_role("status").inner_text()
     assert portal.job(MEMBER, waiting)["status"] == "canceled"
     assert portal.job(MEMBER, keep)["status"] == "queued"
     context.close()
+    _both_widths(browser, portal, MEMBER, f"/jobs/{keep}", "job-queued")
+    waiting_page = _page_text(browser, portal, MEMBER, f"/jobs/{keep}")
+    assert f"{WAITING_MACHINE} is offline now" in waiting_page
+    assert "Position" in waiting_page and "Jobs ahead because of it" in waiting_page
 
 
 def test_rows_of_waiting_jobs_update_without_reloading_the_page(

@@ -13,8 +13,11 @@ from fastapi import APIRouter
 
 from qstation.portal import admin, job_page, jobs, machines, signin, usage
 
+PAGES = (signin, jobs, job_page, machines, usage, admin)
+"""The modules of pages, each with its own ``router``."""
+
 router = APIRouter(include_in_schema=False)
-for _module in (signin, jobs, job_page, machines, usage, admin):
+for _module in PAGES:
     router.include_router(_module.router)
 
-__all__ = ["router"]
+__all__ = ["PAGES", "router"]

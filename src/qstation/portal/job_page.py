@@ -37,14 +37,17 @@ async def job_page(job_id: str, request: Request, session: SignedIn) -> Response
 
     def gather() -> dict[str, Any]:
         job = jobs.get(session.user, job_id)
-        standing = jobs.standing(job) if job.status is JobStatus.QUEUED else None
-        return {"job": job, "standing": standing}
+        if job.status is not JobStatus.QUEUED:
+            return {"job": job, "standing": None, "machine_state": None}
+        state = services.calendar.state(job.machine)
+        return {"job": job, "standing": jobs.standing(job), "machine_state": state}
 
     found = await run_in_threadpool(gather)
     job: JobRecord = found["job"]
     base_url = f"{request.url.scheme}://{request.url.netloc}/"
     return render(
         request, "job.html", session, job=job, standing=found["standing"], rules=RULES,
+        machine_state=found["machine_state"],
         window_hours=services.settings.fair_share_window_hours,
         cost=None if job.cost is None else format_cost(job.cost),
         max_cost=None if job.max_cost is None else format_cost(job.max_cost),
