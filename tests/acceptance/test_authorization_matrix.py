@@ -57,7 +57,8 @@ def _new_user() -> dict[str, object]:
 
 
 # (method, path) → the call. {job_id} is a fresh job of the owner's, {event_id} a fresh window,
-# and the {email} to revoke a fresh user of the owner's organisation.
+# the {email} of a user route a fresh user of the owner's organisation, and a quota to remove
+# is set afresh first.
 MATRIX: dict[tuple[str, str], Call] = {
     ("GET", "/v1/machine/"): Call(allowed=EVERYONE),
     ("GET", "/v1/machine"): Call(allowed=EVERYONE),
@@ -70,6 +71,13 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", "/v1/admin/users"): Call(query="?organisation=default", allowed=ADMINISTERS_DEFAULT),
     ("POST", "/v1/admin/users"): Call(body=_new_user, allowed=ADMINISTERS_DEFAULT),
     ("POST", "/v1/admin/users/{email}/revoke"): Call(allowed=ADMINISTERS_DEFAULT),
+    ("PUT", "/v1/admin/users/{email}/priority"): Call(
+        body=lambda: {"priority": 3}, allowed=ADMINISTERS_DEFAULT
+    ),
+    ("PUT", "/v1/admin/users/{email}/role"): Call(
+        body=lambda: {"role": "admin"}, allowed=ADMINISTERS_DEFAULT
+    ),
+    ("DELETE", "/v1/admin/users/{email}"): Call(allowed=ADMINISTERS_DEFAULT),
     ("GET", "/v1/admin/groups"): Call(query="?organisation=default", allowed=ADMINISTERS_DEFAULT),
     ("POST", "/v1/admin/groups"): Call(
         body=lambda: {"organisation": "default", "name": f"g{next(_unique)}"},
@@ -93,6 +101,9 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("PUT", "/v1/admin/quotas"): Call(
         body=lambda: {"organisation": "default", "kind": "emulator", "credits": 1000.0},
         allowed=ADMINISTERS_DEFAULT,
+    ),
+    ("DELETE", "/v1/admin/quotas"): Call(
+        query="?organisation=default&kind=hardware", allowed=ADMINISTERS_DEFAULT
     ),
     ("GET", "/v1/admin/calendar"): Call(allowed=OPERATOR_ONLY),
     ("POST", "/v1/admin/calendar"): Call(
@@ -226,12 +237,18 @@ def _fresh_blanks(base: str, tokens: Tokens, path: str) -> dict[str, str]:
         )
         assert made.status_code == 200, made.text
         blanks["event_id"] = str(made.json()["id"])
-    if path.endswith("/revoke"):  # a user of the owner's organisation no caller is
+    if path.startswith("/v1/admin/users/{email}"):  # a user of the owner's org no caller is
         made = requests.post(
             base + "/v1/admin/users", data=json.dumps(_new_user()), headers=operator, timeout=30
         )
         assert made.status_code == 200, made.text
         blanks["email"] = str(made.json()["email"])
+    if path == "/v1/admin/quotas":
+        quota = {"organisation": "default", "kind": "hardware", "credits": 1e6}
+        made = requests.put(
+            base + "/v1/admin/quotas", data=json.dumps(quota), headers=operator, timeout=30
+        )
+        assert made.status_code == 200, made.text
     if path.endswith("/members/{email}"):
         added = requests.post(
             base + "/v1/admin/groups/default/extra/members",

@@ -136,6 +136,10 @@ def test_a_wrong_password_is_refused_on_the_page_and_opens_no_session(portal: Po
 ADMIN_ACTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ("/admin/users", [("email", "new@example.com"), ("password", PASSWORD)]),
     ("/admin/users/revoke", [("email", ADMIN)]),
+    ("/admin/users/priority", [("email", ADMIN), ("priority", "1")]),
+    ("/admin/users/role", [("email", MEMBER), ("role", "admin")]),
+    ("/admin/users/remove", [("email", ADMIN), ("confirm", "yes")]),
+    ("/admin/quotas/remove", [("kind", "emulator")]),
     ("/admin/groups", [("name", "by-a-member")]),
     ("/admin/groups/priority", [("name", "DEFAULT"), ("priority", "1")]),
     ("/admin/groups/members", [("name", "DEFAULT"), ("email", MEMBER), ("action", "add")]),
@@ -158,7 +162,7 @@ def test_a_member_is_refused_every_administration_page_and_action(portal: Portal
         assert answer.status_code == 403, (path, answer.status_code, answer.text[:300])
     assert qstation("group", "list", *portal.store_args) == groups_before
     changes = qstation("audit", *portal.store_args).replace(before, "")
-    assert "group." not in changes and "user.add" not in changes
+    assert "group." not in changes and "user." not in changes and "quota." not in changes
 
 
 def test_an_administrator_is_refused_other_organisations_and_the_calendar(
@@ -230,3 +234,32 @@ def test_every_portal_route_is_covered_and_closed_to_anonymous_callers(portal: P
         )
         assert answer.status_code == 303, (method, path, answer.status_code)
         assert answer.headers["location"].startswith("/signin?next="), (method, path)
+
+
+def test_an_administrator_manages_users_and_quotas_and_the_cli_agrees(portal: Portal) -> None:
+    admin = _signed_in(portal, ADMIN)
+    added = admin.post("/admin/users", [("email", "temp@example.com"), ("password", PASSWORD)])
+    assert added.status_code == 303
+    assert admin.post("/admin/users/priority", [("email", "temp@example.com"),
+                                                ("priority", "2")]).status_code == 303  # fmt: skip
+    assert admin.post("/admin/users/role", [("email", "temp@example.com"),
+                                            ("role", "admin")]).status_code == 303  # fmt: skip
+    made_operator = admin.post(
+        "/admin/users/role", [("email", "temp@example.com"), ("role", "operator")]
+    )
+    assert made_operator.status_code == 403  # only operators make operators
+    users = qstation("user", "list", *portal.store_args)
+    fields = next(row for row in users.splitlines() if row.startswith("temp@")).split("\t")
+    assert fields[4:6] == ["2", "admin"], fields
+    unconfirmed = admin.post("/admin/users/remove", [("email", "temp@example.com")])
+    assert unconfirmed.status_code == 400 and "confirm" in unconfirmed.text
+    removed = admin.post("/admin/users/remove", [("email", "temp@example.com"), ("confirm", "yes")])
+    assert removed.status_code == 303
+    assert "temp@example.com" not in qstation("user", "list", *portal.store_args)
+
+    qstation("quota", "set", "default", "hardware", "50", *portal.store_args)
+    assert admin.post("/admin/quotas/remove", [("kind", "hardware")]).status_code == 303
+    assert "\thardware\t" not in qstation("quota", "list", *portal.store_args)
+    audit = qstation("audit", "--actor", ADMIN, *portal.store_args)
+    for action in ("user.add", "user.set-priority", "user.set-role", "user.remove", "quota.remove"):
+        assert action in audit, action

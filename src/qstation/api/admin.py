@@ -50,6 +50,10 @@ class PriorityChange(_Body):
     priority: Priority
 
 
+class RoleChange(_Body):
+    role: Role
+
+
 class Member(_Body):
     email: Name
 
@@ -109,6 +113,30 @@ def revoke_user(email: str, request: Request, user: CurrentUser) -> dict[str, st
     """End every session of the user within seconds."""
     _admin(request).end_sessions(user, source_of(request), email)
     return {"revoked": email}
+
+
+@router.put("/users/{email}/priority")
+def set_user_priority(
+    email: str, body: PriorityChange, request: Request, user: CurrentUser
+) -> dict[str, Any]:
+    """The user's priority within their groups (1 is the highest); their waiting jobs move."""
+    _admin(request).set_user_priority(user, source_of(request), email, body.priority)
+    return {"email": email, "priority": body.priority}
+
+
+@router.put("/users/{email}/role")
+def set_role(email: str, body: RoleChange, request: Request, user: CurrentUser) -> dict[str, str]:
+    """Only an operator makes or unmakes operators."""
+    _admin(request).set_role(user, source_of(request), email, body.role)
+    return {"email": email, "role": body.role.value}
+
+
+@router.delete("/users/{email}")
+def remove_user(email: str, request: Request, user: CurrentUser) -> dict[str, str]:
+    """Remove the user: their sessions end, their jobs that have not run are canceled; the jobs
+    stay, for accounting."""
+    _admin(request).remove_user(user, source_of(request), email)
+    return {"removed": email}
 
 
 @router.get("/groups")
@@ -172,6 +200,22 @@ def set_quota(body: QuotaChange, request: Request, user: CurrentUser) -> dict[st
     )
     return {"organisation": organisation, "group": body.group, "kind": body.kind.value,
             "credits": body.credits}  # fmt: skip
+
+
+@router.delete("/quotas")
+def remove_quota(
+    request: Request,
+    user: CurrentUser,
+    kind: CreditKind,
+    organisation: Organisation = "",
+    group: Annotated[
+        str | None, Query(description="A group's quota (default: the whole organisation's).")
+    ] = None,
+) -> dict[str, Any]:
+    """No limit any more on ``kind`` for the organisation (or group)."""
+    chosen = organisation or user.organisation
+    _admin(request).remove_quota(user, source_of(request), chosen, kind, group)
+    return {"organisation": chosen, "group": group, "kind": kind.value, "removed": True}
 
 
 def _event_view(event: CalendarEvent) -> dict[str, Any]:

@@ -17,7 +17,15 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from qstation.api.admin import Member, NewEvent, NewGroup, NewUser, PriorityChange, QuotaChange
+from qstation.api.admin import (
+    Member,
+    NewEvent,
+    NewGroup,
+    NewUser,
+    PriorityChange,
+    QuotaChange,
+    RoleChange,
+)
 from qstation.api.app_state import services_of, source_of
 from qstation.errors import BadRequest, Forbidden
 from qstation.model import Role, User
@@ -114,6 +122,42 @@ async def revoke_user(request: Request, session: SignedIn, form: CheckedForm) ->
     )  # fmt: skip
 
 
+@router.post("/users/priority")
+async def set_user_priority(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    user = session.user
+    member, change = _read(Member, form, "email"), _read(PriorityChange, form, "priority")
+    organisation = _organisation_of(user, str(form.get("organisation") or ""))
+    admin = services_of(request).administration
+    return await _act(organisation, lambda: admin.set_user_priority(
+        user, source_of(request), member.email, change.priority
+    ))  # fmt: skip
+
+
+@router.post("/users/role")
+async def set_role(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    user = session.user
+    member, change = _read(Member, form, "email"), _read(RoleChange, form, "role")
+    organisation = _organisation_of(user, str(form.get("organisation") or ""))
+    admin = services_of(request).administration
+    return await _act(
+        organisation, lambda: admin.set_role(user, source_of(request), member.email, change.role)
+    )
+
+
+@router.post("/users/remove")
+async def remove_user(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    """Needs the form's confirmation box ticked: removal cancels the user's waiting jobs."""
+    user = session.user
+    member = _read(Member, form, "email")
+    organisation = _organisation_of(user, str(form.get("organisation") or ""))
+    if form.get("confirm") != "yes":
+        raise BadRequest(f"tick the box to confirm the removal of {member.email}")
+    admin = services_of(request).administration
+    return await _act(
+        organisation, lambda: admin.remove_user(user, source_of(request), member.email)
+    )
+
+
 @router.post("/groups")
 async def add_group(request: Request, session: SignedIn, form: CheckedForm) -> Response:
     user = session.user
@@ -161,6 +205,20 @@ async def set_quota(request: Request, session: SignedIn, form: CheckedForm) -> R
     admin = services_of(request).administration
     return await _act(organisation, lambda: admin.set_quota(
         user, source_of(request), organisation, body.kind, body.credits, body.group
+    ))  # fmt: skip
+
+
+@router.post("/quotas/remove")
+async def remove_quota(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    user = session.user
+    body = _validated(
+        QuotaChange, {**{key: form.get(key) for key in ("organisation", "kind", "group")},
+                      "credits": 0},
+    )  # fmt: skip
+    organisation = _organisation_of(user, body.organisation)
+    admin = services_of(request).administration
+    return await _act(organisation, lambda: admin.remove_quota(
+        user, source_of(request), organisation, body.kind, body.group
     ))  # fmt: skip
 
 

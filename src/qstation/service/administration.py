@@ -83,6 +83,28 @@ class Administration:
         self.users.end_sessions(email)
         self._record(actor, source, "user.revoke", email)
 
+    def set_user_priority(self, actor: User, source: str, email: str, priority: int) -> None:
+        self.check_administers(actor, self.users.get(email).organisation)
+        self.users.set_priority(email, priority)
+        self._record(actor, source, "user.set-priority", email, str(priority))
+
+    def set_role(self, actor: User, source: str, email: str, role: Role) -> None:
+        """Only an operator makes or unmakes operators."""
+        target = self.users.get(email)
+        self.check_administers(actor, target.organisation)
+        if Role.OPERATOR in (role, target.role):
+            self.check_operates(actor)
+        self.users.set_role(email, role)
+        self._record(actor, source, "user.set-role", email, role.value)
+
+    def remove_user(self, actor: User, source: str, email: str) -> None:
+        target = self.users.get(email)
+        self.check_administers(actor, target.organisation)
+        if target.role is Role.OPERATOR:
+            self.check_operates(actor)
+        self.users.remove(email)
+        self._record(actor, source, "user.remove", email)
+
     # --- groups, members, quotas ----------------------------------------------------------
 
     def list_groups(self, actor: User, organisation: str) -> list[Group]:
@@ -135,6 +157,13 @@ class Administration:
         self.organisations.set_quota(organisation, kind, credits, group)
         subject = f"{organisation}/{group or '*'}"
         self._record(actor, source, "quota.set", subject, f"{kind.value} {credits:g}")
+
+    def remove_quota(
+        self, actor: User, source: str, organisation: str, kind: CreditKind, group: str | None
+    ) -> None:
+        self.check_administers(actor, organisation)
+        self.organisations.remove_quota(organisation, kind, group)
+        self._record(actor, source, "quota.remove", f"{organisation}/{group or '*'}", kind.value)
 
     # --- operations ----------------------------------------------------------------------
 
