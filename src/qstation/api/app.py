@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from qstation import __version__
 from qstation.api.admin import router as admin_router
 from qstation.api.body_limit import BodyLimit
 from qstation.api.docs_pages import install_docs_pages
 from qstation.api.errors import install_error_handlers
+from qstation.api.job_waits import JobWaits, Progress, ReadProgress
 from qstation.api.routes import router
 from qstation.portal import router as portal_router
 from qstation.portal.web import STATIC_DIRECTORY
 from qstation.processes import die_with_parent
-from qstation.service.services import open_services
+from qstation.service.services import Services, open_services
 from qstation.settings import Settings
 
 
@@ -35,6 +37,19 @@ committer thread holds the database's write lock; waiting 5 ms for the event loo
 the GIL stalled every submission behind it (batches of 3 took 9 ms instead of 3)."""
 
 
+def progress_reader(services: Services) -> ReadProgress:
+    """Reads for the long polls: inline on SQLite (microseconds, never blocked by a writer), in
+    a worker thread on PostgreSQL (a network round trip)."""
+    read = services.store.jobs.progress
+
+    async def read_progress(job_ids: Sequence[str]) -> dict[str, Progress]:
+        if services.store.database.dialect == "sqlite":
+            return read(job_ids)
+        return await run_in_threadpool(read, job_ids)
+
+    return read_progress
+
+
 def create_app(settings: Settings) -> FastAPI:
     sys.setswitchinterval(_SWITCH_INTERVAL_SECONDS)
 
@@ -47,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
             services.close()
             raise
         app.state.services = services
+        app.state.job_waits = JobWaits(progress_reader(services))
         try:
             yield
         finally:

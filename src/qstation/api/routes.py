@@ -14,7 +14,8 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from qstation.api.app_state import services_of, source_of
+from qstation.api.app_state import job_waits_of, services_of, source_of
+from qstation.api.job_waits import MAX_WAIT_SECONDS
 from qstation.api.wire import job_view
 from qstation.errors import AuthenticationFailed, BadRequest
 from qstation.model import JobQuery, JobRecord, JobStatus, User
@@ -123,15 +124,33 @@ async def submit_job(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/v1/job/{job_id}")
-async def job_status(job_id: str, request: Request, user: CurrentUser) -> JSONResponse:
+async def job_status(
+    job_id: str,
+    request: Request,
+    user: CurrentUser,
+    wait: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="qstation's extension: answer as soon as the status or `last-shot` "
+            "changes, or after this many seconds (a long poll).",
+        ),
+    ] = None,
+) -> JSONResponse:
     """A job's status. A job submitted in the last second that is still queued or running is
     waited for, up to ``QSTATION_STATUS_WAIT_SECONDS`` (50 ms), before answering: the client
     reads once right after submitting and then sleeps its poll interval, so a small job done
-    by then saves its user that whole interval."""
+    by then saves its user that whole interval. With ``wait``, the answer waits for a change
+    instead (:mod:`qstation.api.job_waits`)."""
     services = services_of(request)
     jobs = services.jobs
     job = await in_store(request, jobs.get, user, job_id)
-    if jobs.may_finish_soon(job):
+    if wait is not None and not job.status.is_final:
+        seen = (job.status.value, job.shots_done)
+        await job_waits_of(request).until_changed(job.id, seen, wait)
+        job = await in_store(request, jobs.get, user, job_id)
+    elif jobs.may_finish_soon(job):
         deadline = time.monotonic() + services.settings.status_wait_seconds
         while not job.status.is_final and time.monotonic() < deadline:
             await asyncio.sleep(_STATUS_WAIT_STEP_SECONDS)

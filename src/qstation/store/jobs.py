@@ -102,6 +102,17 @@ class JobRepository:
             raise errors.JobNotFound()
         return job_record(rows[0])
 
+    def progress(self, job_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """Each job's status word and shots done (jobs that do not exist are left out): what a
+        long poll compares, for many jobs in one read."""
+        found: dict[str, tuple[str, int]] = {}
+        with self._db.read() as conn:
+            for start in range(0, len(job_ids), _PROGRESS_CHUNK):
+                chunk = list(job_ids[start : start + _PROGRESS_CHUNK])
+                rows = conn.execute(_PROGRESS, {"ids": chunk}).all()
+                found.update({row.id: (row.status, row.shots_done) for row in rows})
+        return found
+
     def find(self, owner_id: str, query: JobQuery) -> list[JobRecord]:
         """The owner's jobs that match, newest first, one page of them."""
         conditions = [jobs.c.owner_id == owner_id]
@@ -289,6 +300,10 @@ _OWNERS_PRIORITIES = (
     .with_for_update(read=True)
 )
 _JOB = PreparedRead(select(jobs).where(jobs.c.id == bindparam("job_id")))
+_PROGRESS = select(jobs.c.id, jobs.c.status, jobs.c.shots_done).where(
+    jobs.c.id.in_(bindparam("ids", expanding=True))
+)
+_PROGRESS_CHUNK = 500
 _OWNERS_JOB = PreparedRead(
     select(jobs).where(jobs.c.id == bindparam("job_id"), jobs.c.owner_id == bindparam("owner_id"))
 )
