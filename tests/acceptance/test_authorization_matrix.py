@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", "/v1/job/{job_id}"): Call(allowed=OWNER_ONLY, refused=404),
     ("POST", "/v1/job/{job_id}/cancel"): Call(allowed=OWNER_ONLY, refused=404),
     ("GET", "/v1/jobs"): Call(allowed=EVERYONE),
+    ("GET", "/v1/usage"): Call(allowed=EVERYONE),
     ("GET", "/v1/admin/users"): Call(query="?organisation=default", allowed=ADMINISTERS_DEFAULT),
     ("POST", "/v1/admin/users"): Call(body=_new_user, allowed=ADMINISTERS_DEFAULT),
     ("POST", "/v1/admin/users/{email}/revoke"): Call(allowed=ADMINISTERS_DEFAULT),

@@ -211,6 +211,25 @@ def _naive_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+@router.get("/v1/usage", tags=["qstation extensions"])
+def usage(request: Request, user: CurrentUser) -> dict[str, Any]:
+    """HQCs the caller's organisation and groups used this month, against their quotas (null:
+    no limit), and their fair-share use of each machine in the current window."""
+    found = services_of(request).usage.of(user)
+    return {
+        "organisation": found.organisation,
+        "month": [
+            {"organisation": a.organisation, "group": a.group, "kind": a.kind.value,
+             "spent": a.spent, "quota": a.quota, "band": a.band}
+            for a in found.allowances
+        ],
+        "window": [
+            {"group": group, "machine": machine, "hqcs": hqcs}
+            for (group, machine), hqcs in sorted(found.window_use.items())
+        ],
+    }  # fmt: skip
+
+
 @router.post("/v1/job/{job_id}/cancel")
 def cancel_job(job_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     return job_view(services_of(request).jobs.cancel(user, job_id))

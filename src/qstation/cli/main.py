@@ -12,6 +12,8 @@ import click
 from qstation.cli.accounts import group, org, quota, user
 from qstation.cli.calendar import calendar
 from qstation.cli.common import fail_cleanly, make_settings, store_options
+from qstation.cli.jobs import job, jobs
+from qstation.cli.remote import login, logout, machines, usage
 from qstation.cli.security import audit, key
 from qstation.security.files import restrict_umask
 
@@ -101,5 +103,19 @@ def worker(embedded: bool, **flags: Any) -> None:
     run_worker(make_settings(**flags), embedded=embedded)
 
 
-for command in (user, org, group, quota, calendar, key, audit):
+for command in (
+    user,
+    org,
+    group,
+    quota,
+    calendar,
+    key,
+    audit,
+    login,
+    logout,
+    jobs,
+    job,
+    machines,
+    usage,
+):
     cli.add_command(command)

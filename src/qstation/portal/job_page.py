@@ -14,8 +14,9 @@ from qstation.api.wire import job_view
 from qstation.devices.cost import format_cost
 from qstation.errors import JobNotFound
 from qstation.model import JobRecord, JobStatus
-from qstation.portal.results import handle_snippet, histograms, results_csv
+from qstation.portal.results import handle_snippet, histograms
 from qstation.portal.web import CheckedForm, SignedIn, redirect, render
+from qstation.results import results_csv
 
 router = APIRouter()
 

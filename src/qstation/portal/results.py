@@ -1,12 +1,11 @@
-"""A job's results as the portal shows them: per-register histograms, CSV, and the snippet
-that rebuilds the pytket handle from the job ID."""
+"""A job's results as the portal shows them: per-register histograms laid out for SVG, and the
+snippet that rebuilds the pytket handle from the job ID."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from dataclasses import dataclass
+
+from qstation.results import outcome_counts
 
 MAX_BARS = 32
 """Outcomes one histogram shows; the rest are summed into one line below it."""
@@ -46,7 +45,7 @@ def histograms(results: dict[str, list[str]]) -> list[Histogram]:
     """One histogram per register, in the results' order."""
     made = []
     for register, outcomes in results.items():
-        counts = sorted(Counter(outcomes).items(), key=lambda item: (-item[1], item[0]))
+        counts = outcome_counts(outcomes)
         shown, hidden = counts[:MAX_BARS], counts[MAX_BARS:]
         top = shown[0][1] if shown else 1
         bars = [
@@ -64,20 +63,6 @@ def histograms(results: dict[str, list[str]]) -> list[Histogram]:
             )
         )
     return made
-
-
-def results_csv(results: dict[str, list[str]]) -> str:
-    """One row per shot, one column per register, outcomes as the API gives them (text, so
-    leading zeros survive)."""
-    registers = list(results)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["shot", *registers])
-    shots = max((len(values) for values in results.values()), default=0)
-    for shot in range(shots):
-        row = [results[name][shot] if shot < len(results[name]) else "" for name in registers]
-        writer.writerow([shot, *row])
-    return out.getvalue()
 
 
 def handle_snippet(job_id: str, machine: str, api_url: str) -> str:

@@ -16,6 +16,7 @@ from qstation.service.logins import LoginService
 from qstation.service.organisations import OrganisationService
 from qstation.service.portal_sessions import PortalSessions
 from qstation.service.tokens import TokenService
+from qstation.service.usage import UsageService
 from qstation.service.users import UserService
 from qstation.settings import Settings
 from qstation.store import JobStore, open_store
@@ -42,6 +43,7 @@ class Services:
             audit=self.audit,
         )
         self.calendar = CalendarService(store, catalogue)
+        self.usage = UsageService(store, self.organisations, settings.fair_share_window_hours)
         self.administration = Administration(
             self.users, self.organisations, self.calendar, self.audit
         )
