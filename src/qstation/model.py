@@ -166,6 +166,10 @@ class NewJob:
     batch_limit: float | None = None
     """On a batch's first job: the HQCs past which the batch closes."""
     batch_end: bool = False
+    client_metadata: dict[str, Any] | None = None
+    """What the submitting client asked the server to keep with the job and give back to its
+    owner (qstation's native client: the post-processing circuit and result selection, so a
+    handle can be rebuilt from the job ID alone)."""
 
 
 @dataclass(frozen=True, kw_only=True)

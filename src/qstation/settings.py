@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     """Largest ``cfl`` (the job's WebAssembly module, base64)."""
     max_options_bytes: int = Field(default=64 * 2**10, ge=2**10)
     """Largest ``options`` object, as JSON."""
+    max_client_metadata_bytes: int = Field(default=2**20, ge=2**10)
+    """Largest ``client-metadata`` a job may carry (as JSON): what a client keeps with its job,
+    such as the native client's post-processing circuit."""
     max_result_bytes: int = Field(default=32 * 2**20, ge=2**16)
     """Largest result a job may produce (one character per measured bit per shot): refused at
     submission when the program's registers tell, failed with this limit named otherwise."""

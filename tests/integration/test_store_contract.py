@@ -882,7 +882,8 @@ def test_existing_users_and_jobs_join_the_default_organisation_with_their_groups
         columns = {
             "group_name" if name == "group" else name: value
             for name, value in dataclasses.asdict(job).items()
-            if name not in ("organisation", "batch_id", "batch_limit", "batch_end")  # newer
+            if name
+            not in ("organisation", "batch_id", "batch_limit", "batch_end", "client_metadata")
         }
         conn.execute(
             insert(jobs).values(
@@ -940,7 +941,7 @@ def test_a_v7_store_keeps_its_refresh_tokens_each_as_a_family_and_drops_the_old_
             text("INSERT INTO service_secrets (name, value) VALUES ('id-token-signing-key', 'k')")
         )
 
-    assert migrate(engine) == [8, 9, 10]
+    assert migrate(engine) == [8, 9, 10, 11]
 
     store = JobStore(Database(engine))
     assert store.organisations.is_member(user.organisation, user.group, user.id)
@@ -949,6 +950,13 @@ def test_a_v7_store_keeps_its_refresh_tokens_each_as_a_family_and_drops_the_old_
         user.id, "a" * 32, reused=False
     )
     assert store.accounts.get_user(user.id) == user
+
+
+def _v6_columns(job: NewJob) -> dict[str, object]:
+    """A job's columns as migration 6 left the table (``client_metadata`` came later)."""
+    columns = columns_of(job)
+    del columns["client_metadata"]
+    return columns
 
 
 def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
@@ -964,12 +972,12 @@ def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
         conn.execute(insert(users).values(_v2_user_columns(user)))
         v6_job = {"status": "queued", "attempts": 0, "cancel_requested": False, "shots_done": 0}
         waiting = new_job(owner_id=user.id)
-        conn.execute(insert(jobs).values(**columns_of(waiting), **v6_job))
+        conn.execute(insert(jobs).values(**_v6_columns(waiting), **v6_job))
         done = new_job(owner_id=user.id)
         finished = {"status": "completed", "finished_at": recently, "cost": 7.5}
-        conn.execute(insert(jobs).values(**columns_of(done), **{**v6_job, **finished}))
+        conn.execute(insert(jobs).values(**_v6_columns(done), **{**v6_job, **finished}))
 
-    assert migrate(engine) == [7, 8, 9, 10]
+    assert migrate(engine) == [7, 8, 9, 10, 11]
 
     with engine.connect() as conn:
         assert set(conn.execute(select(jobs.c.id, jobs.c.user_priority))) == {

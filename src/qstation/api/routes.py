@@ -201,6 +201,7 @@ def _summary(job: JobRecord) -> dict[str, Any]:
     view = job_view(job)
     del view["queue-position"]
     view.pop("results", None)
+    view.pop("client-metadata", None)
     return view
 
 

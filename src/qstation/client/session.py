@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +69,15 @@ class ServiceSession:
             )
         self.login = stored
         self.http = httpx.Client(timeout=TIMEOUT_SECONDS)
+        # a backend is rarely closed by its user: its connections close when it is collected
+        self._closer = weakref.finalize(self, self.http.close)
 
     @property
     def url(self) -> str:
         return self.login.url
 
     def close(self) -> None:
-        self.http.close()
+        self._closer()
 
     def __enter__(self) -> ServiceSession:
         return self

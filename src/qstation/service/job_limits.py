@@ -41,13 +41,22 @@ class SubmissionLimits:
         self._lock = threading.Lock()
 
     def check_sizes(
-        self, program: str, cfl: str | None, options: dict[str, Any], language: str, count: int
+        self,
+        program: str,
+        cfl: str | None,
+        options: dict[str, Any],
+        language: str,
+        count: int,
+        client_metadata: dict[str, Any] | None = None,
     ) -> None:
         settings = self.settings
         _at_most("program", _size(program), settings.max_program_bytes)
         if cfl is not None:
             _at_most("cfl", _size(cfl), settings.max_cfl_bytes)
         _at_most("options", _size(json.dumps(options)), settings.max_options_bytes)
+        if client_metadata is not None:
+            size = _size(json.dumps(client_metadata))
+            _at_most("client-metadata", size, settings.max_client_metadata_bytes)
         if language == _QASM:
             bits = sum(int(width) for width in _CREG.findall(program))
             result_bytes = bits * count

@@ -59,6 +59,7 @@ class JobRequest(BaseModel):
     max_cost: float | int | None = Field(default=None, alias="max-cost")
     batch_exec: StrictInt | str | None = Field(default=None, alias="batch-exec")
     batch_end: StrictBool | None = Field(default=None, alias="batch-end")
+    client_metadata: dict[str, Any] | None = Field(default=None, alias="client-metadata")
 
     @field_validator("max_cost")
     @classmethod
@@ -136,8 +137,9 @@ class JobService:
                 f"use one of {sorted(device.languages)}"
             )
         self.limits.check_sizes(
-            request.program, request.cfl, request.options, request.language, request.count
-        )
+            request.program, request.cfl, request.options, request.language, request.count,
+            request.client_metadata,
+        )  # fmt: skip
         self.limits.admit(user.id)
         job_id = secrets.token_hex(16)
         batch_id, batch_limit = self._batch(user, job_id, device.name, request)
@@ -159,6 +161,7 @@ class JobService:
             batch_id=batch_id,
             batch_limit=batch_limit,
             batch_end=bool(request.batch_end),
+            client_metadata=request.client_metadata,
         )
 
     def _batch(

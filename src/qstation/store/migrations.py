@@ -353,6 +353,10 @@ def _add_portal_sessions(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _add_client_metadata(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN client_metadata JSON"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
     Migration(
@@ -368,6 +372,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(9, "explicit group membership; roles", _add_group_members_and_roles),
     Migration(10, "user portal sessions; owners' jobs newest first", _add_portal_sessions),
+    Migration(11, "what a client keeps with its job", _add_client_metadata),
 )
 
 

@@ -128,6 +128,7 @@ jobs = Table(
     Column("error", Text, nullable=True),
     Column("cost", Double, nullable=True),
     Column("results", JSON(none_as_null=True), nullable=True),
+    Column("client_metadata", JSON(none_as_null=True), nullable=True),
     Column("attempts", Integer, nullable=False),
     # The lease: which attempt owns the job and until when (renewed by heartbeats).
     Column("current_attempt_id", Integer, nullable=True, index=True),
