@@ -3,10 +3,13 @@ workflow, handles rebuilt from a job ID, and handles shared with the 0.55.8 clie
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +19,19 @@ from pytket.circuit import Bit, Circuit, Qubit
 from qstation.client.backend import QStationBackend
 from tests.acceptance.conftest import ALICE, client, start_service
 from tests.acceptance.jobs import wait_until_done
-from tests.acceptance.service import PASSWORD, ServiceProcess, run_qstation
+from tests.acceptance.service import PASSWORD, ServiceProcess, qstation, run_qstation
+
+CLOSED = "H1-1"
+"""Closed by its calendar until a test opens it."""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    running = start_service(tmp_path_factory.mktemp("native"))
+    data = tmp_path_factory.mktemp("native")
+    later = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
+    window = [(later + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (0, 1)]
+    qstation("calendar", "add", CLOSED, "online", *window, "--data-dir", str(data))
+    running = start_service(data)
     yield running
     running.stop()
 
@@ -35,6 +45,7 @@ def logged_in(server: ServiceProcess, tmp_path: Path, monkeypatch: pytest.Monkey
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     monkeypatch.setenv("QSTATION_CONFIG_DIR", str(config))
+    monkeypatch.setenv("QSTATION_LEDGER", str(config / "ledger.sqlite3"))
     return config
 
 
@@ -42,7 +53,8 @@ def _in_new_process(config: Path, code: str) -> str:
     """Run ``code`` in a fresh interpreter with the stored login; its printed output."""
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env={"QSTATION_CONFIG_DIR": str(config), "PATH": "/usr/bin:/bin", "HOME": str(config)},
+        env={"QSTATION_CONFIG_DIR": str(config), "QSTATION_LEDGER": str(config / "ledger.sqlite3"),
+             "PATH": "/usr/bin:/bin", "HOME": str(config)},
         timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -141,3 +153,62 @@ def test_the_native_backend_needs_no_pytket_quantinuum() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_job_whose_waiter_was_killed_is_found_in_the_ledger_and_all_come_back(
+    server: ServiceProcess, logged_in: Path
+) -> None:
+    ledger = logged_in / "ledger.sqlite3"
+    waiter = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            from pytket.circuit import Circuit
+            from qstation.client.backend import QStationBackend
+            backend = QStationBackend(device_name={CLOSED!r})
+            circ = Circuit(2).PhasedX(0.5, 0, 0).ZZPhase(0.5, 0, 1).measure_all()
+            handle = backend.process_circuit(circ, n_shots=25, name="waited for", tags=["run-7"])
+            backend.get_result(handle)
+        """)],
+        env={"QSTATION_CONFIG_DIR": str(logged_in), "QSTATION_LEDGER": str(ledger),
+             "PATH": "/usr/bin:/bin", "HOME": str(logged_in)},
+    )  # fmt: skip
+    backend = QStationBackend(device_name=CLOSED)
+    deadline = time.monotonic() + 120
+    while not backend.jobs(name="waited for"):
+        assert waiter.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    waiter.send_signal(signal.SIGKILL)  # killed while waiting for its job
+    waiter.wait()
+    (entry,) = backend.jobs(tag="run-7")
+    assert entry.status == "queued" and entry.circuit_hash and entry.machine == CLOSED
+    assert ledger.stat().st_mode & 0o777 == 0o600
+
+    now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    window = [(now + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (-1, 1)]
+    qstation("calendar", "add", CLOSED, "online", *window, *server.store_args)  # open it now
+    counts = _in_new_process(
+        logged_in,
+        f"""
+        from pytket.backends.resulthandle import ResultHandle
+        from qstation.client.backend import QStationBackend
+        backend = QStationBackend(device_name={CLOSED!r})
+        (entry,) = backend.jobs(tag="run-7")
+        print(sum(backend.get_result(ResultHandle.from_str(entry.handle)).get_counts().values()))
+    """,
+    )
+    assert counts == "25"
+    (entry,) = backend.jobs(tag="run-7")
+    assert entry.status == "completed" and entry.results is not None  # cached on disk
+
+    everything = {j["job"] for j in _all_jobs(server)}
+    ledger.unlink()
+    assert backend.jobs() == []
+    assert backend.reconcile() == len(everything)
+    assert {entry.job_id for entry in backend.jobs(limit=10_000)} == everything
+    assert backend.reconcile() == 0  # nothing new the second time
+
+
+def _all_jobs(server: ServiceProcess) -> list[dict[str, object]]:
+    from qstation.client.session import ServiceSession
+
+    with ServiceSession(server.url) as session:
+        return list(session.call("GET", "/v1/jobs", limit=500)["jobs"])

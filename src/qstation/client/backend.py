@@ -10,8 +10,12 @@ Waiting uses the server's long poll (``?wait=``), so a result arrives as soon as
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from pytket.architecture import FullyConnected
@@ -42,6 +46,7 @@ from pytket.utils.prepare import prepare_circuit
 
 from qstation import __version__
 from qstation.client.handles import HANDLE_TYPES, backend_result, handle_parts, make_handle
+from qstation.client.ledger import Entry, Ledger, now_text
 from qstation.client.session import ClientError, ServiceSession
 
 NATIVE_GATES = {"U1q": OpType.PhasedX, "Rz": OpType.Rz, "ZZ": OpType.ZZMax, "RZZ": OpType.ZZPhase,
@@ -69,11 +74,16 @@ class QStationBackend(Backend):
     _supports_contextual_optimisation = True
     _persistent_handles = True
 
-    def __init__(self, device_name: str, url: str | None = None) -> None:
-        """``url``: the server (default ``QSTATION_URL``, else the stored ``qstation login``)."""
+    def __init__(
+        self, device_name: str, url: str | None = None, ledger: Ledger | None = None
+    ) -> None:
+        """``url``: the server (default ``QSTATION_URL``, else the stored ``qstation login``);
+        ``ledger``: where submissions are recorded (default: the user's own,
+        :func:`qstation.client.ledger.ledger_path`)."""
         super().__init__()
         self._device_name = device_name
         self._url = url
+        self.ledger = ledger or Ledger()
         self._session: ServiceSession | None = None
         self._device: dict[str, Any] | None = None
 
@@ -156,9 +166,10 @@ class QStationBackend(Backend):
         valid_check: bool = True,
         **kwargs: Any,
     ) -> list[ResultHandle]:
-        """Submit each circuit; keyword arguments: ``name``, ``group``, ``max_cost``,
-        ``seed``, ``noisy_simulation`` (default True), ``postprocess`` (default True),
-        ``options`` (sent as the job's options)."""
+        """Submit each circuit and record it in the ledger; keyword arguments: ``name``,
+        ``group``, ``max_cost``, ``seed``, ``noisy_simulation`` (default True), ``postprocess``
+        (default True), ``options`` (sent as the job's options), ``tags`` (kept in the ledger
+        only)."""
         circuits = list(circuits)
         shots = Backend._get_n_shots_as_list(n_shots, len(circuits), optional=False)
         if valid_check:
@@ -174,10 +185,18 @@ class QStationBackend(Backend):
             selection = [(bit.reg_name, bit.index[0]) for bit in program.bits]
             body = self._job_body(program, int(count), index, kwargs)
             body["client-metadata"] = {"ppcirc": ppcirc_rep, "results-selection": selection}
-            job_id = session.call("POST", "/v1/job", body)["job"]
-            handle = make_handle(job_id, ppcirc_rep, selection)
+            accepted = session.call("POST", "/v1/job", body)
+            handle = make_handle(accepted["job"], ppcirc_rep, selection)
             self._cache[handle] = {}
             handles.append(handle)
+            self.ledger.record(
+                Entry(
+                    session.url, accepted["job"], self._device_name, body["name"],
+                    [str(tag) for tag in kwargs.get("tags") or []], _circuit_hash(circuit),
+                    _script(), accepted["submit-date"] or now_text(), str(handle),
+                    accepted["status"], None,
+                )
+            )  # fmt: skip
         return handles
 
     def _job_body(
@@ -215,7 +234,10 @@ class QStationBackend(Backend):
     def circuit_status(self, handle: ResultHandle) -> CircuitStatus:
         self._check_handle_type(handle)
         job_id = handle_parts(handle)[0]
-        return _status_of(self._connected().call("GET", f"/v1/job/{job_id}"))
+        session = self._connected()
+        status = session.call("GET", f"/v1/job/{job_id}")
+        self.ledger.update(session.url, job_id, status["status"])
+        return _status_of(status)
 
     def get_result(self, handle: ResultHandle, **kwargs: Any) -> BackendResult:
         """Wait for the job (long polls; ``timeout`` in seconds, default none) and return its
@@ -225,9 +247,12 @@ class QStationBackend(Backend):
         if "result" in cached:
             return cast(BackendResult, cached["result"])
         job_id, ppcirc, selection = handle_parts(handle)
+        session = self._connected()
+        kept = self.ledger.get(session.url, job_id)
+        if kept is not None and kept.results is not None and kept.status == "completed":
+            return backend_result(kept.results, ppcirc, selection)  # read from disk
         timeout = kwargs.get("timeout")
         deadline = None if timeout is None else time.monotonic() + float(cast(float, timeout))
-        session = self._connected()
         status = session.call("GET", f"/v1/job/{job_id}")
         while status["status"] in ("queued", "running", "canceling"):
             left = _LONG_POLL_SECONDS if deadline is None else deadline - time.monotonic()
@@ -235,11 +260,51 @@ class QStationBackend(Backend):
                 raise TimeoutError(f"job {job_id} is still {status['status']}")
             wait = round(min(left, _LONG_POLL_SECONDS), 3)
             status = session.call("GET", f"/v1/job/{job_id}", wait=wait)
+        self.ledger.update(session.url, job_id, status["status"], status.get("results"))
         if status["status"] != "completed":
             raise RuntimeError(f"job {job_id} {status['status']}: {status.get('error')}")
         result = backend_result(status["results"], ppcirc, selection)
         self._cache[handle] = {"result": result}
         return result
+
+    def jobs(
+        self,
+        status: str | None = None,
+        machine: str | None = None,
+        name: str | None = None,
+        tag: str | None = None,
+        limit: int = 100,
+    ) -> list[Entry]:
+        """Jobs of this server in the local ledger, newest first (``reconcile`` first to
+        include those submitted from elsewhere). ``ResultHandle.from_str(entry.handle)`` gives
+        each one's handle."""
+        server = self._connected().url
+        return self.ledger.find(
+            server, status=status, machine=machine, name=name, tag=tag, limit=limit
+        )
+
+    def reconcile(self) -> int:
+        """Bring the ledger up to date with the server's list of the user's jobs: new entries
+        for jobs it lacks (their handles rebuilt from the job ID), statuses for the rest.
+        Returns how many entries were added."""
+        session = self._connected()
+        added, offset = 0, 0
+        while offset is not None:
+            page = session.call("GET", "/v1/jobs", limit=500, offset=offset)
+            for listed in page["jobs"]:
+                if self.ledger.get(session.url, listed["job"]) is not None:
+                    self.ledger.update(session.url, listed["job"], listed["status"])
+                    continue
+                handle = self.handle_from_job_id(listed["job"])
+                self.ledger.record(
+                    Entry(
+                        session.url, listed["job"], listed["machine"], listed["name"], [], None,
+                        None, listed["submit-date"], str(handle), listed["status"], None,
+                    )
+                )  # fmt: skip
+                added += 1
+            offset = page["next-offset"]
+        return added
 
     def cancel(self, handle: ResultHandle) -> None:
         self._check_handle_type(handle)
@@ -257,6 +322,16 @@ class QStationBackend(Backend):
         backend.get_result(handle)
         status = self._connected().call("GET", f"/v1/job/{handle_parts(handle)[0]}")
         return float(status["cost"])
+
+
+def _circuit_hash(circuit: Circuit) -> str:
+    return hashlib.sha256(json.dumps(circuit.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def _script() -> str | None:
+    """The script that submitted (None from an interactive session)."""
+    name = sys.argv[0] if sys.argv else ""
+    return str(Path(name).resolve()) if name and name != "-c" and Path(name).exists() else None
 
 
 def _status_of(status: dict[str, Any]) -> CircuitStatus:
