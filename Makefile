@@ -6,13 +6,15 @@ ARGS ?=
 .PHONY: serve test
 
 $(VENV)/.runtime-installed: pyproject.toml
+	@echo "Installing qstation and its dependencies into $(VENV) (a few minutes the first time)..."
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e .
+	$(VENV)/bin/pip install --progress-bar on -e .
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.runtime-installed
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@echo "Installing the test tools into $(VENV)..."
+	$(VENV)/bin/pip install --progress-bar on -e '.[test]'
 	touch $@
 
 # The portal's browser tests drive Debian's Chromium (Playwright downloads no browser here).

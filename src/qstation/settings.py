@@ -164,6 +164,19 @@ class Settings(BaseSettings):
             if value is not None
         }
 
+    def store_name(self) -> str:
+        """The store's URL as people may see it (any password masked)."""
+        return make_url(self.database_url()).render_as_string(hide_password=True)
+
+    def store_flags(self) -> str:
+        """The flags that name this store to another ``qstation`` command ("" for the
+        default), so what ``serve`` prints can be pasted."""
+        if self.database:
+            return f"--database {self.store_name()}"
+        if self.data_dir.resolve() != default_data_dir().resolve():
+            return f"--data-dir {self.data_dir}"
+        return ""
+
     def describe(self) -> dict[str, Any]:
         """Settings for a log line, with any password in the database URL masked."""
         shown = self.model_dump(mode="json")

@@ -59,7 +59,7 @@ def user_add(
         services.audit.record("user.add", actor=OPERATOR, subject=created.email, detail=role)
     click.echo(
         f"added {created.email} (organisation {created.organisation}, group {created.group}, "
-        f"priority {created.priority}, role {created.role})"
+        f"priority {created.priority}, role {created.role}) to {services.settings.store_name()}"
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from qstation import __version__
 from qstation.cli.accounts import group, org, quota, user
 from qstation.cli.calendar import calendar
 from qstation.cli.common import fail_cleanly, make_settings, store_options
@@ -64,6 +65,14 @@ def serve(**flags: Any) -> None:
     finally:
         checked.close()
     logging.getLogger("qstation").info("serving with %s", settings.describe())
+    scheme = "https" if settings.tls_cert else "http"
+    click.echo(
+        f"qstation {__version__}: the API and the portal on {scheme}://{settings.host}:"
+        f"{settings.port}/ (the client's api_url, with its final /), store "
+        f"{settings.store_name()}. Add users to this store with: qstation user add EMAIL "
+        + " ".join(filter(None, ["--password-stdin", settings.store_flags()])),
+        err=True,
+    )
     workers = EmbeddedWorkers(settings)
     workers.start()
     options: dict[str, Any] = {
