@@ -212,3 +212,33 @@ def _all_jobs(server: ServiceProcess) -> list[dict[str, object]]:
 
     with ServiceSession(server.url) as session:
         return list(session.call("GET", "/v1/jobs", limit=500)["jobs"])
+
+
+def test_many_jobs_are_waited_for_at_once_and_progress_shows_on_a_terminal(
+    server: ServiceProcess, logged_in: Path
+) -> None:
+    import asyncio
+    import io
+
+    from qstation.client.progress import Progress
+
+    backend = QStationBackend(device_name="H1-1E", url=server.url)
+    circuits = [
+        Circuit(2).PhasedX(0.5, i / 10, 0).ZZPhase(0.3, 0, 1).measure_all() for i in range(5)
+    ]
+    handles = backend.process_circuits(circuits, n_shots=30, seed=2)
+    together = asyncio.run(QStationBackend("H1-1E", url=server.url).get_results_async(handles))
+    one_by_one = [backend.get_result(handle) for handle in handles]
+    assert [r.get_counts() for r in together] == [r.get_counts() for r in one_by_one]
+
+    shown = io.StringIO()
+    progress = Progress(shown, enabled=True)
+    progress.show({"job": "abc", "status": "queued", "queue-position": 3, "count": 30,
+                   "last-shot": None, "cost": None})  # fmt: skip
+    progress.show({"job": "abc", "status": "running", "count": 30, "last-shot": 10,
+                   "cost": "1.2"})  # fmt: skip
+    progress.done()
+    first = "job abc: queued, position 3 in the queue, 0/30 shots"
+    second = "job abc: running, 10/30 shots, 1.2 HQC".ljust(len(first))  # covers the first
+    assert shown.getvalue() == f"\r{first}\r{second}\n"
+    assert Progress(io.StringIO()).enabled is False  # not a terminal: silent

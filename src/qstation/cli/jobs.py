@@ -12,15 +12,15 @@ import click
 
 from qstation.cli.output import echo_json, histogram, status_word, table
 from qstation.cli.remote import client_errors, json_option, url_option
+from qstation.client.progress import Progress
 from qstation.client.session import ClientError, ServiceSession
+from qstation.client.waiting import UNFINISHED, wait_until_final
 from qstation.results import results_csv
 
 STATUSES = ("queued", "running", "completed", "failed", "canceling", "canceled", "depleted",
             "terminated")  # fmt: skip
-UNFINISHED = ("queued", "running", "canceling")
 EXIT_COMPLETED, EXIT_FAILED, EXIT_CANCELED, EXIT_TIMED_OUT = 0, 3, 4, 5
 """``job wait``'s exit statuses (1 and 2 are click's: an error, a bad command line)."""
-_LONG_POLL_SECONDS = 30.0
 MOST_CANCELS = 500
 
 
@@ -134,7 +134,7 @@ def cancel(url: str | None, job_ids: tuple[str, ...], yes: bool, **flags: Any) -
     with ServiceSession(url) as session:
         targets = list(job_ids)
         if filtered:
-            statuses = [s for s in (flags["statuses"] or UNFINISHED) if s in UNFINISHED]
+            statuses = [s for s in (flags["statuses"] or sorted(UNFINISHED)) if s in UNFINISHED]
             query = _query({**flags, "statuses": statuses}, MOST_CANCELS)
             targets = [j["job"] for j in session.call("GET", "/v1/jobs", **query)["jobs"]]
         if not targets:
@@ -167,19 +167,7 @@ def wait(url: str | None, job_ids: tuple[str, ...], timeout: float | None, as_js
     final: dict[str, dict[str, Any]] = {}
     with ServiceSession(url) as session:
         for job_id in job_ids:
-            status = session.call("GET", f"/v1/job/{job_id}")
-            while status["status"] in UNFINISHED:
-                left = _LONG_POLL_SECONDS if deadline is None else deadline - time.monotonic()
-                if left <= 0:
-                    break
-                shown = f"{job_id} {status['status']}, {status['last-shot'] or 0}/{status['count']}"
-                if sys.stderr.isatty():
-                    click.echo(f"\r{shown}", nl=False, err=True)
-                wait_for = round(min(left, _LONG_POLL_SECONDS), 3)
-                status = session.call("GET", f"/v1/job/{job_id}", wait=wait_for)
-            final[job_id] = status
-    if sys.stderr.isatty():
-        click.echo(err=True)
+            final[job_id] = wait_until_final(session, job_id, deadline, Progress())
     words = [status["status"] for status in final.values()]
     if as_json:
         echo_json({job_id: {"status": s["status"], "error": s["error"]}

@@ -47,7 +47,9 @@ from pytket.utils.prepare import prepare_circuit
 from qstation import __version__
 from qstation.client.handles import HANDLE_TYPES, backend_result, handle_parts, make_handle
 from qstation.client.ledger import Entry, Ledger, now_text
+from qstation.client.progress import Progress
 from qstation.client.session import ClientError, ServiceSession
+from qstation.client.waiting import UNFINISHED, wait_all, wait_until_final
 
 NATIVE_GATES = {"U1q": OpType.PhasedX, "Rz": OpType.Rz, "ZZ": OpType.ZZMax, "RZZ": OpType.ZZPhase,
                 "Rxxyyzz": OpType.TK2}  # fmt: skip
@@ -63,7 +65,6 @@ STATUSES = {
     "canceling": StatusEnum.CANCELLING, "canceled": StatusEnum.CANCELLED,
     "depleted": StatusEnum.ERROR, "terminated": StatusEnum.ERROR,
 }  # fmt: skip
-_LONG_POLL_SECONDS = 30.0
 _X = Circuit(1).add_gate(OpType.PhasedX, [1, 0], [0])
 """An X gate in the devices' gates, for the gates ``prepare_circuit`` moves or adds."""
 
@@ -241,7 +242,9 @@ class QStationBackend(Backend):
 
     def get_result(self, handle: ResultHandle, **kwargs: Any) -> BackendResult:
         """Wait for the job (long polls; ``timeout`` in seconds, default none) and return its
-        results; a job that did not complete raises :class:`RuntimeError` with its error."""
+        results; a job that did not complete raises :class:`RuntimeError` with its error.
+        While waiting, a terminal or notebook shows the job's progress (``progress=False``
+        turns it off)."""
         self._check_handle_type(handle)
         cached = self._cache.get(handle, {})
         if "result" in cached:
@@ -253,14 +256,29 @@ class QStationBackend(Backend):
             return backend_result(kept.results, ppcirc, selection)  # read from disk
         timeout = kwargs.get("timeout")
         deadline = None if timeout is None else time.monotonic() + float(cast(float, timeout))
-        status = session.call("GET", f"/v1/job/{job_id}")
-        while status["status"] in ("queued", "running", "canceling"):
-            left = _LONG_POLL_SECONDS if deadline is None else deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"job {job_id} is still {status['status']}")
-            wait = round(min(left, _LONG_POLL_SECONDS), 3)
-            status = session.call("GET", f"/v1/job/{job_id}", wait=wait)
-        self.ledger.update(session.url, job_id, status["status"], status.get("results"))
+        progress = Progress(enabled=None if kwargs.get("progress", True) else False)
+        status = wait_until_final(session, job_id, deadline, progress)
+        return self._result_of(handle, status)
+
+    async def get_results_async(
+        self, handles: Sequence[ResultHandle], timeout: float | None = None
+    ) -> list[BackendResult]:
+        """:meth:`get_result` for many handles at once (one long poll per unfinished job, all
+        on one connection pool), in the order given."""
+        for handle in handles:
+            self._check_handle_type(handle)
+        session = self._connected()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        job_ids = [handle_parts(handle)[0] for handle in handles]
+        statuses = await wait_all(session, job_ids, deadline)
+        return [self._result_of(h, s) for h, s in zip(handles, statuses, strict=True)]
+
+    def _result_of(self, handle: ResultHandle, status: dict[str, Any]) -> BackendResult:
+        """The handle's result from the job's final status (kept in the ledger and cache)."""
+        job_id, ppcirc, selection = handle_parts(handle)
+        if status["status"] in UNFINISHED:
+            raise TimeoutError(f"job {job_id} is still {status['status']}")
+        self.ledger.update(self._connected().url, job_id, status["status"], status.get("results"))
         if status["status"] != "completed":
             raise RuntimeError(f"job {job_id} {status['status']}: {status.get('error')}")
         result = backend_result(status["results"], ppcirc, selection)

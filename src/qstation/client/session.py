@@ -48,7 +48,7 @@ def login(url: str, email: str, password: str, code: str | None = None) -> Login
     if code:
         body["code"] = code
     with httpx.Client(timeout=TIMEOUT_SECONDS) as http:
-        tokens = _json(_send(http, "POST", f"{url}/v1/login", content=json.dumps(body)))
+        tokens = response_json(_send(http, "POST", f"{url}/v1/login", content=json.dumps(body)))
     return _with_tokens(Login(url, email, ""), tokens)
 
 
@@ -99,8 +99,13 @@ class ServiceSession:
             if expired and attempt == 1:
                 self._refresh(force=True)
                 continue
-            return _json(answer)
+            return response_json(answer)
         raise AssertionError("unreachable")
+
+    def authorization(self) -> dict[str, str]:
+        """The header a request needs now (renewing the id-token first if it is about to
+        expire), for callers that send their own requests."""
+        return {"Authorization": self._id_token()}
 
     def _id_token(self) -> str:
         if time.time() > self.login.id_token_expires - EXPIRY_MARGIN_SECONDS:
@@ -125,7 +130,7 @@ class ServiceSession:
                     answer.status_code,
                     _error_code(answer),
                 )
-            self.login = _with_tokens(stored, _json(answer))
+            self.login = _with_tokens(stored, response_json(answer))
             credentials.save(self.login, self._path)
 
 
@@ -150,7 +155,7 @@ def _error_code(answer: httpx.Response) -> int:
         return 0
 
 
-def _json(answer: httpx.Response) -> Any:
+def response_json(answer: httpx.Response) -> Any:
     if answer.status_code == 200:
         return answer.json()
     try:
