@@ -17,7 +17,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section
+from report import run_per_database
 from service import (
     TIMES,
     Client,
@@ -158,19 +157,5 @@ def report(results: dict[str, dict[str, Any]], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", type=Path)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    arguments = parser.parse_args()
-    started = time.perf_counter()
-    results = {database: measure(database) for database in arguments.databases.split(",")}
-    text = report(results, time.perf_counter() - started)
-    print(text)
-    if arguments.report:
-        write_section(arguments.report, "long-poll", text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_per_database(__doc__.splitlines()[0], "long-poll", measure, report))

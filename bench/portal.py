@@ -15,7 +15,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -29,7 +28,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section
+from report import run_per_database
 from service import EMAIL, PASSWORD, Server, add_user, fresh_store, seed_body
 
 JOBS = 10_000
@@ -162,19 +161,5 @@ def report(results: dict[str, list[tuple[str, list[float]]]], seconds: float) ->
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", type=Path)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    arguments = parser.parse_args()
-    started = time.perf_counter()
-    results = {database: measure(database) for database in arguments.databases.split(",")}
-    text = report(results, time.perf_counter() - started)
-    print(text)
-    if arguments.report:
-        write_section(arguments.report, "portal", text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_per_database(__doc__.splitlines()[0], "portal", measure, report))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -132,3 +133,10 @@ class ServiceProcess:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def close_until_tomorrow(machine: str, *store_args: str) -> None:
+    """Give a hardware target one operational window, tomorrow: until then its jobs wait."""
+    tomorrow = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0) + timedelta(days=1)
+    window = [(tomorrow + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (0, 2)]
+    qstation("calendar", "add", machine, "online", *window, *store_args)

@@ -8,7 +8,6 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,12 @@ import requests
 
 from qstation.results import results_csv
 from tests.acceptance.conftest import ALICE, start_service
-from tests.acceptance.service import PASSWORD, ServiceProcess, qstation, run_qstation
+from tests.acceptance.service import (
+    PASSWORD,
+    ServiceProcess,
+    close_until_tomorrow,
+    run_qstation,
+)
 
 CLOSED = "H1-1"
 NATIVE = 'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[2];\ncreg c[2];\n' \
@@ -43,9 +47,7 @@ class Cli:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data = tmp_path_factory.mktemp("cli")
-    tomorrow = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
-    window = [(tomorrow + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (0, 2)]
-    qstation("calendar", "add", CLOSED, "online", *window, "--data-dir", str(data))
+    close_until_tomorrow(CLOSED, "--data-dir", str(data))
     running = start_service(data)
     yield running
     running.stop()

@@ -6,14 +6,13 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.acceptance.conftest import ALICE, BOB, start_service
-from tests.acceptance.service import PASSWORD, ServiceProcess, qstation
+from tests.acceptance.service import PASSWORD, ServiceProcess, close_until_tomorrow
 
 CLOSED = "H1-1"  # its only window opens tomorrow: its jobs wait
 PROGRAM = 'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[1];\ncreg c[1];\nmeasure q[0] -> c[0];\n'
@@ -22,9 +21,7 @@ PROGRAM = 'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[1];\ncreg c[1];\nmeasur
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data: Path = tmp_path_factory.mktemp("long-poll")
-    tomorrow = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
-    window = [(tomorrow + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (0, 1)]
-    qstation("calendar", "add", CLOSED, "online", *window, "--data-dir", str(data))
+    close_until_tomorrow(CLOSED, "--data-dir", str(data))
     running = start_service(data)
     yield running
     running.stop()

@@ -19,7 +19,13 @@ from pytket.circuit import Bit, Circuit, Qubit
 from qstation.client.backend import QStationBackend
 from tests.acceptance.conftest import ALICE, client, start_service
 from tests.acceptance.jobs import wait_until_done
-from tests.acceptance.service import PASSWORD, ServiceProcess, qstation, run_qstation
+from tests.acceptance.service import (
+    PASSWORD,
+    ServiceProcess,
+    close_until_tomorrow,
+    qstation,
+    run_qstation,
+)
 
 CLOSED = "H1-1"
 """Closed by its calendar until a test opens it."""
@@ -28,9 +34,7 @@ CLOSED = "H1-1"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data = tmp_path_factory.mktemp("native")
-    later = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
-    window = [(later + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (0, 1)]
-    qstation("calendar", "add", CLOSED, "online", *window, "--data-dir", str(data))
+    close_until_tomorrow(CLOSED, "--data-dir", str(data))
     running = start_service(data)
     yield running
     running.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser
 
-from tests.acceptance.service import PASSWORD, ServiceProcess, qstation
+from tests.acceptance.service import PASSWORD, ServiceProcess, close_until_tomorrow, qstation
 from tests.portal.browser import chromium
 
 ADMIN = "ada@example.com"
@@ -100,9 +99,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     _add_user(store, OPERATOR, "--operator")
     qstation("org", "add", "elsewhere", *store)
     _add_user(store, OUTSIDER, "--org", "elsewhere")
-    tomorrow = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0) + timedelta(days=1)
-    window = [(tomorrow + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (0, 8)]
-    qstation("calendar", "add", WAITING_MACHINE, "online", *window, *store)
+    close_until_tomorrow(WAITING_MACHINE, *store)
     service.start()
     yield Portal(service)
     service.stop()
