@@ -1,20 +1,9 @@
-"""Ordered schema migrations, applied once each, safe when several processes start together.
-
-Each migration is frozen once released: it states the DDL of its own day and never imports
-:mod:`qstation.store.schema`, which describes today's tables. A test runs every migration on an
-empty database and checks the result equals :data:`qstation.store.schema.metadata`.
-
-Concurrency: the whole run is one transaction holding a database-wide lock (SQLite: the store's
-engine begins write transactions with ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
-advisory lock), so a second process waits, then finds nothing left to do. Both databases have
-transactional DDL, so a failed migration leaves no half-built schema.
-"""
+"""Migrations 1-7: users and jobs, organisations and priorities, quotas, the calendar, chunks,
+batches, dispatch lanes. Frozen: each states the DDL of its own day."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
@@ -25,7 +14,6 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Double,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -33,26 +21,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    func,
     insert,
-    select,
     text,
 )
 
-from qstation.store.schema import schema_version
 
-# Any fixed 64-bit key works; this one spells "qstation" in ASCII.
-_MIGRATION_LOCK_KEY = int.from_bytes(b"qstation", "big")
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-def _create_initial_tables(conn: Connection) -> None:
+def create_initial_tables(conn: Connection) -> None:
     v1 = MetaData()
     Table(
         "users",
@@ -121,7 +95,7 @@ def _create_initial_tables(conn: Connection) -> None:
     v1.create_all(conn, checkfirst=False)
 
 
-def _add_organisations_and_priorities(conn: Connection) -> None:
+def add_organisations_and_priorities(conn: Connection) -> None:
     """Organisations with groups and priorities. Existing users and jobs join the organisation
     ``default``, and every group they name becomes one of its groups, at priority 5."""
     v2 = MetaData()
@@ -156,7 +130,7 @@ def _add_organisations_and_priorities(conn: Connection) -> None:
     )
 
 
-def _add_credit_quotas(conn: Connection) -> None:
+def add_credit_quotas(conn: Connection) -> None:
     """Monthly HQC quotas per organisation or group and device kind; jobs record what their
     cost was charged to."""
     v3 = MetaData()
@@ -173,7 +147,7 @@ def _add_credit_quotas(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE jobs ADD COLUMN credits VARCHAR(16)"))
 
 
-def _add_calendar(conn: Connection) -> None:
+def add_calendar(conn: Connection) -> None:
     """Operational hours of hardware targets: online windows, reservations, maintenance."""
     v4 = MetaData()
     Table(
@@ -190,12 +164,12 @@ def _add_calendar(conn: Connection) -> None:
     v4.create_all(conn, checkfirst=False)
 
 
-def _add_shots_done(conn: Connection) -> None:
+def add_shots_done(conn: Connection) -> None:
     """Jobs run in chunks of shots; each records how many shots it has results for."""
     conn.execute(text("ALTER TABLE jobs ADD COLUMN shots_done INTEGER NOT NULL DEFAULT 0"))
 
 
-def _add_batches(conn: Connection) -> None:
+def add_batches(conn: Connection) -> None:
     """Batches: each job's batch (its first job), the first job's cost limit, the last job."""
     double = Double().compile(dialect=conn.dialect)  # SQLite and PostgreSQL spell it apart
     for statement in (
@@ -207,7 +181,7 @@ def _add_batches(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
-def _add_dispatch_lanes_and_usage(conn: Connection) -> None:
+def add_dispatch_lanes_and_usage(conn: Connection) -> None:
     """Dispatch in the database: each job's user priority (its dispatch lane), the lanes, an
     index of waiting jobs by lane and age, indexes of leases and of batches' jobs, and
     fair-share use by the minute (filled from the jobs that finished in the last day, the
@@ -271,124 +245,3 @@ def _add_dispatch_lanes_and_usage(conn: Connection) -> None:
                 for (o, g, m, t), hqcs in minutes.items()
             ],
         )
-
-
-def _add_security(conn: Connection) -> None:
-    v8 = MetaData()
-    Table(
-        "login_throttle",
-        v8,
-        Column("key", String(512), primary_key=True),
-        Column("window_started_at", DateTime, nullable=False),
-        Column("failures", Integer, nullable=False),
-        Column("locked_until", DateTime, nullable=True),
-        Column("lockouts", Integer, nullable=False),
-        Index("ix_login_throttle_window_started_at", "window_started_at"),
-    )
-    Table(
-        "audit_log",
-        v8,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("at", DateTime, nullable=False, index=True),
-        Column("actor", String(320), nullable=True),
-        Column("action", String(64), nullable=False, index=True),
-        Column("subject", Text, nullable=True),
-        Column("source", String(64), nullable=True),
-        Column("outcome", String(16), nullable=False),
-        Column("detail", Text, nullable=True),
-    )
-    v8.create_all(conn, checkfirst=False)
-    timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
-    for statement in (
-        f"ALTER TABLE users ADD COLUMN tokens_valid_after {timestamp}",
-        "ALTER TABLE users ADD COLUMN mfa_secret TEXT",
-        "ALTER TABLE users ADD COLUMN mfa_last_step BIGINT",
-        "ALTER TABLE refresh_tokens ADD COLUMN family_id VARCHAR(32) NOT NULL DEFAULT ''",
-        # each token issued before families existed is a family of its own
-        "UPDATE refresh_tokens SET family_id = substr(token_hash, 1, 32)",
-        "CREATE INDEX ix_refresh_tokens_family_id ON refresh_tokens (family_id)",
-        # the signing key leaves the database: keys now derive from the key file
-        "DELETE FROM service_secrets WHERE name = 'id-token-signing-key'",
-    ):
-        conn.execute(text(statement))
-
-
-def _add_group_members_and_roles(conn: Connection) -> None:
-    v9 = MetaData()
-    Table("users", v9, Column("id", String(32), primary_key=True))
-    members = Table(
-        "group_members",
-        v9,
-        Column("organisation", String(64), primary_key=True),
-        Column("group_name", String(64), primary_key=True),
-        Column("user_id", String(32), ForeignKey("users.id"), primary_key=True),
-        Index("ix_group_members_user_id", "user_id"),
-    )
-    members.create(conn, checkfirst=False)
-    for statement in (
-        # every user belongs to their own group, as they may always have submitted under it
-        "INSERT INTO group_members (organisation, group_name, user_id)"
-        " SELECT organisation, group_name, id FROM users",
-        "ALTER TABLE users ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'member'",
-    ):
-        conn.execute(text(statement))
-
-
-def _add_portal_sessions(conn: Connection) -> None:
-    v10 = MetaData()
-    Table("users", v10, Column("id", String(32), primary_key=True))
-    Table(
-        "portal_sessions",
-        v10,
-        Column("session_hash", String(64), primary_key=True),
-        Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
-        Column("created_at", DateTime, nullable=False),
-        Column("expires_at", DateTime, nullable=False),
-        Column("ended_at", DateTime, nullable=True),
-    ).create(conn, checkfirst=False)
-    for statement in (
-        "CREATE INDEX ix_jobs_owner_submitted ON jobs (owner_id, submitted_at, id)",
-        "DROP INDEX ix_jobs_owner_id",  # the new index serves its lookups too
-    ):
-        conn.execute(text(statement))
-
-
-def _add_client_metadata(conn: Connection) -> None:
-    conn.execute(text("ALTER TABLE jobs ADD COLUMN client_metadata JSON"))
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "users, refresh tokens, jobs, attempts, secrets", _create_initial_tables),
-    Migration(
-        2, "organisations, groups, user and group priorities", _add_organisations_and_priorities
-    ),
-    Migration(3, "monthly credit quotas; what each job was charged to", _add_credit_quotas),
-    Migration(4, "operational hours of hardware targets", _add_calendar),
-    Migration(5, "jobs run in chunks of shots", _add_shots_done),
-    Migration(6, "batches of jobs", _add_batches),
-    Migration(7, "dispatch lanes and fair-share use by the minute", _add_dispatch_lanes_and_usage),
-    Migration(
-        8, "revocation, MFA, refresh-token families, login throttling, audit log", _add_security
-    ),
-    Migration(9, "explicit group membership; roles", _add_group_members_and_roles),
-    Migration(10, "user portal sessions; owners' jobs newest first", _add_portal_sessions),
-    Migration(11, "what a client keeps with its job", _add_client_metadata),
-)
-
-
-def migrate(engine: Engine) -> list[int]:
-    """Apply the migrations this database lacks; return their versions (empty: up to date).
-
-    ``engine`` must come from :func:`qstation.store.database.create_store_engine`, whose SQLite
-    configuration makes this transaction take the write lock at its start.
-    """
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
-        schema_version.create(conn, checkfirst=True)
-        current = conn.scalar(select(func.max(schema_version.c.version))) or 0
-        pending = [m for m in MIGRATIONS if m.version > current]
-        for migration in pending:
-            migration.apply(conn)
-            conn.execute(insert(schema_version).values(version=migration.version))
-    return [m.version for m in pending]

@@ -1,0 +1,82 @@
+"""Ordered schema migrations, applied once each, safe when several processes start together.
+
+Each migration is frozen once released: it states the DDL of its own day and never imports
+:mod:`qstation.store.schema`, which describes today's tables. A test runs every migration on an
+empty database and checks the result equals :data:`qstation.store.schema.metadata`.
+
+Concurrency: the whole run is one transaction holding a database-wide lock (SQLite: the store's
+engine begins write transactions with ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
+advisory lock), so a second process waits, then finds nothing left to do. Both databases have
+transactional DDL, so a failed migration leaves no half-built schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from qstation.store.migrations.accounts_and_clients import (
+    add_client_metadata,
+    add_group_members_and_roles,
+    add_portal_sessions,
+    add_security,
+)
+from qstation.store.migrations.jobs_and_dispatch import (
+    add_batches,
+    add_calendar,
+    add_credit_quotas,
+    add_dispatch_lanes_and_usage,
+    add_organisations_and_priorities,
+    add_shots_done,
+    create_initial_tables,
+)
+from qstation.store.schema import schema_version
+
+# Any fixed 64-bit key works; this one spells "qstation" in ASCII.
+_MIGRATION_LOCK_KEY = int.from_bytes(b"qstation", "big")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "users, refresh tokens, jobs, attempts, secrets", create_initial_tables),
+    Migration(
+        2, "organisations, groups, user and group priorities", add_organisations_and_priorities
+    ),
+    Migration(3, "monthly credit quotas; what each job was charged to", add_credit_quotas),
+    Migration(4, "operational hours of hardware targets", add_calendar),
+    Migration(5, "jobs run in chunks of shots", add_shots_done),
+    Migration(6, "batches of jobs", add_batches),
+    Migration(7, "dispatch lanes and fair-share use by the minute", add_dispatch_lanes_and_usage),
+    Migration(
+        8, "revocation, MFA, refresh-token families, login throttling, audit log", add_security
+    ),
+    Migration(9, "explicit group membership; roles", add_group_members_and_roles),
+    Migration(10, "user portal sessions; owners' jobs newest first", add_portal_sessions),
+    Migration(11, "what a client keeps with its job", add_client_metadata),
+)
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Apply the migrations this database lacks; return their versions (empty: up to date).
+
+    ``engine`` must come from :func:`qstation.store.database.create_store_engine`, whose SQLite
+    configuration makes this transaction take the write lock at its start.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+        schema_version.create(conn, checkfirst=True)
+        current = conn.scalar(select(func.max(schema_version.c.version))) or 0
+        pending = [m for m in MIGRATIONS if m.version > current]
+        for migration in pending:
+            migration.apply(conn)
+            conn.execute(insert(schema_version).values(version=migration.version))
+    return [m.version for m in pending]
