@@ -158,3 +158,12 @@ def test_an_expired_token_is_renewed_once_for_commands_run_together(
     renewed = json.loads(stored.read_text())
     assert renewed["refresh_token"] != login["refresh_token"]
     assert cli.run("jobs", "--limit", "1").returncode == 0  # the family was not revoked
+
+
+def test_logout_forgets_the_login(cli: Cli, tmp_path: Path) -> None:
+    assert cli.run("jobs", "--limit", "1").returncode == 0
+    done = cli.run("logout")
+    assert done.returncode == 0 and "logged out" in done.stdout
+    assert not (tmp_path / "config" / "login.json").exists()
+    assert "not logged in" in cli.run("jobs").stderr
+    assert "no stored login" in cli.run("logout").stdout

@@ -246,3 +246,42 @@ def test_many_jobs_are_waited_for_at_once_and_progress_shows_on_a_terminal(
     second = "job abc: running, 10/30 shots, 1.2 HQC".ljust(len(first))  # covers the first
     assert shown.getvalue() == f"\r{first}\r{second}\n"
     assert Progress(io.StringIO()).enabled is False  # not a terminal: silent
+
+
+def test_qir_wasm_batches_and_cost(server: ServiceProcess, logged_in: Path, tmp_path: Path) -> None:
+    import wasmtime
+    from pytket.wasm import WasmFileHandler
+
+    from tests.acceptance.test_wasm_via_client import WAT, accumulator_circuit
+
+    backend = QStationBackend(device_name="H1-1E", url=server.url)
+    info = backend.backend_info
+    assert info.device_name == "H1-1E" and info.n_nodes == int(backend.device["n_qubits"])
+
+    circuit = Circuit(2).PhasedX(0.5, 0, 0).ZZPhase(0.5, 0, 1).measure_all()
+    as_qasm, as_qir = (
+        backend.process_circuit(circuit, n_shots=40, seed=4, language=language)
+        for language in ("QASM", "QIR")
+    )
+    assert backend.get_result(as_qir).get_shots().tolist() == (
+        backend.get_result(as_qasm).get_shots().tolist()
+    )  # one seed, the same shots in either language
+
+    path = tmp_path / "accumulator.wasm"
+    path.write_bytes(wasmtime.wat2wasm(WAT.read_text()))
+    wasm = WasmFileHandler(str(path))
+    with_wasm = backend.process_circuit(
+        accumulator_circuit(wasm), n_shots=10, wasm_file_handler=wasm, noisy_simulation=False
+    )
+    assert sum(backend.get_result(with_wasm).get_counts().values()) == 10
+
+    first = backend.start_batch(500, circuit, n_shots=10)
+    last = backend.add_to_batch(first, circuit, n_shots=10, batch_end=True)
+    for handle in (first, last):
+        assert sum(backend.get_result(handle).get_counts().values()) == 10
+
+    hqcs = backend.cost(circuit, n_shots=100)
+    # the published formula: 5 + shots * (N1q + 10 N2q + 5 Nm) / 5000, here 1, 1 and 2
+    assert hqcs == pytest.approx(5 + 100 * (1 + 10 * 1 + 5 * 2) / 5000)
+    old = client(server.url, "H1-1E")
+    assert old.cost(circuit, n_shots=100, syntax_checker="H1-1SC") == pytest.approx(hqcs)

@@ -10,12 +10,8 @@ Waiting uses the server's long poll (``?wait=``), so a result arrives as soon as
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, cast
 
 from pytket.architecture import FullyConnected
@@ -41,12 +37,12 @@ from pytket.predicates import (
     NoSymbolsPredicate,
     Predicate,
 )
-from pytket.qasm.qasm import circuit_to_qasm_str
 from pytket.utils.prepare import prepare_circuit
 
 from qstation import __version__
 from qstation.client.handles import HANDLE_TYPES, backend_result, handle_parts, make_handle
 from qstation.client.ledger import Entry, Ledger, now_text
+from qstation.client.programs import circuit_hash, program_text, script, selection_of
 from qstation.client.progress import Progress
 from qstation.client.session import ClientError, ServiceSession
 from qstation.client.waiting import UNFINISHED, wait_all, wait_until_final
@@ -169,8 +165,10 @@ class QStationBackend(Backend):
     ) -> list[ResultHandle]:
         """Submit each circuit and record it in the ledger; keyword arguments: ``name``,
         ``group``, ``max_cost``, ``seed``, ``noisy_simulation`` (default True), ``postprocess``
-        (default True), ``options`` (sent as the job's options), ``tags`` (kept in the ledger
-        only)."""
+        (default True), ``options`` (sent as the job's options), ``language`` (``"QASM"``, the
+        default, or ``"QIR"`` / ``"PQIR"`` with pytket-qir installed), ``wasm_file_handler``,
+        ``request_options`` (added to the request, as the H-Series client does), ``tags``
+        (kept in the ledger only)."""
         circuits = list(circuits)
         shots = Backend._get_n_shots_as_list(n_shots, len(circuits), optional=False)
         if valid_check:
@@ -183,8 +181,8 @@ class QStationBackend(Backend):
                 ppcirc_rep: dict[str, Any] | None = ppcirc.to_dict()
             else:
                 program, ppcirc_rep = circuit, None
-            selection = [(bit.reg_name, bit.index[0]) for bit in program.bits]
             body = self._job_body(program, int(count), index, kwargs)
+            selection = selection_of(program, body)
             body["client-metadata"] = {"ppcirc": ppcirc_rep, "results-selection": selection}
             accepted = session.call("POST", "/v1/job", body)
             handle = make_handle(accepted["job"], ppcirc_rep, selection)
@@ -193,8 +191,8 @@ class QStationBackend(Backend):
             self.ledger.record(
                 Entry(
                     session.url, accepted["job"], self._device_name, body["name"],
-                    [str(tag) for tag in kwargs.get("tags") or []], _circuit_hash(circuit),
-                    _script(), accepted["submit-date"] or now_text(), str(handle),
+                    [str(tag) for tag in kwargs.get("tags") or []], circuit_hash(circuit),
+                    script(), accepted["submit-date"] or now_text(), str(handle),
                     accepted["status"], None,
                 )
             )  # fmt: skip
@@ -210,16 +208,43 @@ class QStationBackend(Backend):
         }
         if kwargs.get("seed") is not None:
             options["seed"] = int(kwargs["seed"]) + index
+        language, text = program_text(program, str(kwargs.get("language") or "QASM"))
         body: dict[str, Any] = {
-            "machine": self._device_name, "language": "OPENQASM 2.0",
-            "program": circuit_to_qasm_str(program, header="hqslib1"), "count": count,
-            "name": str(kwargs.get("name") or "job"), "options": options,
+            "machine": self._device_name, "language": language, "program": text,
+            "count": count, "name": str(kwargs.get("name") or "job"), "options": options,
+            **dict(kwargs.get("request_options") or {}),
         }  # fmt: skip
+        wasm = kwargs.get("wasm_file_handler")
+        if wasm is not None:
+            body["cfl"] = wasm.bytecode_base64.decode("utf-8")
         if kwargs.get("group") is not None:
             body["group"] = kwargs["group"]
         if kwargs.get("max_cost") is not None:
             body["max-cost"] = kwargs["max_cost"]
         return body
+
+    def start_batch(
+        self, max_batch_cost: int, circuit: Circuit, n_shots: int | None = None, **kwargs: Any
+    ) -> ResultHandle:
+        """Submit the first job of a batch, which closes once its jobs cost ``max_batch_cost``
+        HQCs; the batch holds its target between its jobs (docs/scheduling.md)."""
+        options = {**dict(kwargs.pop("request_options", None) or {}), "batch-exec": max_batch_cost}
+        return self.process_circuits([circuit], n_shots, request_options=options, **kwargs)[0]
+
+    def add_to_batch(
+        self,
+        batch_start_job: ResultHandle,
+        circuit: Circuit,
+        n_shots: int | None = None,
+        batch_end: bool = False,
+        **kwargs: Any,
+    ) -> ResultHandle:
+        """Submit a job to the batch ``batch_start_job`` began; ``batch_end`` closes it."""
+        options = dict(kwargs.pop("request_options", None) or {})
+        options["batch-exec"] = handle_parts(batch_start_job)[0]
+        if batch_end:
+            options["batch-end"] = True
+        return self.process_circuits([circuit], n_shots, request_options=options, **kwargs)[0]
 
     def handle_from_job_id(self, job_id: str) -> ResultHandle:
         """The full handle of a job submitted by this client, from its ID alone (the server
@@ -340,16 +365,6 @@ class QStationBackend(Backend):
         backend.get_result(handle)
         status = self._connected().call("GET", f"/v1/job/{handle_parts(handle)[0]}")
         return float(status["cost"])
-
-
-def _circuit_hash(circuit: Circuit) -> str:
-    return hashlib.sha256(json.dumps(circuit.to_dict(), sort_keys=True).encode()).hexdigest()
-
-
-def _script() -> str | None:
-    """The script that submitted (None from an interactive session)."""
-    name = sys.argv[0] if sys.argv else ""
-    return str(Path(name).resolve()) if name and name != "-c" and Path(name).exists() else None
 
 
 def _status_of(status: dict[str, Any]) -> CircuitStatus:
