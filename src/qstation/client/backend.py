@@ -53,7 +53,8 @@ NATIVE_GATES = {"U1q": OpType.PhasedX, "Rz": OpType.Rz, "ZZ": OpType.ZZMax, "RZZ
 CLASSICAL = {
     OpType.Measure, OpType.Reset, OpType.Barrier, OpType.Conditional, OpType.SetBits,
     OpType.CopyBits, OpType.RangePredicate, OpType.ExplicitPredicate, OpType.ExplicitModifier,
-    OpType.MultiBit, OpType.ClExpr, OpType.WASM, OpType.Phase,
+    OpType.MultiBit, OpType.ClExpr, OpType.WASM, OpType.Phase, OpType.JobShotNum,
+    OpType.RNGSeed, OpType.RNGBound, OpType.RNGIndex, OpType.RNGNum,
 }  # fmt: skip
 STATUSES = {
     "queued": StatusEnum.QUEUED, "running": StatusEnum.RUNNING,
@@ -163,12 +164,13 @@ class QStationBackend(Backend):
         valid_check: bool = True,
         **kwargs: Any,
     ) -> list[ResultHandle]:
-        """Submit each circuit and record it in the ledger; keyword arguments: ``name``,
-        ``group``, ``max_cost``, ``seed``, ``noisy_simulation`` (default True), ``postprocess``
-        (default True), ``options`` (sent as the job's options), ``language`` (``"QASM"``, the
-        default, or ``"QIR"`` / ``"PQIR"`` with pytket-qir installed), ``wasm_file_handler``,
-        ``request_options`` (added to the request, as the H-Series client does), ``tags``
-        (kept in the ledger only)."""
+        """Submit each circuit and record it in the ledger. Keyword arguments: ``name``,
+        ``group``, ``max_cost``, ``seed``, ``noisy_simulation`` (default True), ``options``
+        (sent as the job's options), ``language`` (``"QASM"``, the default, or ``"QIR"`` /
+        ``"PQIR"`` with pytket-qir installed), ``wasm_file_handler``, ``request_options``
+        (added to the request, as the H-Series client does), ``tags`` (kept in the ledger
+        only), ``postprocess`` (default False, as the H-Series client; True moves the gates
+        after the last measurements into a classical circuit that travels in the handle)."""
         circuits = list(circuits)
         shots = Backend._get_n_shots_as_list(n_shots, len(circuits), optional=False)
         if valid_check:
@@ -176,7 +178,7 @@ class QStationBackend(Backend):
         session = self._connected()
         handles = []
         for index, (circuit, count) in enumerate(zip(circuits, shots, strict=True)):
-            if kwargs.get("postprocess", True):
+            if kwargs.get("postprocess", False):
                 program, ppcirc = prepare_circuit(circuit, allow_classical=False, xcirc=_X)
                 ppcirc_rep: dict[str, Any] | None = ppcirc.to_dict()
             else:
