@@ -9,6 +9,7 @@ every portal request: the one place errors meet the wire.
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -128,9 +129,14 @@ def redirect(path: str, **query: Any) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
+"""A path of this site: no scheme or host, nothing a browser would turn into ``//`` (it drops
+tabs and newlines, reads ``\\`` as ``/``), only characters a URL path and query may hold."""
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of this site only (never another host)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and _LOCAL_PATH.fullmatch(target):
         return target
     return "/jobs"
 
