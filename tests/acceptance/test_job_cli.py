@@ -127,6 +127,9 @@ def test_cancel_asks_first_and_takes_filters(server: ServiceProcess, cli: Cli) -
     assert declined.returncode == 1 and "Cancel 2 job(s)?" in declined.stdout
     assert cli.json("job", "show", first)["status"] == "queued"  # type: ignore[index]
     assert cli.run("job", "cancel", first, "--name", "bulk").returncode == 2  # both ways: no
+    finished_only = cli.run("job", "cancel", "--status", "completed", "--yes")
+    assert finished_only.returncode == 0 and "no unfinished job matches" in finished_only.stdout
+    assert cli.json("job", "show", first)["status"] == "queued"  # type: ignore[index]
     accepted = cli.run("job", "cancel", "--name", "bulk", stdin="y\n")
     assert accepted.returncode == 0
     for job_id in (first, second):

@@ -263,3 +263,52 @@ def test_an_administrator_manages_users_and_quotas_and_the_cli_agrees(portal: Po
     audit = qstation("audit", "--actor", ADMIN, *portal.store_args)
     for action in ("user.add", "user.set-priority", "user.set-role", "user.remove", "quota.remove"):
         assert action in audit, action
+
+
+def test_administrators_cannot_probe_other_organisations_accounts(portal: Portal) -> None:
+    admin = _signed_in(portal, ADMIN)
+    answers = [
+        admin.post("/admin/users/priority", [("email", email), ("priority", "3")])
+        for email in (OUTSIDER, "nobody@nowhere.example")
+    ]
+    assert [a.status_code for a in answers] == [403, 403]
+    assert answers[0].text.replace(OUTSIDER, "X") == answers[1].text.replace(
+        "nobody@nowhere.example", "X"
+    )
+    assert "elsewhere" not in answers[0].text.replace(OUTSIDER, "")  # not their organisation
+    member = admin.post("/admin/groups/members", [("name", "DEFAULT"), ("email", OUTSIDER)])
+    assert member.status_code == 403 and "elsewhere" not in member.text.replace(OUTSIDER, "")
+    assert admin.post("/admin/users/revoke", [("email", OPERATOR)]).status_code == 403
+
+
+def test_odd_cookies_forms_and_filters_get_pages_not_500s(portal: Portal) -> None:
+    odd = PortalClient(portal.url)
+    for cookie in ("1.a.\u00e9", "\u00b2.a.b", "x", "1..", "9" * 40 + ".a.b"):
+        odd.http.cookies.set("qstation_session", cookie)
+        answer = odd.get("/jobs")
+        assert answer.status_code == 303, (cookie, answer.status_code)
+    member = _signed_in(portal, MEMBER)
+    assert member.post("/jobs/cancel", [("csrf", "\u00e9")], with_csrf=False).status_code == 403
+    bogus = member.post("/jobs/cancel", [("scope", "matching"), ("status", "bogus")])
+    assert bogus.status_code == 400 and "status must be among" in bogus.text
+
+
+def test_pages_of_a_filtered_list_keep_the_filter_and_downloads_are_not_cached(
+    portal: Portal,
+) -> None:
+    for index in range(52):
+        portal.submit(OUTSIDER, f"paged {index}", machine=WAITING_MACHINE, shots=1)
+    outsider = _signed_in(portal, OUTSIDER)
+    first = outsider.get("/jobs?status=queued&name=paged")
+    older = re.search(r'rel="next" href="([^"]+)"', first.text)
+    assert older is not None
+    link = older.group(1).replace("&amp;", "&")
+    assert "status=queued" in link and "name=paged" in link and "page=2" in link
+    second = outsider.get(link)
+    assert second.status_code == 200
+    assert len(re.findall(r'<tr id="job-[0-9a-f]{32}"', second.text)) == 2
+    done = portal.wait(ADMIN, portal.submit(ADMIN, "downloaded"))
+    admin = _signed_in(portal, ADMIN)
+    for kind in ("json", "csv"):
+        answer = admin.get(f"/jobs/{done['job']}/results.{kind}")
+        assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"

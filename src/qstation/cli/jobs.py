@@ -135,6 +135,9 @@ def cancel(url: str | None, job_ids: tuple[str, ...], yes: bool, **flags: Any) -
         targets = list(job_ids)
         if filtered:
             statuses = [s for s in (flags["statuses"] or sorted(UNFINISHED)) if s in UNFINISHED]
+            if not statuses:  # only finished statuses asked for: nothing can be cancelled
+                click.echo("no unfinished job matches")
+                return
             query = _query({**flags, "statuses": statuses}, MOST_CANCELS)
             targets = [j["job"] for j in session.call("GET", "/v1/jobs", **query)["jobs"]]
         if not targets:

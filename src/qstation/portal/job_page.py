@@ -79,7 +79,10 @@ def _with_results(request: Request, user: Any, job_id: str) -> JobRecord:
 
 
 def _download(body: str, media_type: str, filename: str) -> Response:
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    headers = {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",  # results stay off a shared machine's disk cache
+    }
     return Response(body, media_type=media_type, headers=headers)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -111,8 +112,12 @@ async def job_list(
         return [row_of(services.jobs, job) for job in found[:PAGE_SIZE]], len(found) > PAGE_SIZE
 
     shown, more = await run_in_threadpool(rows)
+    fields = filters.url_fields()
+    newer = f"/jobs?{urlencode({**fields, 'page': page - 1}, doseq=True)}" if page > 1 else None
+    older = f"/jobs?{urlencode({**fields, 'page': page + 1}, doseq=True)}" if more else None
     return render(
-        request, "jobs.html", session, rows=shown, filters=filters, page=page, more=more,
+        request, "jobs.html", session, rows=shown, filters=filters, page=page, newer=newer,
+        older=older,
         statuses=[s.value for s in JobStatus], machines=[d.name for d in services.catalogue],
         cancelled=cancelled, refused=refused,
     )  # fmt: skip
@@ -156,9 +161,8 @@ async def cancel_jobs(request: Request, session: SignedIn, form: CheckedForm) ->
 
     def targets() -> list[JobRecord]:
         if matching:
-            statuses = frozenset(JobStatus(s) for s in filters.status) or _UNFINISHED
-            query = filters.query(MAX_PAGE)
-            query = replace(query, statuses=statuses & _UNFINISHED)
+            query = filters.query(MAX_PAGE)  # checks the statuses first
+            query = replace(query, statuses=(query.statuses or _UNFINISHED) & _UNFINISHED)
             return [] if not query.statuses else services.jobs.find(session.user, query)
         found = []
         for job_id in chosen:

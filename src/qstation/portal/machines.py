@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from qstation.api.app_state import services_of
-from qstation.model import Role, User
+from qstation.model import User
 from qstation.portal.web import SignedIn, render
 from qstation.scheduling.calendar import CalendarEvent, EventKind
+from qstation.service.calendar import holder_seen_by
 
 router = APIRouter()
 CALENDAR_DAYS = 28
@@ -62,15 +63,10 @@ async def machine_page(name: str, request: Request, session: SignedIn) -> Respon
 
 
 def _event_view(event: CalendarEvent, viewer: User) -> dict[str, Any]:
-    """A reservation names its organisation only to that organisation and to operators, as
-    ``/beta/reservation`` does."""
-    holder = event.organisation
-    if holder is not None and viewer.role is not Role.OPERATOR and holder != viewer.organisation:
-        holder = None
     return {
         "kind": event.kind.value,
         "start": event.start,
         "end": event.end,
-        "holder": holder,
+        "holder": holder_seen_by(event, viewer),
         "reserved": event.kind is EventKind.RESERVATION,
     }

@@ -72,7 +72,11 @@ async def sign_in(request: Request) -> Response:
     check_same_origin(request)
     form = await request.form()
     posted, expected = form.get("form_token"), request.cookies.get(_SIGN_IN_COOKIE)
-    if not isinstance(posted, str) or not expected or not hmac.compare_digest(posted, expected):
+    if (
+        not isinstance(posted, str)
+        or not expected
+        or not hmac.compare_digest(posted.encode(), expected.encode())
+    ):
         raise Forbidden("the sign-in form has expired or did not come from this site; reload it")
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     code = str(form.get("code", "")).strip() or None

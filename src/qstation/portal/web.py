@@ -105,7 +105,9 @@ async def checked_form(request: Request, session: SignedIn) -> FormData:
     check_same_origin(request)
     form = await request.form()
     token = form.get("csrf")
-    if not isinstance(token, str) or not hmac.compare_digest(token, session.csrf_token):
+    if not isinstance(token, str) or not hmac.compare_digest(
+        token.encode(), session.csrf_token.encode()
+    ):
         raise Forbidden("the form has expired or did not come from this site; reload the page")
     return form
 

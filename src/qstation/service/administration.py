@@ -8,7 +8,7 @@ operator. Every change is recorded with who made it, when and from where.
 
 from __future__ import annotations
 
-from qstation.errors import Forbidden
+from qstation.errors import Forbidden, UserNotFound
 from qstation.model import CreditKind, CreditQuota, Group, Role, User
 from qstation.scheduling.calendar import CalendarEvent
 from qstation.service.audit import AuditLog
@@ -36,9 +36,7 @@ class Administration:
     @staticmethod
     def check_administers(actor: User, organisation: str) -> None:
         """Raise Forbidden unless ``actor`` administers ``organisation``."""
-        if actor.role is Role.OPERATOR:
-            return
-        if actor.role is Role.ADMIN and actor.organisation == organisation:
+        if _administers(actor, organisation):
             return
         raise Forbidden(f"only an administrator of {organisation} or an operator may do this")
 
@@ -78,30 +76,42 @@ class Administration:
         self._record(actor, source, "user.add", added.email, f"{organisation} {role.value}")
         return added
 
+    def _target(self, actor: User, email: str) -> User:
+        """The user an act is aimed at, if ``actor`` administers them. A user of another
+        organisation and one that does not exist give the same 403, so an administrator cannot
+        probe other organisations' accounts; only an operator acts on operators."""
+        try:
+            target = self.users.get(email)
+        except UserNotFound:
+            if actor.role is Role.OPERATOR:
+                raise
+            target = None
+        if target is None or not _administers(actor, target.organisation):
+            raise Forbidden(f"you administer no user {email}")
+        if target.role is Role.OPERATOR:
+            self.check_operates(actor)
+        return target
+
     def end_sessions(self, actor: User, source: str, email: str) -> None:
-        self.check_administers(actor, self.users.get(email).organisation)
+        self._target(actor, email)
         self.users.end_sessions(email)
         self._record(actor, source, "user.revoke", email)
 
     def set_user_priority(self, actor: User, source: str, email: str, priority: int) -> None:
-        self.check_administers(actor, self.users.get(email).organisation)
+        self._target(actor, email)
         self.users.set_priority(email, priority)
         self._record(actor, source, "user.set-priority", email, str(priority))
 
     def set_role(self, actor: User, source: str, email: str, role: Role) -> None:
         """Only an operator makes or unmakes operators."""
-        target = self.users.get(email)
-        self.check_administers(actor, target.organisation)
-        if Role.OPERATOR in (role, target.role):
+        self._target(actor, email)
+        if role is Role.OPERATOR:
             self.check_operates(actor)
         self.users.set_role(email, role)
         self._record(actor, source, "user.set-role", email, role.value)
 
     def remove_user(self, actor: User, source: str, email: str) -> None:
-        target = self.users.get(email)
-        self.check_administers(actor, target.organisation)
-        if target.role is Role.OPERATOR:
-            self.check_operates(actor)
+        self._target(actor, email)
         self.users.remove(email)
         self._record(actor, source, "user.remove", email)
 
@@ -130,14 +140,14 @@ class Administration:
         self, actor: User, source: str, organisation: str, group: str, email: str
     ) -> None:
         self.check_administers(actor, organisation)
-        self.organisations.add_member(organisation, group, self.users.get(email))
+        self.organisations.add_member(organisation, group, self._target(actor, email))
         self._record(actor, source, "group.add-member", f"{organisation}/{group}", email)
 
     def remove_member(
         self, actor: User, source: str, organisation: str, group: str, email: str
     ) -> None:
         self.check_administers(actor, organisation)
-        self.organisations.remove_member(organisation, group, self.users.get(email))
+        self.organisations.remove_member(organisation, group, self._target(actor, email))
         self._record(actor, source, "group.remove-member", f"{organisation}/{group}", email)
 
     def list_quotas(self, actor: User, organisation: str) -> list[tuple[CreditQuota, float]]:
@@ -187,3 +197,9 @@ class Administration:
     def audit_entries(self, actor: User, query: AuditQuery) -> list[AuditEntry]:
         self.check_operates(actor)
         return self.audit.find(query)
+
+
+def _administers(actor: User, organisation: str) -> bool:
+    return actor.role is Role.OPERATOR or (
+        actor.role is Role.ADMIN and actor.organisation == organisation
+    )

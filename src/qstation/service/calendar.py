@@ -12,7 +12,7 @@ from typing import Any
 
 from qstation.devices.catalogue import DeviceCatalogue, SystemType
 from qstation.errors import BadRequest
-from qstation.model import User
+from qstation.model import Role, User
 from qstation.scheduling.calendar import CalendarEvent, EventKind
 from qstation.service.clock import Clock, utc_now
 from qstation.service.organisations import OrganisationService
@@ -60,7 +60,7 @@ class CalendarService:
     def reservations(self, user: User, start: str, end: str) -> list[dict[str, Any]]:
         """The windows from the first day to the last (inclusive) in the client's format: only
         ``online`` and ``reservation`` (maintenance is the gaps), a reservation's organisation
-        only to its members."""
+        only to those :func:`holder_seen_by` shows it to."""
         first, last = _day(start, "start"), _day(end, "end")
         if last < first:
             raise BadRequest(f"end {end} is before start {start}")
@@ -78,10 +78,21 @@ class CalendarService:
                 "event-type": event.kind.value,
                 "reservation-type": "",
             }
-            if event.organisation is not None and event.organisation == user.organisation:
-                entry["organization"] = event.organisation
+            holder = holder_seen_by(event, user)
+            if holder is not None:
+                entry["organization"] = holder
             listed.append(entry)
         return listed
+
+
+def holder_seen_by(event: CalendarEvent, viewer: User) -> str | None:
+    """A reservation's organisation, as ``viewer`` may see it: its own members and operators
+    (who keep the calendar) see it; for anyone else it is None."""
+    if event.organisation is None:
+        return None
+    if viewer.organisation == event.organisation or viewer.role is Role.OPERATOR:
+        return event.organisation
+    return None
 
 
 def _day(text: str, what: str) -> date:

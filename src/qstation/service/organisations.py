@@ -43,7 +43,7 @@ class OrganisationService:
     def add_member(self, organisation: str, group: str, user: User) -> None:
         """Let ``user``, of this organisation, submit jobs under ``group``."""
         if user.organisation != organisation:
-            raise BadRequest(f"{user.email} belongs to {user.organisation}, not {organisation}")
+            raise BadRequest(f"{user.email} is not a user of {organisation}")
         self.group(organisation, group)
         self.store.organisations.add_member(organisation, group, user.id)
 

@@ -59,11 +59,11 @@ class PortalSessions:
     def find(self, cookie: str | None) -> PortalSession | None:
         """The live session a cookie names, or None."""
         parts = (cookie or "").split(".")
-        if len(parts) != 3 or not parts[0].isdigit():
+        if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdecimal()):
             return None
         generation, session_id, signature = int(parts[0]), parts[1], parts[2]
         expected = self._sign(generation, session_id)
-        if not hmac.compare_digest(signature, expected):
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
         if generation != self.tokens.current_generation():
             return None

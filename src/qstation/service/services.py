@@ -43,7 +43,7 @@ class Services:
             audit=self.audit,
         )
         self.calendar = CalendarService(store, catalogue)
-        self.usage = UsageService(store, self.organisations, settings.fair_share_window_hours)
+        self.usage = UsageService(store, self.organisations, settings.fair_share_window)
         self.administration = Administration(
             self.users, self.organisations, self.calendar, self.audit
         )

@@ -54,10 +54,12 @@ class Usage:
 
 
 class UsageService:
-    def __init__(self, store: JobStore, organisations: OrganisationService, window_hours: float):
+    def __init__(
+        self, store: JobStore, organisations: OrganisationService, window: timedelta
+    ) -> None:
         self.store = store
         self.organisations = organisations
-        self.window_hours = window_hours
+        self.window = window
 
     def of(self, user: User) -> Usage:
         """The user's organisation, and each group of it the user belongs to."""
@@ -89,5 +91,5 @@ class UsageService:
             for group in (None, *groups)
             for kind in CreditKind
         ]
-        window = timedelta(hours=self.window_hours)
-        return Usage(organisation, allowances, store.dispatch.window_use(organisation, now, window))
+        use = store.dispatch.window_use(organisation, now, self.window)
+        return Usage(organisation, allowances, use)
