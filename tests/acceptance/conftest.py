@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pytket.extensions.quantinuum import QuantinuumAPI, QuantinuumBackend
 
-from tests.acceptance.service import PASSWORD, ServiceProcess
+from tests.acceptance.service import PASSWORD, ServiceProcess, close_until_tomorrow
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -31,6 +31,21 @@ def start_service(data_dir: Path, *serve_args: str) -> ServiceProcess:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     running = start_service(tmp_path_factory.mktemp("qstation"))
+    yield running
+    running.stop()
+
+
+CLOSED = "H1-1"
+"""The hardware target of :func:`closed_service`, closed by its calendar until tomorrow."""
+
+
+@pytest.fixture(scope="module")
+def closed_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A server (one per test module) whose :data:`CLOSED` target opens only tomorrow: its jobs
+    wait, for as long as a test needs."""
+    data = tmp_path_factory.mktemp("closed")
+    close_until_tomorrow(CLOSED, "--data-dir", str(data))
+    running = start_service(data)
     yield running
     running.stop()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,15 +13,13 @@ import pytest
 import requests
 
 from qstation.results import results_csv
-from tests.acceptance.conftest import ALICE, start_service
+from tests.acceptance.conftest import ALICE, CLOSED
 from tests.acceptance.service import (
     PASSWORD,
     ServiceProcess,
-    close_until_tomorrow,
     run_qstation,
 )
 
-CLOSED = "H1-1"
 NATIVE = 'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[2];\ncreg c[2];\n' \
     "U1q(0.5*pi,0.0*pi) q[0];\nmeasure q -> c;\n"  # fmt: skip
 NOT_NATIVE = 'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[1];\ncreg c[1];\nh q[0];\n'
@@ -45,12 +42,8 @@ class Cli:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    data = tmp_path_factory.mktemp("cli")
-    close_until_tomorrow(CLOSED, "--data-dir", str(data))
-    running = start_service(data)
-    yield running
-    running.stop()
+def server(closed_service: ServiceProcess) -> ServiceProcess:
+    return closed_service
 
 
 @pytest.fixture

@@ -5,26 +5,19 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.acceptance.conftest import ALICE, BOB, start_service
-from tests.acceptance.service import PASSWORD, ServiceProcess, close_until_tomorrow
+from tests.acceptance.conftest import ALICE, BOB, CLOSED
+from tests.acceptance.service import PASSWORD, ServiceProcess
 
-CLOSED = "H1-1"  # its only window opens tomorrow: its jobs wait
 PROGRAM = 'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg q[1];\ncreg c[1];\nmeasure q[0] -> c[0];\n'
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    data: Path = tmp_path_factory.mktemp("long-poll")
-    close_until_tomorrow(CLOSED, "--data-dir", str(data))
-    running = start_service(data)
-    yield running
-    running.stop()
+def server(closed_service: ServiceProcess) -> ServiceProcess:
+    return closed_service
 
 
 def _token(server: ServiceProcess, email: str) -> str:

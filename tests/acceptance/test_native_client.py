@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,27 +16,19 @@ from pytket.backends.resulthandle import ResultHandle
 from pytket.circuit import Bit, Circuit, Qubit
 
 from qstation.client.backend import QStationBackend
-from tests.acceptance.conftest import ALICE, client, start_service
+from tests.acceptance.conftest import ALICE, CLOSED, client
 from tests.acceptance.jobs import wait_until_done
 from tests.acceptance.service import (
     PASSWORD,
     ServiceProcess,
-    close_until_tomorrow,
     qstation,
     run_qstation,
 )
 
-CLOSED = "H1-1"
-"""Closed by its calendar until a test opens it."""
-
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    data = tmp_path_factory.mktemp("native")
-    close_until_tomorrow(CLOSED, "--data-dir", str(data))
-    running = start_service(data)
-    yield running
-    running.stop()
+def server(closed_service: ServiceProcess) -> ServiceProcess:
+    return closed_service
 
 
 @pytest.fixture
