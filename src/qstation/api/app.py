@@ -15,6 +15,7 @@ from qstation.api.admin import router as admin_router
 from qstation.api.body_limit import BodyLimit
 from qstation.api.docs_pages import install_docs_pages
 from qstation.api.errors import install_error_handlers
+from qstation.api.health import router as health_router
 from qstation.api.job_waits import JobWaits, Progress, ReadProgress
 from qstation.api.routes import router
 from qstation.portal import router as portal_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(router)
     app.include_router(admin_router)
+    app.include_router(health_router)
     install_docs_pages(app)
     app.mount("/static/portal", StaticFiles(directory=STATIC_DIRECTORY), name="portal-assets")
     app.include_router(portal_router)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from qstation.store.database import Database
 from qstation.store.migrations.accounts_and_clients import (
     add_client_metadata,
     add_group_members_and_roles,
@@ -62,6 +63,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "user portal sessions; owners' jobs newest first", add_portal_sessions),
     Migration(11, "what a client keeps with its job", add_client_metadata),
 )
+
+
+LATEST = MIGRATIONS[-1].version
+"""The schema version this code writes and expects."""
+
+
+def schema_version_of(database: Database) -> int:
+    """The version the database's schema is at (0: none yet)."""
+    with database.read() as conn:
+        return int(conn.scalar(select(func.max(schema_version.c.version))) or 0)
 
 
 def migrate(engine: Engine) -> list[int]:

@@ -1,0 +1,33 @@
+"""Health for load balancers and orchestrators: ``/livez`` (the process answers) and
+``/readyz`` (it can serve: the database answers and its schema is the one this code expects).
+Neither needs a login; neither tells anything about jobs or users."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from qstation.api.app_state import services_of
+from qstation.errors import ServiceBusy
+from qstation.store.migrations import LATEST, schema_version_of
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/livez")
+def live() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz")
+async def ready(request: Request) -> dict[str, object]:
+    """503 while the database is unreachable (code 5) or its schema is not this code's
+    (code 7): a load balancer then sends requests to another API process."""
+    database = services_of(request).store.database
+    version = await run_in_threadpool(schema_version_of, database)
+    if version != LATEST:
+        raise ServiceBusy(
+            f"the database's schema is at version {version}, this code needs {LATEST}: "
+            "restart with the matching qstation version"
+        )
+    return {"status": "ready", "schema": version}

@@ -1,0 +1,44 @@
+"""``/livez`` and ``/readyz`` for load balancers: no login, and ready only with the schema this
+code expects."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from qstation.store.migrations import LATEST
+from tests.acceptance.conftest import start_service
+from tests.acceptance.service import ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    running = start_service(tmp_path_factory.mktemp("health"))
+    yield running
+    running.stop()
+
+
+def test_alive_and_ready_without_a_login(server: ServiceProcess) -> None:
+    assert requests.get(server.url + "livez", timeout=10).json() == {"status": "alive"}
+    ready = requests.get(server.url + "readyz", timeout=10)
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "schema": LATEST}
+
+
+def test_not_ready_while_the_schema_is_another_codes(server: ServiceProcess) -> None:
+    database = Path(server.data_dir) / "qstation.db"
+    with sqlite3.connect(database) as conn:  # as a newer qstation would leave it
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (LATEST + 1,))
+    try:
+        answer = requests.get(server.url + "readyz", timeout=10)
+        assert answer.status_code == 503
+        error = answer.json()["error"]
+        assert error["code"] == 7 and f"version {LATEST + 1}" in error["text"]
+        assert requests.get(server.url + "livez", timeout=10).status_code == 200
+    finally:
+        with sqlite3.connect(database) as conn:
+            conn.execute("DELETE FROM schema_version WHERE version = ?", (LATEST + 1,))
+    assert requests.get(server.url + "readyz", timeout=10).status_code == 200
