@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from qstation import __version__
 from qstation.api.admin import router as admin_router
+from qstation.api.app_state import store_call
 from qstation.api.body_limit import BodyLimit
 from qstation.api.docs_pages import install_docs_pages
 from qstation.api.errors import install_error_handlers
@@ -39,14 +39,10 @@ the GIL stalled every submission behind it (batches of 3 took 9 ms instead of 3)
 
 
 def progress_reader(services: Services) -> ReadProgress:
-    """Reads for the long polls: inline on SQLite (microseconds, never blocked by a writer), in
-    a worker thread on PostgreSQL (a network round trip)."""
-    read = services.store.jobs.progress
+    """Reads for the long polls, run as every store call from the event loop is."""
 
     async def read_progress(job_ids: Sequence[str]) -> dict[str, Progress]:
-        if services.store.database.dialect == "sqlite":
-            return read(job_ids)
-        return await run_in_threadpool(read, job_ids)
+        return await store_call(services, services.store.jobs.progress, job_ids)
 
     return read_progress
 

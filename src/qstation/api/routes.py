@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from qstation.api.app_state import job_waits_of, services_of, source_of
+from qstation.api.app_state import job_waits_of, services_of, source_of, store_call
 from qstation.api.job_waits import MAX_WAIT_SECONDS
 from qstation.api.wire import job_view
 from qstation.errors import AuthenticationFailed, BadRequest
@@ -33,12 +33,8 @@ _ID_TOKEN = APIKeyHeader(
 
 
 async def in_store(request: Request, call: Callable[..., Result], *args: Any) -> Result:
-    """Run a store call for a handler: at once on SQLite, whose reads take microseconds and
-    never wait for a writer (WAL); in the thread pool on PostgreSQL, whose calls cross the
-    network, so a slow database cannot stall the event loop."""
-    if services_of(request).store.database.dialect == "sqlite":
-        return call(*args)
-    return await run_in_threadpool(call, *args)
+    """Run a store call for a handler (:func:`~qstation.api.app_state.store_call`)."""
+    return await store_call(services_of(request), call, *args)
 
 
 async def current_user(

@@ -72,12 +72,9 @@ def _day(text: str, field: str, start: bool) -> datetime | None:
 
 def row_of(jobs: JobService, job: JobRecord) -> dict[str, Any]:
     """What one row of the table shows."""
-    position = jobs.known_queue_position(job)
-    if position is None and job.status is JobStatus.QUEUED:
-        position = jobs.queue_position(job)
-    return {
+    return {  # rows are built in the thread pool: the ranking may be read afresh
         "job": job,
-        "position": position,
+        "position": jobs.queue_position(job),
         "cost": None if job.cost is None else format_cost(job.cost),
         "live": job.status in _UNFINISHED,
     }
