@@ -29,8 +29,8 @@ serve: $(VENV)/.runtime-installed
 ## Lint, type-check, then run the whole test suite (starts the local PostgreSQL server if it is
 ## down). `make test ARGS="-m 'not slow'"` is the fast loop.
 test: $(VENV)/.test-installed /usr/bin/chromium
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy
 	scripts/ensure-postgres
 	$(VENV)/bin/python -m pytest $(ARGS)

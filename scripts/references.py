@@ -58,7 +58,9 @@ def cli_page() -> str:
         lines += [f"## `{' '.join(path)}`", "", "```", command.get_usage(context).strip()]
         lines += ["```", "", _one_line(command.help) or "", ""]
         options = [
-            param for param in command.params if isinstance(param, click.Option) and not param.hidden
+            param
+            for param in command.params
+            if isinstance(param, click.Option) and not param.hidden
         ]
         if options:
             lines += ["| option | meaning |", "|---|---|"]

@@ -147,6 +147,14 @@ class ServiceBusy(QStationError):
     retry_after = 5.0
 
 
+class SchemaMismatch(QStationError):
+    """The database's schema belongs to another qstation version."""
+
+    code = 7
+    http_status = 503
+    retry_after = 30.0
+
+
 class ConfigurationError(QStationError):
     """The service configuration is not valid."""
 

@@ -42,3 +42,17 @@ def test_not_ready_while_the_schema_is_another_codes(server: ServiceProcess) -> 
         with sqlite3.connect(database) as conn:
             conn.execute("DELETE FROM schema_version WHERE version = ?", (LATEST + 1,))
     assert requests.get(server.url + "readyz", timeout=10).status_code == 200
+
+
+def test_ready_on_a_newer_schema_that_this_code_tolerates(server: ServiceProcess) -> None:
+    database = Path(server.data_dir) / "qstation.db"
+    with sqlite3.connect(database) as conn:  # mid rolling upgrade: an additive migration ran
+        conn.execute(
+            "INSERT INTO schema_version (version, oldest_code) VALUES (?, ?)", (LATEST + 1, LATEST)
+        )
+    try:
+        ready = requests.get(server.url + "readyz", timeout=10)
+        assert ready.status_code == 200 and ready.json()["schema"] == LATEST + 1
+    finally:
+        with sqlite3.connect(database) as conn:
+            conn.execute("DELETE FROM schema_version WHERE version = ?", (LATEST + 1,))

@@ -25,7 +25,7 @@ from qstation.store import JobStore, open_store
 from qstation.store.accounts import SpentToken
 from qstation.store.database import Database, create_store_engine
 from qstation.store.job_states import LEASE_EXPIRED
-from qstation.store.migrations import MIGRATIONS, migrate
+from qstation.store.migrations import FIRST_SCHEMA_VERSION, LATEST, MIGRATIONS, migrate
 from qstation.store.records import columns_of
 from qstation.store.schema import (
     dispatch_lanes,
@@ -850,6 +850,22 @@ def test_migrating_an_up_to_date_store_changes_nothing(store: JobStore, engine: 
         ]
 
 
+def test_newer_code_that_older_code_tolerates_lets_it_start_and_other_schemas_stop_it(
+    store: JobStore, engine: Engine
+) -> None:
+    job = store.jobs.create(new_job())
+    with engine.begin() as conn:  # a rolling upgrade's first host ran an additive migration
+        conn.execute(insert(schema_version).values(version=LATEST + 1, oldest_code=LATEST))
+
+    assert migrate(engine) == []
+    assert store.jobs.get(job.id, OWNER) == job
+
+    with engine.begin() as conn:  # then one older code cannot run with
+        conn.execute(insert(schema_version).values(version=LATEST + 2, oldest_code=LATEST + 1))
+    with pytest.raises(errors.SchemaMismatch, match=f"version {LATEST + 2}, newer than this"):
+        migrate(engine)
+
+
 def test_stores_opened_together_on_an_empty_database_migrate_it_once(
     store_url: str, engine: Engine
 ) -> None:
@@ -865,9 +881,9 @@ def test_existing_users_and_jobs_join_the_default_organisation_with_their_groups
     store_url: str, engine: Engine
 ) -> None:
     with engine.begin() as conn:  # a database of migration 1's day, with a user and a job
-        schema_version.create(conn)
+        FIRST_SCHEMA_VERSION.create(conn)
         MIGRATIONS[0].apply(conn)
-        conn.execute(insert(schema_version).values(version=1))
+        conn.execute(insert(FIRST_SCHEMA_VERSION).values(version=1))
         user = new_user()
         conn.execute(
             insert(users).values(
@@ -925,10 +941,10 @@ def test_a_v7_store_keeps_its_refresh_tokens_each_as_a_family_and_drops_the_old_
 ) -> None:
     user = new_user()
     with engine.begin() as conn:  # a database of migration 7's day
-        schema_version.create(conn)
+        FIRST_SCHEMA_VERSION.create(conn)
         for migration in MIGRATIONS[:7]:
             migration.apply(conn)
-            conn.execute(insert(schema_version).values(version=migration.version))
+            conn.execute(insert(FIRST_SCHEMA_VERSION).values(version=migration.version))
         conn.execute(insert(users).values(_v2_user_columns(user)))
         conn.execute(
             text(
@@ -941,7 +957,7 @@ def test_a_v7_store_keeps_its_refresh_tokens_each_as_a_family_and_drops_the_old_
             text("INSERT INTO service_secrets (name, value) VALUES ('id-token-signing-key', 'k')")
         )
 
-    assert migrate(engine) == [8, 9, 10, 11]
+    assert migrate(engine) == list(range(8, LATEST + 1))
 
     store = JobStore(Database(engine))
     assert store.organisations.is_member(user.organisation, user.group, user.id)
@@ -964,10 +980,10 @@ def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
 ) -> None:
     recently = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)
     with engine.begin() as conn:  # a database of migration 6's day
-        schema_version.create(conn)
+        FIRST_SCHEMA_VERSION.create(conn)
         for migration in MIGRATIONS[:6]:
             migration.apply(conn)
-            conn.execute(insert(schema_version).values(version=migration.version))
+            conn.execute(insert(FIRST_SCHEMA_VERSION).values(version=migration.version))
         user = dataclasses.replace(new_user(), priority=2)
         conn.execute(insert(users).values(_v2_user_columns(user)))
         v6_job = {"status": "queued", "attempts": 0, "cancel_requested": False, "shots_done": 0}
@@ -977,7 +993,7 @@ def test_a_v6_store_gets_dispatch_lanes_user_priorities_and_the_last_days_use(
         finished = {"status": "completed", "finished_at": recently, "cost": 7.5}
         conn.execute(insert(jobs).values(**_v6_columns(done), **{**v6_job, **finished}))
 
-    assert migrate(engine) == [7, 8, 9, 10, 11]
+    assert migrate(engine) == list(range(7, LATEST + 1))
 
     with engine.connect() as conn:
         assert set(conn.execute(select(jobs.c.id, jobs.c.user_priority))) == {

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from qstation.api.app_state import services_of
-from qstation.errors import ServiceBusy
-from qstation.store.migrations import LATEST, schema_version_of
+from qstation.errors import SchemaMismatch
+from qstation.store.migrations import LATEST, runs_on, schema_state, too_new
 
 router = APIRouter(tags=["health"])
 
@@ -24,9 +24,11 @@ async def ready(request: Request) -> dict[str, object]:
     """503 while the database is unreachable (code 5) or its schema is not this code's
     (code 7): a load balancer then sends requests to another API process."""
     database = services_of(request).store.database
-    version = await run_in_threadpool(schema_version_of, database)
-    if version != LATEST:
-        raise ServiceBusy(
+    version, oldest_code = await run_in_threadpool(schema_state, database)
+    if not runs_on(version, oldest_code):
+        if version > LATEST:
+            raise too_new(version)
+        raise SchemaMismatch(
             f"the database's schema is at version {version}, this code needs {LATEST}: "
             "restart with the matching qstation version"
         )

@@ -3,8 +3,8 @@
 
 ``jobs`` (jobs and their attempts), ``dispatch`` (claiming, queue positions), ``accounts``
 (users, refresh tokens, service secrets), ``organisations`` (groups, priorities, quotas),
-``calendar`` (operational hours), ``throttle`` (failed logins), ``sessions`` (portal sign-ins)
-and ``audit`` (the audit log)
+``calendar`` (operational hours), ``throttle`` (failed logins), ``sessions`` (portal sign-ins),
+``workers`` (worker processes and their heartbeats) and ``audit`` (the audit log)
 share one :class:`~qstation.store.database.Database`, the seam where database errors become
 qstation errors.
 """
@@ -21,6 +21,7 @@ from qstation.store.migrations import migrate
 from qstation.store.organisations import OrganisationRepository
 from qstation.store.sessions import SessionRepository
 from qstation.store.throttle import ThrottleRepository
+from qstation.store.workers import WorkerRegistry
 
 
 class JobStore:
@@ -36,6 +37,7 @@ class JobStore:
         self.throttle = ThrottleRepository(database)
         self.sessions = SessionRepository(database)
         self.audit = AuditRepository(database)
+        self.workers = WorkerRegistry(database)
 
     def close(self) -> None:
         self.jobs.close()

@@ -37,6 +37,8 @@ from qstation.store.schema import job_attempts, jobs
 
 LEASE_EXPIRED = "lease_expired"
 """Outcome of an attempt whose worker stopped renewing its lease (the job was taken back)."""
+HANDED_BACK = "handed_back"
+"""Outcome of an attempt whose worker was stopped and gave its chunk back to the queue."""
 
 LEASE_HOLDERS = (JobStatus.RUNNING, JobStatus.CANCELING)
 LEASE_RELEASED: Mapping[str, Any] = {"lease_owner": None, "lease_expires_at": None}
@@ -64,6 +66,8 @@ CLAIMABLE = or_(
 HELD = jobs.c.lease_owner.is_not(None)
 HELD_BY_ATTEMPT = jobs.c.current_attempt_id == bindparam("attempt_id")
 NEXT_ATTEMPT = jobs.c.attempts + 1
+UNCOUNTED_ATTEMPT = jobs.c.attempts - 1
+"""An attempt its worker handed back: it does not count towards the job's cut-offs."""
 ALL_SHOTS = jobs.c.count
 
 

@@ -33,10 +33,12 @@ from qstation.store.fair_share import add_lanes, record_usage
 from qstation.store.group_commit import GroupCommit
 from qstation.store.job_states import (
     ALL_SHOTS,
+    HANDED_BACK,
     HELD,
     HELD_BY_ATTEMPT,
     LEASE_HOLDERS,
     LEASE_RELEASED,
+    UNCOUNTED_ATTEMPT,
     WAITING,
     close_attempt,
     owned_by_attempt,
@@ -240,6 +242,32 @@ class JobRepository:
                 )
                 if changed is not None:
                     close_attempt(conn, attempt_id, now, "chunk", f"shots to {shots_done}")
+                    if target is not JobStatus.CANCELED:
+                        self._db.announce_waiting_job(conn)
+                    return True
+        return False
+
+    def hand_back(self, attempt_id: int, worker_id: str, now: datetime) -> bool:
+        """Give the attempt's chunk back to the queue at once (its worker is stopping): the
+        job waits for the next free worker, and the attempt does not count as a cut-off; a job
+        being canceled ends canceled. ``False`` if the attempt no longer owns its job."""
+        held = {"attempt_id": attempt_id}
+        with self._db.write() as conn:
+            while (job := conn.execute(_OWNED, held).first()) is not None:
+                source = JobStatus(job.status)
+                values: dict[str, Any] = {**LEASE_RELEASED}
+                if source is JobStatus.CANCELING:
+                    target = JobStatus.CANCELED
+                    values["finished_at"] = now
+                else:
+                    target = source
+                    values["attempts"] = UNCOUNTED_ATTEMPT
+                changed = transition(
+                    conn, job.id, source, target, values, HELD_BY_ATTEMPT, parameters=held
+                )
+                if changed is not None:
+                    message = f"worker {worker_id} was stopped and handed the job back"
+                    close_attempt(conn, attempt_id, now, HANDED_BACK, message)
                     if target is not JobStatus.CANCELED:
                         self._db.announce_waiting_job(conn)
                     return True

@@ -192,6 +192,22 @@ jobs = Table(
     ),
 )
 
+workers = Table(
+    "workers",
+    metadata,
+    # one row per worker process: it registers at start, beats while it lives (with the job
+    # and shots it runs, if any) and marks itself stopped when it stops gracefully
+    Column("id", String(128), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False, index=True),
+    Column("stopped_at", DateTime, nullable=True),
+    Column("job_id", String(64), nullable=True),
+    Column("shots", String(64), nullable=True),
+)
+
 job_attempts = Table(
     "job_attempts",
     metadata,
@@ -283,9 +299,12 @@ audit_log = Table(
     Column("detail", Text, nullable=True),
 )
 
-# One row per applied migration; the migration runner creates it before anything else.
+# One row per applied migration; the migration runner creates it (as of version 1) before
+# anything else. ``oldest_code``: the oldest code (its latest schema version) that runs on the
+# schema once this migration is applied; null: only code of this version or newer.
 schema_version = Table(
     "schema_version",
     metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("oldest_code", Integer, nullable=True),
 )

@@ -15,14 +15,16 @@ from qstation.devices.catalogue import DeviceCatalogue
 from qstation.processes import die_with_parent, limit_own_memory
 from qstation.settings import Settings
 from qstation.store import open_store
+from qstation.worker.stop_signal import StopSignal
 from qstation.worker.supervisor import Worker
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, embedded: bool = False) -> None:
-    """Work until SIGTERM/SIGINT (or, when embedded, until the server process is gone)."""
-    stop = threading.Event()
+    """Work until SIGTERM/SIGINT (or, when embedded, until the server process is gone); a
+    chunk running then is handed back to the queue at once."""
+    stop = StopSignal()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -34,12 +36,14 @@ def run_worker(settings: Settings, embedded: bool = False) -> None:
         die_with_parent()
     store = open_store(settings.database_url(), settings.database_pool_size)
     try:
-        worker = Worker(store, DeviceCatalogue.load(settings.devices_file), settings)
+        catalogue = DeviceCatalogue.load(settings.devices_file)
+        worker = Worker(store, catalogue, settings, stop=stop)
         # the zygote it forks inherits this soft limit; each execution child sets its own
         limit_own_memory(settings.worker_memory_bytes)
-        worker.run_forever(lambda: stop.is_set() or (embedded and os.getppid() != parent))
+        worker.run_forever(lambda: embedded and os.getppid() != parent)
     finally:
         store.close()
+        stop.close()
 
 
 class EmbeddedWorkers:

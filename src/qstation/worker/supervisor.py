@@ -17,7 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from enum import Enum
+from multiprocessing.connection import wait as wait_for_any
 
+from qstation import __version__
 from qstation.devices.catalogue import Device, DeviceCatalogue
 from qstation.errors import CompileError, QStationError, StoreUnavailable
 from qstation.model import ClaimedJob, ExecutionOutcome, JobRecord, JobStatus
@@ -27,10 +30,18 @@ from qstation.store import JobStore
 from qstation.store.wakeups import Listener
 from qstation.worker.children import ExecutionChild, Zygote, failure
 from qstation.worker.execution import ExecutionLimits
+from qstation.worker.stop_signal import StopSignal
 
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_SECONDS = 30.0
+
+
+class Interruption(Enum):
+    """Why a chunk's execution ended without an outcome to report."""
+
+    TAKEN_OVER = "another worker owns the job now"
+    STOPPING = "the worker is stopping"
 
 
 class Worker:
@@ -41,6 +52,7 @@ class Worker:
         settings: Settings,
         worker_id: str | None = None,
         clock: Clock = utc_now,
+        stop: StopSignal | None = None,
     ) -> None:
         self.store = store
         self.catalogue = catalogue
@@ -51,14 +63,19 @@ class Worker:
         self._zygote = Zygote(limits, catalogue)
         self.executing_pid: int | None = None
         """The process ID of the child running a job now, if any."""
+        self.stop = stop or StopSignal()
+        """Set it to stop: a running chunk is handed back to the queue at once."""
+        self._registered = False
+        self._last_beat = -float("inf")
 
     def run_forever(self, should_stop: Callable[[], bool]) -> None:
         """Work until told to stop; an unavailable store or a bug costs a pause, not the worker."""
         self._zygote.start()  # it warms up while the worker opens its wake-ups
         log.info("worker %s started", self.worker_id)
         try:
-            self._work(should_stop)
+            self._work(lambda: self.stop.is_set() or should_stop())
         finally:
+            self._sign_off()
             self.close()
         log.info("worker %s stopped", self.worker_id)
 
@@ -84,6 +101,7 @@ class Worker:
         backoff = self.settings.poll_interval_seconds
         while not should_stop():
             try:
+                self._beat(None, None)
                 found = self.run_once()
             except StoreUnavailable:
                 log.warning(
@@ -100,6 +118,27 @@ class Worker:
                 continue
             time.sleep(backoff)
             backoff = min(2 * backoff, _MAX_BACKOFF_SECONDS)
+
+    def _beat(self, job_id: str | None, shots: range | None) -> None:
+        """Register, or tell the store this worker lives (at most every third of a lease)."""
+        now = self.clock()
+        if not self._registered:
+            host = socket.gethostname()
+            self.store.workers.register(self.worker_id, host, os.getpid(), __version__, now)
+            self._registered = True
+        elif time.monotonic() - self._last_beat >= self.settings.lease_seconds / 3:
+            self.store.workers.beat(self.worker_id, now, job_id, shots)
+        else:
+            return
+        self._last_beat = time.monotonic()
+
+    def _sign_off(self) -> None:
+        if not self._registered:
+            return
+        try:
+            self.store.workers.stopped(self.worker_id, self.clock())
+        except StoreUnavailable:
+            log.warning("worker %s: could not record its stop (store unavailable)", self.worker_id)
 
     def run_once(self) -> bool:
         """Claim a job and run its next chunk of shots (all that are left, up to
@@ -119,17 +158,27 @@ class Worker:
             return False
         job = claim.job
         shots = range(job.shots_done, min(job.shots_done + self.settings.chunk_shots, job.count))
+        fields = {"job": job.id, "worker": self.worker_id, "organisation": job.organisation}
         log.info(
-            "worker %s runs job %s, shots %d to %d (attempt %d)",
-            self.worker_id, job.id, shots.start, shots.stop - 1, job.attempts,
+            "worker %s runs job %s on %s, shots %d to %d of %d (attempt %d at this chunk)",
+            self.worker_id, job.id, job.machine, shots.start, shots.stop - 1, job.count,
+            job.attempts, extra=fields,
         )  # fmt: skip
+        started = time.monotonic()
         outcome = self._supervise(claim, shots)
-        if outcome is None:
+        if outcome is Interruption.TAKEN_OVER:
+            log.warning("job %s: another worker owns it now", job.id, extra=fields)
+            return True
+        if outcome is Interruption.STOPPING:
+            if self.store.jobs.hand_back(claim.attempt_id, self.worker_id, self.clock()):
+                log.info("worker %s handed job %s back: it is stopping", self.worker_id, job.id,
+                         extra=fields)  # fmt: skip
             return True
         if outcome.results is not None:
             outcome = replace(outcome, results=_appended(job.results, outcome.results))
         now = self.clock()
-        if outcome.status is JobStatus.COMPLETED and shots.stop < job.count:
+        final = not (outcome.status is JobStatus.COMPLETED and shots.stop < job.count)
+        if not final:
             assert outcome.results is not None
             accepted = self.store.jobs.record_chunk(
                 claim.attempt_id, outcome.results, shots.stop, now
@@ -137,11 +186,15 @@ class Worker:
         else:
             accepted = self.store.jobs.finish_attempt(claim.attempt_id, outcome, now)
         if not accepted:
-            log.warning("job %s: attempt %s was superseded", job.id, claim.attempt_id)
+            log.warning("job %s: attempt %s was superseded", job.id, claim.attempt_id,
+                        extra=fields)  # fmt: skip
+        elif final:
+            _log_outcome(job, outcome, time.monotonic() - started, fields)
         return True
 
-    def _supervise(self, claim: ClaimedJob, shots: range) -> ExecutionOutcome | None:
-        """Run the child on ``shots`` to its end; None when another worker owns the job now."""
+    def _supervise(self, claim: ClaimedJob, shots: range) -> ExecutionOutcome | Interruption:
+        """Run the child on ``shots`` to its end, unless another worker takes the job over or
+        this one is asked to stop."""
         job = claim.job
         try:
             device = self.catalogue.get(job.machine)
@@ -159,13 +212,16 @@ class Worker:
             while True:
                 remaining = compile_deadline - time.monotonic()
                 wait = heartbeat if compiled else min(heartbeat, remaining)
-                if receiver.poll(max(wait, 0.0)):
+                ready = wait_for_any([receiver, self.stop.fileno()], max(wait, 0.0))
+                if receiver in ready:  # an outcome that has arrived is reported, stop or not
                     message = self._receive(child, job.id, compiled)
                     if isinstance(message, ExecutionOutcome):
                         reported = True
                         return message
                     compiled = True
                     continue
+                if self.stop.is_set():
+                    return Interruption.STOPPING
                 if not compiled and time.monotonic() > compile_deadline:
                     # pyqir's reader can spin on damaged bitcode: that is the program's fault.
                     seconds = self.settings.compile_timeout_seconds
@@ -175,14 +231,15 @@ class Worker:
                     claim.attempt_id, self.clock(), self.settings.lease_seconds
                 )
                 if not lease.owned:
-                    return None
+                    return Interruption.TAKEN_OVER
+                self._beat(job.id, shots)
                 if lease.cancel_requested:
                     return ExecutionOutcome(JobStatus.CANCELED)
                 if time.monotonic() > deadline:
                     limit = timedelta(seconds=self.settings.execution_timeout_seconds)
                     return failure(job.id, f"the execution exceeded its time limit of {limit}")
         finally:
-            if not reported:  # canceled, timed out or taken over: its work stops now
+            if not reported:  # canceled, timed out, taken over or stopping: its work ends now
                 child.kill()
             child.connection.close()  # the zygote reaps it
             self.executing_pid = None
@@ -222,3 +279,19 @@ def _appended(
 ) -> dict[str, list[str]]:
     """The results of the chunks so far, then this chunk's."""
     return {label: [*(earlier or {}).get(label, []), *values] for label, values in chunk.items()}
+
+
+def _log_outcome(
+    job: JobRecord, outcome: ExecutionOutcome, seconds: float, fields: dict[str, str]
+) -> None:
+    """One line for every job that ends on a worker: what an operator greps for."""
+    extra = {**fields, "status": outcome.status.value}
+    if outcome.status is JobStatus.COMPLETED:
+        cost = "" if outcome.cost is None else f", {outcome.cost:g} HQCs"
+        log.info("job %s completed on %s: %d shots%s; last chunk %.2f s",
+                 job.id, job.machine, job.count, cost, seconds, extra=extra)  # fmt: skip
+    elif outcome.status is JobStatus.CANCELED:
+        log.info("job %s canceled on %s", job.id, job.machine, extra=extra)
+    else:
+        log.info("job %s %s on %s: %s", job.id, outcome.status.value, job.machine,
+                 outcome.error, extra=extra)  # fmt: skip

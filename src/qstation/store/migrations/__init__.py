@@ -8,6 +8,11 @@ Concurrency: the whole run is one transaction holding a database-wide lock (SQLi
 engine begins write transactions with ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
 advisory lock), so a second process waits, then finds nothing left to do. Both databases have
 transactional DDL, so a failed migration leaves no half-built schema.
+
+Rolling upgrades: a migration that older code tolerates (new tables, new nullable columns)
+says so with ``oldest_code``, which is written into its ``schema_version`` row. Code meeting a
+schema newer than its own runs if the newest row names a version it has reached, and refuses to
+start otherwise (:class:`~qstation.errors.SchemaMismatch`); see ``docs/deployment.md``.
 """
 
 from __future__ import annotations
@@ -15,14 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, func, insert, select
 
+from qstation.errors import SchemaMismatch
 from qstation.store.database import Database
 from qstation.store.migrations.accounts_and_clients import (
     add_client_metadata,
     add_group_members_and_roles,
     add_portal_sessions,
     add_security,
+    add_workers,
 )
 from qstation.store.migrations.jobs_and_dispatch import (
     add_batches,
@@ -44,6 +51,9 @@ class Migration:
     version: int
     description: str
     apply: Callable[[Connection], None]
+    oldest_code: int | None = None
+    """The oldest code (by its :data:`LATEST`) that runs on the schema after this migration;
+    None: only code that knows this migration."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -62,6 +72,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "explicit group membership; roles", add_group_members_and_roles),
     Migration(10, "user portal sessions; owners' jobs newest first", add_portal_sessions),
     Migration(11, "what a client keeps with its job", add_client_metadata),
+    Migration(
+        12, "workers and their heartbeats; schema compatibility", add_workers, oldest_code=11
+    ),
 )
 
 
@@ -69,10 +82,46 @@ LATEST = MIGRATIONS[-1].version
 """The schema version this code writes and expects."""
 
 
+FIRST_SCHEMA_VERSION = Table(  # the table as migration 1 made it, before oldest_code
+    "schema_version", MetaData(), Column("version", Integer, primary_key=True)
+)
+
+
 def schema_version_of(database: Database) -> int:
     """The version the database's schema is at (0: none yet)."""
     with database.read() as conn:
-        return int(conn.scalar(select(func.max(schema_version.c.version))) or 0)
+        return int(conn.scalar(select(func.max(FIRST_SCHEMA_VERSION.c.version))) or 0)
+
+
+def runs_on(version: int, oldest_code: int | None) -> bool:
+    """Whether this code runs on a schema at ``version`` whose newest migration tolerates code
+    from ``oldest_code`` on."""
+    if version <= LATEST:
+        return version == LATEST
+    return oldest_code is not None and oldest_code <= LATEST
+
+
+def schema_state(database: Database) -> tuple[int, int | None]:
+    """The schema's version and the oldest code its newest migration tolerates."""
+    with database.read() as conn:
+        return _schema_state(conn)
+
+
+def _schema_state(conn: Connection) -> tuple[int, int | None]:
+    version = int(conn.scalar(select(func.max(FIRST_SCHEMA_VERSION.c.version))) or 0)
+    if version < 12:  # no oldest_code column yet
+        return version, None
+    oldest = conn.scalar(
+        select(schema_version.c.oldest_code).where(schema_version.c.version == version)
+    )
+    return version, oldest
+
+
+def too_new(version: int) -> SchemaMismatch:
+    return SchemaMismatch(
+        f"the database's schema is at version {version}, newer than this qstation's ({LATEST}), "
+        "and its newest migration does not run with older code: upgrade qstation on this host"
+    )
 
 
 def migrate(engine: Engine) -> list[int]:
@@ -84,10 +133,16 @@ def migrate(engine: Engine) -> list[int]:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
-        schema_version.create(conn, checkfirst=True)
-        current = conn.scalar(select(func.max(schema_version.c.version))) or 0
+        FIRST_SCHEMA_VERSION.create(conn, checkfirst=True)
+        current, oldest_code = _schema_state(conn)
+        if current > LATEST and not runs_on(current, oldest_code):
+            raise too_new(current)
         pending = [m for m in MIGRATIONS if m.version > current]
         for migration in pending:
             migration.apply(conn)
-            conn.execute(insert(schema_version).values(version=migration.version))
+            row: dict[str, int | None] = {"version": migration.version}
+            if migration.version >= 12:
+                row["oldest_code"] = migration.oldest_code
+            table = schema_version if migration.version >= 12 else FIRST_SCHEMA_VERSION
+            conn.execute(insert(table).values(row))
     return [m.version for m in pending]
