@@ -16,6 +16,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from qstation.logs import LogFormat
+
 
 def default_data_dir() -> Path:
     """The user's data directory, where the embedded SQLite store lives by default."""
@@ -31,6 +33,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     """Directory for the embedded SQLite database (``qstation.db``)."""
+
+    log_level: str = "INFO"
+    """Lowest level logged: DEBUG, INFO, WARNING or ERROR (``--log-level``)."""
+    log_format: LogFormat = "text"
+    """``text`` for a terminal; ``json``, one object a line with job, worker and organisation
+    fields, for a log shipper (``--log-format``)."""
 
     database: str | None = None
     """SQLAlchemy URL (``postgresql://…`` or ``sqlite:///…``); default: SQLite in ``data_dir``."""

@@ -1,4 +1,5 @@
-"""Waiting for jobs the way a patient user would, without the client's 5-second polls."""
+"""Jobs for tests through the real client, and waiting for them the way a patient user would,
+without the client's 5-second polls."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 
 from pytket.backends.backend import ResultHandle
 from pytket.backends.status import StatusEnum
+from pytket.circuit import Circuit
 from pytket.extensions.quantinuum import QuantinuumBackend
 
 DONE = {StatusEnum.COMPLETED, StatusEnum.ERROR, StatusEnum.CANCELLED}
@@ -21,3 +23,19 @@ def wait_until_done(
             return status
         time.sleep(0.05)
     raise AssertionError(f"job {handle[0]} did not finish within {timeout} s")
+
+
+def small_circuit() -> Circuit:
+    return Circuit(2).PhasedX(0.5, 0.0, 0).ZZPhase(0.5, 0, 1).measure_all()
+
+
+def slow_circuit() -> Circuit:
+    """A mid-circuit reset forces one trajectory per shot: each job runs for a while."""
+    circuit = Circuit(12)
+    for qubit in range(12):
+        circuit.PhasedX(0.5, 0.1 * qubit, qubit)
+    for qubit in range(11):
+        circuit.ZZPhase(0.3, qubit, qubit + 1)
+    circuit.Reset(0)
+    circuit.PhasedX(0.5, 0.0, 0)
+    return circuit.measure_all()

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 
 from qstation.api.admin import router as admin_router
 from qstation.api.health import router as health_router
+from qstation.api.metrics import router as metrics_router
 from qstation.api.routes import router
 from qstation.security.keys import ServiceKeys
 from tests.acceptance.service import PASSWORD, ServiceProcess, qstation
@@ -120,14 +121,14 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("DELETE", "/v1/admin/calendar/{event_id}"): Call(allowed=OPERATOR_ONLY),
     ("GET", "/v1/admin/audit"): Call(allowed=OPERATOR_ONLY),
 }
-PUBLIC = {("POST", "/v1/login"), ("GET", "/livez"), ("GET", "/readyz")}
+PUBLIC = {("POST", "/v1/login"), ("GET", "/livez"), ("GET", "/readyz"), ("GET", "/metrics")}
 """Routes anyone may call: checked by the login tests, not by token."""
 
 
 def _routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for table in (router, admin_router, health_router)
+        for table in (router, admin_router, health_router, metrics_router)
         for route in table.routes
         if isinstance(route, APIRoute)
         for method in route.methods

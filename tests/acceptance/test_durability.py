@@ -7,18 +7,13 @@ from pathlib import Path
 
 import pytest
 from pytket.backends.status import StatusEnum
-from pytket.circuit import Circuit
 from pytket.extensions.quantinuum.backends.api_wrappers import QuantinuumAPIError
 
 from qstation.model import JobStatus
 from qstation.store import open_store
 from tests.acceptance.conftest import client, start_service
-from tests.acceptance.jobs import wait_until_done
+from tests.acceptance.jobs import slow_circuit, small_circuit, wait_until_done
 from tests.acceptance.service import ServiceProcess
-
-
-def small_circuit() -> Circuit:
-    return Circuit(2).PhasedX(0.5, 0.0, 0).ZZPhase(0.5, 0, 1).measure_all()
 
 
 def test_cancelling_a_queued_job_ends_it_canceled(tmp_path: Path) -> None:
@@ -40,18 +35,6 @@ def test_cancelling_a_completed_job_is_refused(service: ServiceProcess) -> None:
     assert wait_until_done(backend, handle) is StatusEnum.COMPLETED
     with pytest.raises(QuantinuumAPIError, match="job has completed already"):
         backend.cancel(handle)
-
-
-def slow_circuit() -> Circuit:
-    """A mid-circuit reset forces one trajectory per shot: each job runs for a while."""
-    circuit = Circuit(12)
-    for qubit in range(12):
-        circuit.PhasedX(0.5, 0.1 * qubit, qubit)
-    for qubit in range(11):
-        circuit.ZZPhase(0.3, qubit, qubit + 1)
-    circuit.Reset(0)
-    circuit.PhasedX(0.5, 0.0, 0)
-    return circuit.measure_all()
 
 
 def test_kill_9_of_the_server_loses_no_job_and_runs_none_twice(tmp_path: Path) -> None:

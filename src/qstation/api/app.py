@@ -17,7 +17,9 @@ from qstation.api.docs_pages import install_docs_pages
 from qstation.api.errors import install_error_handlers
 from qstation.api.health import router as health_router
 from qstation.api.job_waits import JobWaits, Progress, ReadProgress
+from qstation.api.metrics import router as metrics_router
 from qstation.api.routes import router
+from qstation.logs import configure_logging
 from qstation.portal import router as portal_router
 from qstation.portal.web import STATIC_DIRECTORY
 from qstation.processes import die_with_parent
@@ -29,7 +31,9 @@ def app_from_environment() -> FastAPI:
     """The app of one of several API processes that ``serve`` starts: its settings come from
     the ``QSTATION_*`` environment ``serve`` hands down, and it dies with ``serve``."""
     die_with_parent()
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
 
 
 _SWITCH_INTERVAL_SECONDS = 0.0001
@@ -78,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(router)
     app.include_router(admin_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     install_docs_pages(app)
     app.mount("/static/portal", StaticFiles(directory=STATIC_DIRECTORY), name="portal-assets")
     app.include_router(portal_router)

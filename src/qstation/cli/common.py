@@ -48,8 +48,12 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def make_settings(**flags: Any) -> Settings:
-    """Settings from the environment, with the flags that were given on top."""
-    given = {name: value for name, value in flags.items() if value is not None}
+    """Settings from the environment, with the flags that were given on top: the command's
+    and the logging flags given to ``qstation`` itself."""
+    context = click.get_current_context(silent=True)
+    root = {} if context is None else context.find_root().params
+    logging_flags = {name: root.get(name) for name in ("log_level", "log_format")}
+    given = {name: value for name, value in {**logging_flags, **flags}.items() if value is not None}
     try:
         return Settings(**given)
     except ValueError as error:

@@ -16,18 +16,26 @@ from qstation.cli.common import fail_cleanly, make_settings, store_options
 from qstation.cli.jobs import job, jobs
 from qstation.cli.remote import login, logout, machines, usage
 from qstation.cli.security import audit, key
+from qstation.cli.status import status
+from qstation.logs import LOG_FORMATS, configure_logging
 from qstation.security.files import restrict_umask
 
 
 @click.group()
 @click.version_option(package_name="qstation")
-@click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
-def cli(log_level: str) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Lowest level logged (default INFO).",
+)
+@click.option(
+    "--log-format", type=click.Choice(LOG_FORMATS), help="text (default) or json, one a line."
+)
+def cli(log_level: str | None, log_format: str | None) -> None:
     """qstation: a self-hosted quantum job service speaking the H-Series machine API v1."""
     restrict_umask()  # the database, WAL files and key file are made mode 0600
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = make_settings()  # with the two flags above (make_settings adds them)
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @cli.command()
@@ -79,7 +87,8 @@ def serve(**flags: Any) -> None:
         "host": settings.host,
         "port": settings.port,
         "timeout_keep_alive": settings.keep_alive_seconds,
-        "log_level": "info",
+        "log_level": settings.log_level.lower(),
+        "log_config": None,  # its lines go to the handler configure_logging set up
         "access_log": settings.access_log,
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": settings.trusted_proxies or None,
@@ -126,5 +135,6 @@ for command in (
     job,
     machines,
     usage,
+    status,
 ):
     cli.add_command(command)

@@ -203,6 +203,7 @@ workers = Table(
     Column("version", String(32), nullable=False),
     Column("started_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime, nullable=False, index=True),
+    Column("alive_until", DateTime, nullable=False),  # its next beat is due well before
     Column("stopped_at", DateTime, nullable=True),
     Column("job_id", String(64), nullable=True),
     Column("shots", String(64), nullable=True),

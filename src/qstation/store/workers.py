@@ -2,8 +2,9 @@
 
 Workers on many hosts share nothing but the database, so the database is where an operator
 (``qstation status``), a readiness probe and ``/metrics`` learn which workers live and what
-each runs. A worker that dies stops beating: it counts as alive while it was seen within the
-lease period; rows of workers gone for a day are deleted when another worker registers.
+each runs. Each beat says how long the worker counts as alive without another (its own lease
+period, so readers need not know the fleet's settings); a worker that dies stops beating and is
+*lost* once that passes. Rows of workers gone for a day are deleted when another registers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class WorkerRecord:
     version: str
     started_at: datetime
     last_seen_at: datetime
+    alive_until: datetime
     stopped_at: datetime | None
     job_id: str | None
     shots: str | None
@@ -37,24 +39,35 @@ class WorkerRegistry:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def register(self, worker_id: str, host: str, pid: int, version: str, now: datetime) -> None:
-        """Record a starting worker (a restarted one with a reused ID starts afresh)."""
+    def register(
+        self, worker_id: str, host: str, pid: int, version: str, now: datetime, alive: timedelta
+    ) -> None:
+        """Record a starting worker (a restarted one with a reused ID starts afresh), alive for
+        ``alive`` unless it beats again."""
         row = {
             "id": worker_id, "host": host, "pid": pid, "version": version, "started_at": now,
-            "last_seen_at": now, "stopped_at": None, "job_id": None, "shots": None,
+            "last_seen_at": now, "alive_until": now + alive, "stopped_at": None, "job_id": None,
+            "shots": None,
         }  # fmt: skip
         with self._db.write() as conn:
             conn.execute(delete(workers).where(workers.c.last_seen_at < now - FORGOTTEN_AFTER))
             conn.execute(delete(workers).where(workers.c.id == worker_id))
             conn.execute(insert(workers).values(row))
 
-    def beat(self, worker_id: str, now: datetime, job_id: str | None, shots: range | None) -> None:
-        """The worker lives, and runs ``shots`` of ``job_id`` (or nothing)."""
+    def beat(
+        self,
+        worker_id: str,
+        now: datetime,
+        alive: timedelta,
+        job_id: str | None,
+        shots: range | None,
+    ) -> None:
+        """The worker lives (for ``alive`` more), and runs ``shots`` of ``job_id`` (or
+        nothing)."""
         described = None if shots is None else f"{shots.start}-{shots.stop - 1}"
+        values = {"now": now, "until": now + alive, "job_id": job_id, "shots": described}
         with self._db.write() as conn:
-            conn.execute(
-                _BEAT, {"worker_id": worker_id, "now": now, "job_id": job_id, "shots": described}
-            )
+            conn.execute(_BEAT, {"worker_id": worker_id, **values})
 
     def stopped(self, worker_id: str, now: datetime) -> None:
         with self._db.write() as conn:
@@ -72,17 +85,22 @@ class WorkerRegistry:
             ).all()
         return [WorkerRecord(**row._mapping) for row in rows]
 
-    def count_alive(self, now: datetime, within: timedelta) -> int:
-        """Workers not stopped and seen in the last ``within``."""
-        return sum(is_alive(worker, now, within) for worker in self.listing())
+    def count_alive(self, now: datetime) -> int:
+        return sum(is_alive(worker, now) for worker in self.listing())
 
 
-def is_alive(worker: WorkerRecord, now: datetime, within: timedelta) -> bool:
-    return worker.stopped_at is None and worker.last_seen_at >= now - within
+def is_alive(worker: WorkerRecord, now: datetime) -> bool:
+    """Not stopped, and its last beat still vouches for it."""
+    return worker.stopped_at is None and worker.alive_until >= now
 
 
 _BEAT = (
     update(workers)
     .where(workers.c.id == bindparam("worker_id"))
-    .values(last_seen_at=bindparam("now"), job_id=bindparam("job_id"), shots=bindparam("shots"))
+    .values(
+        last_seen_at=bindparam("now"),
+        alive_until=bindparam("until"),
+        job_id=bindparam("job_id"),
+        shots=bindparam("shots"),
+    )
 )

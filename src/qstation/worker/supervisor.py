@@ -122,12 +122,14 @@ class Worker:
     def _beat(self, job_id: str | None, shots: range | None) -> None:
         """Register, or tell the store this worker lives (at most every third of a lease)."""
         now = self.clock()
+        alive = timedelta(seconds=self.settings.lease_seconds)
         if not self._registered:
             host = socket.gethostname()
-            self.store.workers.register(self.worker_id, host, os.getpid(), __version__, now)
+            workers = self.store.workers
+            workers.register(self.worker_id, host, os.getpid(), __version__, now, alive)
             self._registered = True
         elif time.monotonic() - self._last_beat >= self.settings.lease_seconds / 3:
-            self.store.workers.beat(self.worker_id, now, job_id, shots)
+            self.store.workers.beat(self.worker_id, now, alive, job_id, shots)
         else:
             return
         self._last_beat = time.monotonic()

@@ -113,6 +113,7 @@ def add_workers(conn: Connection) -> None:
         Column("version", String(32), nullable=False),
         Column("started_at", DateTime, nullable=False),
         Column("last_seen_at", DateTime, nullable=False, index=True),
+        Column("alive_until", DateTime, nullable=False),
         Column("stopped_at", DateTime, nullable=True),
         Column("job_id", String(64), nullable=True),
         Column("shots", String(64), nullable=True),
