@@ -4,6 +4,7 @@ code expects."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
 def test_alive_and_ready_without_a_login(server: ServiceProcess) -> None:
     assert requests.get(server.url + "livez", timeout=10).json() == {"status": "alive"}
     ready = requests.get(server.url + "readyz", timeout=10)
-    assert ready.status_code == 200 and ready.json() == {"status": "ready", "schema": LATEST}
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready" and ready.json()["schema"] == LATEST
+    deadline = time.monotonic() + 60  # serve's worker registers once it has started
+    while ready.json()["workers_alive"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        ready = requests.get(server.url + "readyz", timeout=10)
+    assert ready.json() == {"status": "ready", "schema": LATEST, "workers_alive": 1}
 
 
 def test_not_ready_while_the_schema_is_another_codes(server: ServiceProcess) -> None:

@@ -1,6 +1,11 @@
 """Health for load balancers and orchestrators: ``/livez`` (the process answers) and
-``/readyz`` (it can serve: the database answers and its schema is the one this code expects).
-Neither needs a login; neither tells anything about jobs or users."""
+``/readyz`` (it can serve: the database answers and its schema is one this code runs on).
+Neither needs a login; neither tells anything about jobs or users.
+
+``/readyz`` also says how many workers are alive, but does not fail for none: an API process
+without workers still takes submissions and serves results, and taking every API process out
+of rotation because the workers are down would turn a slow queue into an outage. Alert on
+``qstation_workers_alive`` instead (``docs/deployment.md``)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qstation.api.app_state import services_of
 from qstation.errors import SchemaMismatch
+from qstation.service.clock import utc_now
 from qstation.store.migrations import LATEST, runs_on, schema_state, too_new
 
 router = APIRouter(tags=["health"])
@@ -25,6 +31,7 @@ async def ready(request: Request) -> dict[str, object]:
     (code 7): a load balancer then sends requests to another API process."""
     database = services_of(request).store.database
     version, oldest_code = await run_in_threadpool(schema_state, database)
+    workers = services_of(request).store.workers
     if not runs_on(version, oldest_code):
         if version > LATEST:
             raise too_new(version)
@@ -32,4 +39,5 @@ async def ready(request: Request) -> dict[str, object]:
             f"the database's schema is at version {version}, this code needs {LATEST}: "
             "restart with the matching qstation version"
         )
-    return {"status": "ready", "schema": version}
+    alive = await run_in_threadpool(workers.count_alive, utc_now())
+    return {"status": "ready", "schema": version, "workers_alive": alive}
