@@ -11,6 +11,7 @@ import click
 
 from qstation import __version__
 from qstation.cli.accounts import group, org, quota, user
+from qstation.cli.backups import backup, restore
 from qstation.cli.calendar import calendar
 from qstation.cli.common import fail_cleanly, make_settings, store_options
 from qstation.cli.jobs import job, jobs
@@ -136,5 +137,7 @@ for command in (
     machines,
     usage,
     status,
+    backup,
+    restore,
 ):
     cli.add_command(command)
