@@ -84,6 +84,14 @@ class Zygote:
         theirs.close()
         self._control, self._pid = ours, pid
 
+    def wait_until_warm(self) -> None:
+        """Return once the zygote has warmed up and forked a first child. A worker claims no
+        job before: a job claimed by a cold worker would wait seconds for its child, without
+        its lease being renewed."""
+        if not self._ready:
+            self.prepare()
+            self._receive_prepared()
+
     def prepare(self) -> None:
         """Ask for a child now, to be taken by :meth:`spawn` later: the zygote forks it while
         the worker does other things."""

@@ -70,9 +70,10 @@ class Worker:
 
     def run_forever(self, should_stop: Callable[[], bool]) -> None:
         """Work until told to stop; an unavailable store or a bug costs a pause, not the worker."""
-        self._zygote.start()  # it warms up while the worker opens its wake-ups
-        log.info("worker %s started", self.worker_id)
         try:
+            self._zygote.start()
+            self._zygote.wait_until_warm()
+            log.info("worker %s started", self.worker_id)
             self._work(lambda: self.stop.is_set() or should_stop())
         finally:
             self._sign_off()
