@@ -13,7 +13,7 @@ import requests
 
 from qstation.store.migrations import LATEST
 from tests.acceptance.conftest import start_service
-from tests.acceptance.service import ServiceProcess
+from tests.acceptance.service import ServiceProcess, free_port, qstation, run_qstation
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +63,21 @@ def test_ready_on_a_newer_schema_that_this_code_tolerates(server: ServiceProcess
     finally:
         with sqlite3.connect(database) as conn:
             conn.execute("DELETE FROM schema_version WHERE version = ?", (LATEST + 1,))
+
+
+def test_processes_refuse_to_start_on_an_unreachable_database_or_a_newer_schema(
+    tmp_path: Path,
+) -> None:
+    unreachable = run_qstation(
+        "worker", "--database", f"postgresql://postgres@127.0.0.1:{free_port()}/none"
+    )
+    assert unreachable.returncode == 1
+    assert "store is unavailable" in unreachable.stderr and "Traceback" not in unreachable.stderr
+
+    qstation("user", "list", "--data-dir", str(tmp_path))  # creates the store at LATEST
+    with sqlite3.connect(tmp_path / "qstation.db") as conn:  # a newer qstation migrated it
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (LATEST + 1,))
+    for command in (["worker"], ["serve", "--port", str(free_port())]):
+        newer = run_qstation(*command, "--data-dir", str(tmp_path))
+        assert newer.returncode == 1, newer.stderr
+        assert f"schema is at version {LATEST + 1}, newer than this qstation's" in newer.stderr
