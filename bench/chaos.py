@@ -17,7 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from report import write_section
 from tests.chaos.scenario import Plan, Report, run_postgres, run_sqlite
 
 LONG_POSTGRES = Plan(seconds=600, worker_kill_every=4.0, api_kill_every=20.0)
@@ -88,7 +90,7 @@ def describe(report: Report, seconds: float) -> str:
         ("network partitions", f"{report.partitions}"),
         ("disk filled", f"{report.disk_fills}"),
         ("peak API memory (any API process)", _mib(report.peak_api_memory)),
-        ("memory of the API process never killed: first → peak → last",
+        ("API memory measured throughout: first → peak → last",
          f"{_mib(memory[0])} → {_mib(max(memory))} → {_mib(memory[-1])}" if memory else "n/a"),
         ("`/metrics` lease expiries: first scrape → last", lease_expiries),
         ("`/metrics` queue depth: peak → last", depths),
@@ -104,27 +106,24 @@ def main() -> int:
     parser.add_argument("--report", type=Path)
     parser.add_argument("--only", choices=["postgresql", "sqlite"])
     arguments = parser.parse_args()
-    sections = []
+    machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores"
     runs = [("postgresql", run_postgres, LONG_POSTGRES), ("sqlite", run_sqlite, LONG_SQLITE)]
+    if arguments.report and not arguments.report.exists():
+        arguments.report.write_text(INTRODUCTION)
     for name, run, plan in runs:
         if arguments.only not in (None, name):
             continue
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="qstation-chaos-") as work:
             report = run(plan, Path(work))
-        sections.append(describe(report, time.monotonic() - started))
+        text = describe(report, time.monotonic() - started)
+        command = f"sudo .venv/bin/python bench/chaos.py --only {name} --report docs/reliability.md"
+        text += f"\n{time.strftime('%Y-%m-%d')}, {machine}: `{command}`.\n"
         for problem in report.problems()[:20]:
             print("PROBLEM:", problem)
-        print(sections[-1])
-    machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores"
-    text = (
-        INTRODUCTION
-        + f"\n## The last long run\n\n{time.strftime('%Y-%m-%d')}, {machine}; command: "
-        "`sudo .venv/bin/python bench/chaos.py --report docs/reliability.md`.\n\n"
-        + "\n".join(sections)
-    )
-    if arguments.report:
-        arguments.report.write_text(text)
+        print(text)
+        if arguments.report:
+            write_section(arguments.report, f"chaos-{name}", text)
     return 0
 
 

@@ -69,15 +69,21 @@ class FleetProcess:
                 self.process.wait()
 
     def memory_bytes(self) -> int:
-        """Resident memory of the process and its children (an API's uvicorn workers)."""
+        """Resident memory of the API: the process and its uvicorn children, without the
+        worker processes ``serve`` may have started (and their execution children)."""
         if not self.alive():
             return 0
-        try:
-            parent = psutil.Process(self.pid)
-            processes = [parent, *parent.children(recursive=True)]
-            return sum(p.memory_info().rss for p in processes if p.is_running())
-        except psutil.NoSuchProcess:
-            return 0
+        total, pending = 0, [psutil.Process(self.pid)]
+        while pending:
+            process = pending.pop()
+            try:
+                if "worker" in process.cmdline()[3:]:  # python -m qstation worker …
+                    continue
+                total += process.memory_info().rss
+                pending.extend(process.children())
+            except psutil.Error:  # ended meanwhile
+                continue
+        return total
 
 
 def qstation_argv(*args: str) -> list[str]:

@@ -69,7 +69,8 @@ class Report:
     wrongly_charged: list[str] = field(default_factory=list)
     wrong_in_database: list[str] = field(default_factory=list)
     memory_samples: list[tuple[float, int]] = field(default_factory=list)
-    """(seconds into the run, resident bytes of the API process never killed)."""
+    """(seconds into the run, resident bytes of the API process measured throughout: on
+    PostgreSQL the one never killed; on SQLite the only one, restarted after each kill)."""
     peak_api_memory: int = 0
     metric_samples: list[dict[str, float]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
@@ -134,7 +135,7 @@ def _fill_disk(directory: Path) -> Path:
     """A file taking every free byte of the file system under ``directory``."""
     filler = directory / "filler"
     free = shutil.disk_usage(directory).free
-    subprocess.run(["fallocate", "-l", str(free), str(filler)], check=False)
+    subprocess.run(["fallocate", "-l", str(free), str(filler)], check=False, capture_output=True)
     with filler.open("ab") as extra:  # fallocate may leave a few pages: write until refused
         try:
             while True:
@@ -186,6 +187,7 @@ def run_postgres(plan: Plan, work: Path) -> Report:
             api.wait_ready()
         _run(plan, report, apis, workers, postgres, hosts, postgres.root)
         _check(report, postgres.url())
+        _last_scrape(report, apis[0])
     finally:
         for process in processes:
             process.stop()
@@ -209,6 +211,7 @@ def run_sqlite(plan: Plan, work: Path) -> Report:
         serve.wait_ready()
         _run(plan, report, [serve], [], None, [], data)
         _check(report, f"sqlite:///{data / 'qstation.db'}")
+        _last_scrape(report, serve)
     finally:
         if serve is not None:
             serve.stop()
@@ -303,9 +306,12 @@ def _run(
     while any(client.is_alive() for client in clients):
         sample(time.monotonic() - started)
         time.sleep(1.0)
-    metrics = _scrape(steady)
-    if metrics is not None:
-        report.metric_samples.append({"seconds": time.monotonic() - started, **metrics})
+
+
+def _last_scrape(report: Report, api: ApiProcess) -> None:
+    """``/metrics`` once every job has ended: the queue must be drained."""
+    if (metrics := _scrape(api)) is not None:
+        report.metric_samples.append({"seconds": -1.0, **metrics})
 
 
 def _every(start: float, interval: float, seconds: float) -> list[float]:
