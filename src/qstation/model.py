@@ -183,19 +183,21 @@ class JobRecord(NewJob):
     cost: float | None = None
     results: dict[str, list[str]] | None = None
     attempts: int = 0
-    """Attempts at the current chunk of shots (a finished chunk starts the count again)."""
+    """Attempts at the chunk of shots claimed last (each chunk counts its own)."""
     shots_done: int = 0
-    """Shots whose results are recorded: the next chunk starts here."""
+    """Shots whose results are recorded: an exact prefix, as chunks may end out of order."""
 
 
 @dataclass(frozen=True)
 class ClaimedJob:
-    """A job a worker now owns until ``lease_expires_at`` (renewed by heartbeats)."""
+    """A chunk of a job (its ``shots``) a worker now runs until ``lease_expires_at`` (renewed
+    by heartbeats)."""
 
     job: JobRecord
     attempt_id: int
     worker_id: str
     lease_expires_at: datetime
+    shots: range
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,9 @@ class World:
         )
 
 
+JOB_SHOTS = 10
+
+
 def empty(store: JobStore) -> None:
     with store.database.write() as conn:
         for table in reversed(metadata.sorted_tables):
@@ -209,7 +212,7 @@ def submit(store: JobStore, world: World, data: st.DataObject, email: str, at: d
     store.jobs.create(
         NewJob(
             id=job.id, owner_id=world.user_ids[email], name="", machine=job.machine,
-            language="OPENQASM 2.0", program="OPENQASM 2.0;", count=10, options={},
+            language="OPENQASM 2.0", program="OPENQASM 2.0;", count=JOB_SHOTS, options={},
             group=job.group, seed=0, submitted_at=at, organisation=organisation,
             batch_id=job.batch_id, batch_limit=job.batch_limit, batch_end=job.batch_end,
         )
@@ -221,21 +224,21 @@ def submit(store: JobStore, world: World, data: st.DataObject, email: str, at: d
 def run_claim(store: JobStore, world: World, data: st.DataObject, now: datetime) -> str | None:
     """One claim by the store, checked against the reference, and what the worker does next."""
     expected = world.reference_next(now)
-    claim = store.dispatch.claim_next_job("worker", now, LEASE, 3, WINDOW)
+    partial = data.draw(st.integers(0, 4), label="a chunk of half the shots") == 0
+    chunk = JOB_SHOTS // 2 if partial else None
+    claim = store.dispatch.claim_next_job("worker", now, LEASE, 3, WINDOW, chunk)
     assert (claim.job.id if claim else None) == expected
     if claim is None:
         return None
     job = world.jobs[claim.job.id]
-    job.waiting = False
+    job.waiting = claim.shots.stop < JOB_SHOTS  # untaken shots: still in its lane
     job.started_at = job.started_at or now
     done = now + timedelta(seconds=data.draw(st.integers(1, 300), label="run time"))
-    if data.draw(st.integers(0, 4), label="hand back") == 0:
-        assert store.jobs.record_chunk(claim.attempt_id, {}, 5, done)
-        job.waiting = True
-    else:
-        cost = data.draw(st.sampled_from(COSTS), label="cost")
-        outcome = ExecutionOutcome(JobStatus.COMPLETED, results={}, cost=cost)
-        assert store.jobs.finish_attempt(claim.attempt_id, outcome, done)
+    cost = data.draw(st.sampled_from(COSTS), label="cost")
+    outcome = ExecutionOutcome(JobStatus.COMPLETED, results={}, cost=cost)
+    status = store.jobs.finish_attempt(claim.attempt_id, outcome, done)
+    assert status is not None
+    if status is JobStatus.COMPLETED:
         job.finished_at, job.cost = done, cost
     return claim.job.id
 

@@ -16,11 +16,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Dialect, Engine, create_engine, insert, inspect, select, text
+from sqlalchemy import Dialect, Engine, create_engine, func, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from qstation import errors
-from qstation.model import ExecutionOutcome, Group, JobRecord, JobStatus, NewJob, User
+from qstation.model import (
+    ClaimedJob,
+    ExecutionOutcome,
+    Group,
+    JobRecord,
+    JobStatus,
+    NewJob,
+    User,
+)
 from qstation.store import JobStore, open_store
 from qstation.store.accounts import SpentToken
 from qstation.store.database import Database, create_store_engine
@@ -265,11 +273,124 @@ def test_expired_lease_is_reclaimed_as_a_new_attempt_and_the_stale_worker_cannot
     assert (current.id, current.ended_at) == (second.attempt_id, None)
 
     assert store.jobs.renew_lease(first.attempt_id, at(LEASE + 2), LEASE).owned is False
-    assert store.jobs.finish_attempt(first.attempt_id, completed(), at(LEASE + 3)) is False
+    assert store.jobs.finish_attempt(first.attempt_id, completed(), at(LEASE + 3)) is None
     assert store.jobs.get(job.id, OWNER) == second.job
 
-    assert store.jobs.finish_attempt(second.attempt_id, completed(), at(LEASE + 4)) is True
+    assert store.jobs.finish_attempt(second.attempt_id, completed(), at(LEASE + 4)) is not None
     assert store.jobs.get(job.id, OWNER).status is JobStatus.COMPLETED
+
+
+def chunk_of(claim: ClaimedJob, label: str = "c") -> ExecutionOutcome:
+    """A completed chunk whose every shot reads its own index: order shows in the results."""
+    results = {label: [f"{shot:07b}" for shot in claim.shots]}
+    return ExecutionOutcome(status=JobStatus.COMPLETED, results=results, cost=3.0)
+
+
+def test_chunks_of_one_job_run_at_once_and_join_into_an_exact_prefix_charged_once(
+    store: JobStore,
+) -> None:
+    job = store.jobs.create(new_job())  # 100 shots
+    first, second, third = (
+        store.dispatch.claim_next_job(f"w{n}", at(n), LEASE, ATTEMPTS, chunk_shots=40)
+        for n in range(3)
+    )
+    assert first and second and third
+    assert [c.shots for c in (first, second, third)] == [
+        range(0, 40),
+        range(40, 80),
+        range(80, 100),
+    ]
+    assert store.dispatch.claim_next_job("w3", at(3), LEASE, ATTEMPTS, chunk_shots=40) is None
+
+    assert store.jobs.finish_attempt(third.attempt_id, chunk_of(third), at(4)) is JobStatus.RUNNING
+    assert (
+        store.jobs.finish_attempt(second.attempt_id, chunk_of(second), at(5)) is JobStatus.RUNNING
+    )
+    waiting = store.jobs.get(job.id, OWNER)
+    assert (waiting.shots_done, waiting.results) == (0, None)  # nothing before shot 40 yet
+    assert (
+        store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(6)) is JobStatus.COMPLETED
+    )
+
+    done = store.jobs.get(job.id, OWNER)
+    assert done.results == {"c": [f"{shot:07b}" for shot in range(100)]}
+    assert (done.shots_done, done.cost, done.finished_at) == (100, 3.0, at(6))
+    outcomes = {a.id: a.outcome for a in store.jobs.attempts(job.id)}
+    assert outcomes == {first.attempt_id: "completed", second.attempt_id: "chunk",
+                        third.attempt_id: "chunk"}  # fmt: skip
+    with store.database.read() as conn:
+        assert conn.scalar(select(func.sum(fair_share_usage.c.hqcs))) == 3.0
+
+
+def test_a_failed_chunk_ends_the_job_and_stops_its_other_chunks(store: JobStore) -> None:
+    job = store.jobs.create(new_job())
+    first = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS, chunk_shots=50)
+    second = store.dispatch.claim_next_job("w2", T0, LEASE, ATTEMPTS, chunk_shots=50)
+    assert first and second
+    failure = ExecutionOutcome(status=JobStatus.FAILED, error="2000: Execution error: boom")
+
+    assert store.jobs.finish_attempt(second.attempt_id, failure, at(1)) is JobStatus.FAILED
+
+    assert store.jobs.renew_lease(first.attempt_id, at(2), LEASE).owned is False
+    assert store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(3)) is None
+    failed = store.jobs.get(job.id, OWNER)
+    assert (failed.status, failed.error, failed.results) == (
+        JobStatus.FAILED, "2000: Execution error: boom", None,
+    )  # fmt: skip
+    assert sorted(a.outcome or "" for a in store.jobs.attempts(job.id)) == ["abandoned", "failed"]
+
+
+def test_cancel_with_chunks_running_ends_when_the_first_of_them_reports(
+    store: JobStore,
+) -> None:
+    job = store.jobs.create(new_job())
+    first = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS, chunk_shots=50)
+    second = store.dispatch.claim_next_job("w2", T0, LEASE, ATTEMPTS, chunk_shots=50)
+    assert first and second
+    assert store.jobs.cancel(job.id, OWNER, at(1)).status is JobStatus.CANCELING
+    assert store.jobs.renew_lease(second.attempt_id, at(1), LEASE).cancel_requested is True
+
+    assert store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(2)) is JobStatus.CANCELED
+
+    canceled = store.jobs.get(job.id, OWNER)
+    assert (canceled.shots_done, canceled.results) == (50, {"c": [f"{s:07b}" for s in range(50)]})
+    assert store.jobs.renew_lease(second.attempt_id, at(3), LEASE).owned is False
+
+
+def test_a_lost_chunk_runs_again_while_the_others_keep_their_results(store: JobStore) -> None:
+    job = store.jobs.create(new_job())
+    first = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS, chunk_shots=50)
+    second = store.dispatch.claim_next_job("w2", T0, LEASE, ATTEMPTS, chunk_shots=50)
+    assert first and second
+    store.jobs.finish_attempt(second.attempt_id, chunk_of(second), at(1))  # w1 then dies
+
+    again = store.dispatch.claim_next_job("w3", at(LEASE + 1), LEASE, ATTEMPTS, chunk_shots=50)
+
+    assert again is not None and again.shots == range(0, 50) and again.job.attempts == 2
+    assert store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(LEASE + 2)) is None
+    assert store.jobs.finish_attempt(again.attempt_id, chunk_of(again), at(LEASE + 3)) is (
+        JobStatus.COMPLETED
+    )
+    assert store.jobs.get(job.id, OWNER).results == {"c": [f"{s:07b}" for s in range(100)]}
+
+
+def test_a_handed_back_chunk_is_taken_over_at_once_and_not_counted_as_a_cut_off(
+    store: JobStore,
+) -> None:
+    job = store.jobs.create(new_job())
+    first = store.dispatch.claim_next_job("w1", T0, LEASE, 1)
+    assert first is not None
+    assert store.jobs.hand_back(first.attempt_id, "w1", at(1)) is True
+    assert store.jobs.renew_lease(first.attempt_id, at(1), LEASE).owned is False
+
+    again = store.dispatch.claim_next_job("w2", at(1.001), LEASE, 1)  # max_attempts 1 still
+
+    assert again is not None and again.job.id == job.id and again.shots == first.shots
+    assert again.job.attempts == 1
+    handed_back, running = store.jobs.attempts(job.id)
+    assert (handed_back.outcome, handed_back.ended_at, running.outcome) == (
+        "handed_back", at(1.001), None,
+    )  # fmt: skip
 
 
 def cut_off_error(job_id: str, attempts: int) -> str:
@@ -310,7 +431,7 @@ def test_job_cut_off_max_attempts_times_ends_failed_instead_of_running_again(
     ]
     last = claims[-1].attempt_id
     assert store.jobs.renew_lease(last, given_up_at, LEASE).owned is False
-    assert store.jobs.finish_attempt(last, completed(), given_up_at) is False
+    assert store.jobs.finish_attempt(last, completed(), given_up_at) is None
     assert store.jobs.get(job.id, OWNER) == failed
 
 
@@ -340,7 +461,7 @@ def test_job_at_its_attempt_cap_keeps_running_while_its_lease_lives(store: JobSt
     assert store.dispatch.claim_next_job("w2", at(LEASE - 1), LEASE, 1) is None
 
     assert store.jobs.get(job.id, OWNER) == claimed.job
-    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(LEASE - 1)) is True
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(LEASE - 1)) is not None
     assert store.jobs.get(job.id, OWNER).status is JobStatus.COMPLETED
 
 
@@ -432,14 +553,15 @@ def test_completed_attempt_stores_results_and_cost_and_closes_the_attempt(
     claimed = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS)
     assert claimed is not None
 
-    assert store.jobs.finish_attempt(claimed.attempt_id, completed(cost=4.25), at(7)) is True
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(cost=4.25), at(7)) is not None
 
     finished = store.jobs.get(job.id, OWNER)
     assert finished.status is JobStatus.COMPLETED
     assert (finished.results, finished.cost, finished.error) == (RESULTS, 4.25, None)
     assert (finished.started_at, finished.finished_at) == (T0, at(7))
     [attempt] = store.jobs.attempts(job.id)
-    assert (attempt.ended_at, attempt.outcome, attempt.message) == (at(7), "completed", None)
+    assert (attempt.ended_at, attempt.outcome) == (at(7), "completed")
+    assert attempt.message == f"shots 0 to {job.count - 1}"
 
 
 def test_failed_attempt_stores_the_error_and_cost(store: JobStore) -> None:
@@ -448,7 +570,7 @@ def test_failed_attempt_stores_the_error_and_cost(store: JobStore) -> None:
     assert claimed is not None
     outcome = ExecutionOutcome(status=JobStatus.FAILED, error="2000: Execution error", cost=1.0)
 
-    assert store.jobs.finish_attempt(claimed.attempt_id, outcome, at(3)) is True
+    assert store.jobs.finish_attempt(claimed.attempt_id, outcome, at(3)) is not None
 
     failed = store.jobs.get(job.id, OWNER)
     assert failed.status is JobStatus.FAILED
@@ -470,7 +592,7 @@ def test_an_attempt_finishes_its_job_exactly_once(store: JobStore) -> None:
     first_end = store.jobs.get(job.id, OWNER)
 
     failure = ExecutionOutcome(status=JobStatus.FAILED, error="late")
-    assert store.jobs.finish_attempt(claimed.attempt_id, failure, at(2)) is False
+    assert store.jobs.finish_attempt(claimed.attempt_id, failure, at(2)) is None
 
     assert store.jobs.get(job.id, OWNER) == first_end
     [attempt] = store.jobs.attempts(job.id)
@@ -485,7 +607,7 @@ def test_attempt_of_a_canceling_job_ends_it_canceled_keeping_the_results(
     assert claimed is not None
     store.jobs.cancel(job.id, OWNER, at(1))
 
-    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(2)) is True
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(2)) is not None
 
     canceled = store.jobs.get(job.id, OWNER)
     assert canceled.status is JobStatus.CANCELED
@@ -591,7 +713,7 @@ def test_canceling_job_whose_worker_died_ends_canceled_instead_of_running_again(
     assert (canceled.status, canceled.finished_at) == (JobStatus.CANCELED, at(LEASE + 3))
     [attempt] = store.jobs.attempts(doomed.id)
     assert (attempt.ended_at, attempt.outcome) == (at(LEASE + 3), LEASE_EXPIRED)
-    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(LEASE + 4)) is False
+    assert store.jobs.finish_attempt(claimed.attempt_id, completed(), at(LEASE + 4)) is None
 
 
 # --- users ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ finds the guard no longer matches, so a job is claimed and finished exactly once
 Statements here are built once and run with bound parameters: building a SQLAlchemy statement
 costs more than running it, and a worker runs several for every job (a claim and a finish took
 12 ms of Python before). Conditions that need a value take it as a named parameter:
-``:now`` for :data:`CLAIMABLE`, ``:attempt_id`` for :data:`HELD_BY_ATTEMPT`.
+``:first_shot`` for :data:`AT_FRONTIER`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
-    Select,
     Update,
     and_,
     bindparam,
+    exists,
     literal_column,
-    or_,
-    select,
     update,
 )
 
@@ -36,17 +34,23 @@ from qstation.model import ALLOWED_TRANSITIONS, JobStatus
 from qstation.store.schema import job_attempts, jobs
 
 LEASE_EXPIRED = "lease_expired"
-"""Outcome of an attempt whose worker stopped renewing its lease (the job was taken back)."""
+"""Outcome of an attempt whose worker stopped renewing its lease (its chunk runs again)."""
 HANDED_BACK = "handed_back"
-"""Outcome of an attempt whose worker was stopped and gave its chunk back to the queue."""
+"""Outcome of an attempt whose worker was stopped and gave its chunk back to the queue. Set
+while the attempt is still open, with its lease expired at once, so the next claim takes the
+chunk over (and closes the attempt); it does not count as a cut-off."""
+CHUNK = "chunk"
+"""Outcome of an attempt whose chunk ran to its end, when its report did not end the job."""
+ABANDONED = "abandoned"
+"""Outcome of an attempt stopped because its job ended meanwhile (another chunk failed, or the
+job was canceled)."""
 
 LEASE_HOLDERS = (JobStatus.RUNNING, JobStatus.CANCELING)
-LEASE_RELEASED: Mapping[str, Any] = {"lease_owner": None, "lease_expires_at": None}
 
 
 def waiting(table: Any = jobs) -> ColumnElement[bool]:
-    """Jobs whose next chunk waits for a worker: queued ones, and running ones between chunks;
-    no worker holds either (a queued job never had a lease).
+    """Jobs with shots no worker has taken yet: queued ones, and running ones whose next chunk
+    waits (chunks of one job run in parallel, each on its own lease).
 
     The statuses are written into the SQL, not bound, so both databases can prove the query
     matches the partial index :data:`qstation.store.schema.WAITING_PREDICATE`.
@@ -54,29 +58,18 @@ def waiting(table: Any = jobs) -> ColumnElement[bool]:
     statuses: list[ColumnElement[Any]] = [
         literal_column(f"'{status}'") for status in (JobStatus.QUEUED, JobStatus.RUNNING)
     ]
-    return and_(table.c.lease_owner.is_(None), table.c.status.in_(statuses))
+    return and_(table.c.next_shot < table.c.count, table.c.status.in_(statuses))
 
 
 WAITING = waiting()
-CLAIMABLE = or_(
-    WAITING,
-    and_(jobs.c.status.in_(LEASE_HOLDERS), jobs.c.lease_expires_at < bindparam("now")),
-)
-"""Waiting, or held by a worker whose lease ran out before ``:now``."""
-HELD = jobs.c.lease_owner.is_not(None)
-HELD_BY_ATTEMPT = jobs.c.current_attempt_id == bindparam("attempt_id")
-NEXT_ATTEMPT = jobs.c.attempts + 1
-UNCOUNTED_ATTEMPT = jobs.c.attempts - 1
-"""An attempt its worker handed back: it does not count towards the job's cut-offs."""
+AT_FRONTIER = jobs.c.next_shot == bindparam("first_shot")
+"""The job's next untaken shot is still ``:first_shot`` (nobody took that chunk meanwhile)."""
+OPEN = job_attempts.c.ended_at.is_(None)
+_OPEN_ATTEMPT_OF_JOB = exists().where(job_attempts.c.job_id == jobs.c.id, OPEN)
+RUN_BY_A_WORKER = _OPEN_ATTEMPT_OF_JOB
+"""Some worker runs a chunk of the job now."""
+RUN_BY_NO_WORKER = ~_OPEN_ATTEMPT_OF_JOB
 ALL_SHOTS = jobs.c.count
-
-
-def owned_by_attempt(*columns: ColumnElement[Any]) -> Select[Any]:
-    """The job (ID, status and ``columns``) while the attempt bound as ``:attempt_id`` still
-    holds it."""
-    return select(jobs.c.id, jobs.c.status, *columns).where(
-        HELD_BY_ATTEMPT, jobs.c.status.in_(LEASE_HOLDERS)
-    )
 
 
 _TRANSITIONS: dict[tuple[Any, ...], Update] = {}
@@ -129,9 +122,20 @@ def transition(
 
 _CLOSE_ATTEMPT = (
     update(job_attempts)
-    .where(job_attempts.c.id == bindparam("attempt"), job_attempts.c.ended_at.is_(None))
-    .values(ended_at=bindparam("ended_at"), outcome=bindparam("outcome"), message=bindparam("m"))
+    .where(job_attempts.c.id == bindparam("attempt"), OPEN)
+    .values(
+        ended_at=bindparam("ended_at"),
+        outcome=bindparam("outcome"),
+        message=bindparam("m"),
+        lease_expires_at=None,
+    )
 )
+_CLOSE_OPEN_ATTEMPTS = (
+    update(job_attempts)
+    .where(job_attempts.c.job_id == bindparam("of_job"), OPEN)
+    .values(ended_at=bindparam("ended_at"), outcome=ABANDONED, message=bindparam("m"),
+            lease_expires_at=None)
+)  # fmt: skip
 
 
 def close_attempt(
@@ -142,20 +146,10 @@ def close_attempt(
     )
 
 
-def close_expired_attempt(conn: Connection, job: Row[Any], now: datetime) -> None:
-    message = f"worker {job.lease_owner} stopped renewing its lease"
-    close_attempt(conn, job.current_attempt_id, now, LEASE_EXPIRED, message)
-
-
-def end_abandoned_job(
-    conn: Connection, job: Row[Any], target: JobStatus, values: Mapping[str, Any], now: datetime
-) -> None:
-    """End a job whose worker's lease expired, instead of running it again."""
-    finished = {**values, "finished_at": now, **LEASE_RELEASED}
-    source = JobStatus(job.status)
-    ended = transition(conn, job.id, source, target, finished, CLAIMABLE, parameters={"now": now})
-    if ended is not None:
-        close_expired_attempt(conn, job, now)
+def abandon_open_attempts(conn: Connection, job_id: str, now: datetime, why: str) -> None:
+    """Close the attempts still running chunks of a job that has ended: their workers learn at
+    their next lease renewal and stop."""
+    conn.execute(_CLOSE_OPEN_ATTEMPTS, {"of_job": job_id, "ended_at": now, "m": why})
 
 
 def cut_off_too_often(job_id: str, attempts: int) -> str:

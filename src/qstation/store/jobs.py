@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, insert, select, update
 
 from qstation import errors
 from qstation.model import (
@@ -33,15 +33,14 @@ from qstation.store.fair_share import add_lanes, record_usage
 from qstation.store.group_commit import GroupCommit
 from qstation.store.job_states import (
     ALL_SHOTS,
+    CHUNK,
     HANDED_BACK,
-    HELD,
-    HELD_BY_ATTEMPT,
     LEASE_HOLDERS,
-    LEASE_RELEASED,
-    UNCOUNTED_ATTEMPT,
-    WAITING,
+    OPEN,
+    RUN_BY_A_WORKER,
+    RUN_BY_NO_WORKER,
+    abandon_open_attempts,
     close_attempt,
-    owned_by_attempt,
     transition,
 )
 from qstation.store.records import attempt_record, columns_of, job_record
@@ -153,128 +152,128 @@ class JobRepository:
             )
 
     def renew_lease(self, attempt_id: int, now: datetime, lease_seconds: float) -> LeaseState:
-        """Extend the lease if this attempt still owns its job; tell the worker of a cancel."""
+        """Extend the attempt's lease if it still runs its chunk; tell the worker of a cancel."""
         with self._db.write() as conn:
-            cancel_requested = conn.execute(
-                update(jobs)
-                .where(jobs.c.current_attempt_id == attempt_id, jobs.c.status.in_(LEASE_HOLDERS))
-                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
-                .returning(jobs.c.cancel_requested)
+            job_id = conn.execute(
+                _RENEW, {"attempt_id": attempt_id, "until": now + timedelta(seconds=lease_seconds)}
             ).scalar_one_or_none()
-        return LeaseState(
-            owned=cancel_requested is not None, cancel_requested=bool(cancel_requested)
-        )
+            job = (
+                None if job_id is None else conn.execute(_CANCEL_STATE, {"job_id": job_id}).first()
+            )
+        if job is None or JobStatus(job.status) not in LEASE_HOLDERS:
+            return LeaseState(owned=False, cancel_requested=False)
+        return LeaseState(owned=True, cancel_requested=bool(job.cancel_requested))
 
-    def finish_attempt(self, attempt_id: int, outcome: ExecutionOutcome, now: datetime) -> bool:
-        """Record how an attempt ended; ``False`` if it no longer owns its job (a stale worker).
+    def finish_attempt(
+        self, attempt_id: int, outcome: ExecutionOutcome, now: datetime
+    ) -> JobStatus | None:
+        """Record how an attempt's chunk ended, and return the job's status after it; None if
+        the attempt no longer runs its chunk (a stale worker).
 
-        A job being canceled ends canceled whatever the outcome, keeping the results given. A
-        completed job is charged here, in the same transaction: if its cost would take its
-        organisation or group past a monthly quota, it ends ``depleted`` instead, uncharged.
+        A completed chunk's results are kept with the attempt until every earlier chunk is
+        done, then joined to the job's results, so they are always an exact prefix; the chunk
+        that completes the prefix ends the job, charged once, in the same transaction (if its
+        cost would take its organisation or group past a monthly quota, it ends ``depleted``
+        instead, uncharged). A failed chunk ends the job failed; a job being canceled ends
+        canceled with the results so far. Either way the job's other running chunks are
+        abandoned (their workers learn at their next renewal).
         """
         if not outcome.status.is_final:
             raise ValueError(f"an attempt cannot end with status {outcome.status}")
-        held = {"attempt_id": attempt_id}
         with self._db.write() as conn:
-            # Retried when a cancel lands between the read and the guarded update.
-            while (job := conn.execute(_OWNED_WITH_ACCOUNT, held).first()) is not None:
-                source = JobStatus(job.status)
-                target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
-                values: dict[str, Any] = {
-                    "finished_at": now,
-                    "cost": outcome.cost,
-                    "error": outcome.error,
-                    **LEASE_RELEASED,
-                }
-                if outcome.results is not None:  # else the chunks' results so far stay
-                    values["results"] = outcome.results
-                if outcome.status is JobStatus.COMPLETED:  # all shots ran, even if canceled
-                    values["shots_done"] = ALL_SHOTS
-                    shortfall = (
-                        None
-                        if outcome.credits is None
-                        else quota_shortfall(conn, job.organisation, job.group_name, outcome, now)
-                    )
-                    if shortfall is None:
-                        values["credits"] = outcome.credits
-                    else:  # uncharged, so without the shots it would have paid for
-                        error = errors.CostLimitExceeded(shortfall).job_error(job.id)
-                        values.update(cost=None, error=error)
-                        del values["shots_done"]
-                        values.pop("results", None)
-                        if target is JobStatus.COMPLETED:
-                            target = JobStatus.DEPLETED
-                            values.update(results=None, shots_done=0)
-                ended = transition(
-                    conn, job.id, source, target, values, HELD_BY_ATTEMPT, parameters=held
-                )
-                if ended is not None:
-                    close_attempt(conn, attempt_id, now, outcome.status, values["error"])
-                    if ended.cost is not None:
-                        record_usage(
-                            self._db, conn, ended.organisation, ended.group_name, ended.machine,
-                            ended.cost, now,
-                        )  # fmt: skip
-                    return True
-        return False
+            row = conn.execute(_OPEN_ATTEMPT, {"attempt_id": attempt_id}).first()
+            if row is None:
+                return None
+            source = JobStatus(row.status)
+            if outcome.status is JobStatus.COMPLETED:
+                return self._join_chunk(conn, row, attempt_id, outcome, now)
+            target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
+            values = {"finished_at": now, "error": outcome.error, "cost": outcome.cost}
+            transition(conn, row.id, source, target, values)
+            close_attempt(conn, attempt_id, now, outcome.status, outcome.error)
+            abandon_open_attempts(conn, row.id, now, f"the job ended {target}")
+            return target
 
-    def record_chunk(
-        self, attempt_id: int, results: dict[str, list[str]], shots_done: int, now: datetime
-    ) -> bool:
-        """Keep the results of the job's first ``shots_done`` shots and hand the job back to
-        the queue for its next chunk (it stays ``running``); a job being canceled ends
-        canceled with them. ``False`` if the attempt no longer owns its job."""
-        held = {"attempt_id": attempt_id}
-        with self._db.write() as conn:
-            while (job := conn.execute(_OWNED, held).first()) is not None:
-                source = JobStatus(job.status)
-                values: dict[str, Any] = {
-                    "results": results,
-                    "shots_done": shots_done,
-                    "attempts": 0,
-                    **LEASE_RELEASED,
-                }
-                if source is JobStatus.CANCELING:
-                    values["finished_at"] = now
-                target = JobStatus.CANCELED if source is JobStatus.CANCELING else source
-                changed = transition(
-                    conn, job.id, source, target, values, HELD_BY_ATTEMPT, parameters=held
-                )
-                if changed is not None:
-                    close_attempt(conn, attempt_id, now, "chunk", f"shots to {shots_done}")
-                    if target is not JobStatus.CANCELED:
-                        self._db.announce_waiting_job(conn)
-                    return True
-        return False
+    def _join_chunk(
+        self, conn: Connection, row: Row[Any], attempt_id: int, outcome: ExecutionOutcome,
+        now: datetime,
+    ) -> JobStatus:  # fmt: skip
+        """Keep a completed chunk's results; extend the job's prefix over every chunk now
+        contiguous with it; end the job when the prefix is whole, or when it is canceled."""
+        shots = f"shots {row.first_shot} to {row.stop_shot - 1}"
+        chunk_results = outcome.results or {}
+        conn.execute(
+            _KEEP_CHUNK,
+            {"attempt_id": attempt_id, "results": chunk_results, "now": now, "m": shots},
+        )
+        results = {label: list(values) for label, values in (row.results or {}).items()}
+        done, joined = row.shots_done, list[int]()
+        for chunk in conn.execute(_DONE_CHUNKS, {"job_id": row.id, "from": done}):
+            if chunk.first_shot != done:
+                break
+            for label, values in chunk.results.items():
+                results.setdefault(label, []).extend(values)
+            done, joined = chunk.stop_shot, [*joined, chunk.id]
+        if joined:
+            conn.execute(_FORGET_CHUNK_RESULTS, {"ids": joined})
+        source = JobStatus(row.status)
+        if done == row._mapping["count"]:
+            return self._complete(conn, row, attempt_id, outcome, results, now)
+        if source is JobStatus.CANCELING:
+            values = {"finished_at": now, "results": results, "shots_done": done}
+            transition(conn, row.id, source, JobStatus.CANCELED, values)
+            abandon_open_attempts(conn, row.id, now, "the job was canceled")
+            return JobStatus.CANCELED
+        if joined:
+            transition(conn, row.id, source, source, {"results": results, "shots_done": done})
+        return source
+
+    def _complete(
+        self, conn: Connection, row: Row[Any], attempt_id: int, outcome: ExecutionOutcome,
+        results: dict[str, list[str]], now: datetime,
+    ) -> JobStatus:  # fmt: skip
+        """Every shot has its results: end the job (canceled if it was being canceled), charged
+        here unless a quota refuses, which ends it ``depleted``."""
+        source = JobStatus(row.status)
+        target = JobStatus.CANCELED if source is JobStatus.CANCELING else JobStatus.COMPLETED
+        values: dict[str, Any] = {
+            "finished_at": now, "cost": outcome.cost, "error": outcome.error,
+            "results": results, "shots_done": ALL_SHOTS,
+        }  # fmt: skip
+        shortfall = (
+            None
+            if outcome.credits is None
+            else quota_shortfall(conn, row.organisation, row.group_name, outcome, now)
+        )
+        if shortfall is None:
+            values["credits"] = outcome.credits
+        else:  # uncharged, so without the shots it would have paid for
+            error = errors.CostLimitExceeded(shortfall).job_error(row.id)
+            values.update(cost=None, error=error, results=row.results, shots_done=row.shots_done)
+            if target is JobStatus.COMPLETED:
+                target = JobStatus.DEPLETED
+                values.update(results=None, shots_done=0)
+        ended = transition(conn, row.id, source, target, values)
+        conn.execute(_COMPLETING_CHUNK, {"attempt_id": attempt_id})
+        if ended is not None and ended.cost is not None:
+            record_usage(
+                self._db, conn, ended.organisation, ended.group_name, ended.machine, ended.cost,
+                now,
+            )  # fmt: skip
+        return target
 
     def hand_back(self, attempt_id: int, worker_id: str, now: datetime) -> bool:
-        """Give the attempt's chunk back to the queue at once (its worker is stopping): the
-        job waits for the next free worker, and the attempt does not count as a cut-off; a job
-        being canceled ends canceled. ``False`` if the attempt no longer owns its job."""
-        held = {"attempt_id": attempt_id}
+        """Give the attempt's chunk back at once (its worker is stopping): its lease expires
+        now, so the next claim by any worker takes the chunk over, and the attempt does not
+        count as a cut-off. ``False`` if the attempt no longer runs its chunk."""
         with self._db.write() as conn:
-            while (job := conn.execute(_OWNED, held).first()) is not None:
-                source = JobStatus(job.status)
-                values: dict[str, Any] = {**LEASE_RELEASED}
-                if source is JobStatus.CANCELING:
-                    target = JobStatus.CANCELED
-                    values["finished_at"] = now
-                else:
-                    target = source
-                    values["attempts"] = UNCOUNTED_ATTEMPT
-                changed = transition(
-                    conn, job.id, source, target, values, HELD_BY_ATTEMPT, parameters=held
-                )
-                if changed is not None:
-                    message = f"worker {worker_id} was stopped and handed the job back"
-                    close_attempt(conn, attempt_id, now, HANDED_BACK, message)
-                    if target is not JobStatus.CANCELED:
-                        self._db.announce_waiting_job(conn)
-                    return True
-        return False
+            returned = conn.execute(_HAND_BACK, {"attempt_id": attempt_id, "now": now}).first()
+            if returned is not None:
+                self._db.announce_waiting_job(conn)
+        return returned is not None
 
     def cancel(self, job_id: str, owner_id: str | None, now: datetime) -> JobRecord:
-        """Cancel a queued job at once; ask the worker of a running job to stop."""
+        """Cancel a job no worker runs at once; ask the workers running chunks of it to stop."""
         with self._db.write() as conn:
             # Retried when a worker claims or finishes the job between the read and the update.
             while True:
@@ -286,15 +285,13 @@ class JobRepository:
                     raise errors.JobAlreadyFinished()
                 if source is JobStatus.CANCELING:
                     return job_record(row)
-                if source is JobStatus.QUEUED or row.lease_owner is None:  # no worker has it
-                    changed = transition(
-                        conn, job_id, source, JobStatus.CANCELED, {"finished_at": now}, WAITING
-                    )
-                else:  # a worker holds it (the guard: it may have just let go)
-                    changed = transition(
-                        conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True},
-                        HELD,
-                    )  # fmt: skip
+                changed = transition(
+                    conn, job_id, source, JobStatus.CANCELED, {"finished_at": now},
+                    RUN_BY_NO_WORKER,
+                ) or transition(
+                    conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True},
+                    RUN_BY_A_WORKER,
+                )  # fmt: skip
                 if changed is not None:
                     return job_record(changed)
 
@@ -310,8 +307,64 @@ class JobRepository:
 
 
 _UNFINISHED = [status.value for status in JobStatus if not status.is_final]
-_OWNED = owned_by_attempt()
-_OWNED_WITH_ACCOUNT = owned_by_attempt(jobs.c.organisation, jobs.c.group_name)
+_RENEW = (
+    update(job_attempts)
+    .where(job_attempts.c.id == bindparam("attempt_id"), OPEN, job_attempts.c.outcome.is_(None))
+    .values(lease_expires_at=bindparam("until"))
+    .returning(job_attempts.c.job_id)
+)
+_CANCEL_STATE = select(jobs.c.status, jobs.c.cancel_requested).where(
+    jobs.c.id == bindparam("job_id")
+)
+_OPEN_ATTEMPT = (
+    select(jobs, job_attempts.c.first_shot, job_attempts.c.stop_shot)
+    .join(job_attempts, job_attempts.c.job_id == jobs.c.id)
+    .where(
+        job_attempts.c.id == bindparam("attempt_id"),
+        OPEN,
+        job_attempts.c.outcome.is_(None),  # not handed back
+        jobs.c.status.in_(LEASE_HOLDERS),
+    )
+    .with_for_update(of=jobs)
+)
+"""The attempt's job, locked, while the attempt still runs its chunk."""
+_KEEP_CHUNK = (
+    update(job_attempts)
+    .where(job_attempts.c.id == bindparam("attempt_id"))
+    .values(
+        ended_at=bindparam("now"), outcome=CHUNK, message=bindparam("m"),
+        results=bindparam("results", type_=job_attempts.c.results.type), lease_expires_at=None,
+    )
+)  # fmt: skip
+_DONE_CHUNKS = (
+    select(job_attempts.c.id, job_attempts.c.first_shot, job_attempts.c.stop_shot,
+           job_attempts.c.results)
+    .where(
+        job_attempts.c.job_id == bindparam("job_id"),
+        job_attempts.c.outcome == CHUNK,
+        job_attempts.c.results.is_not(None),
+        job_attempts.c.first_shot >= bindparam("from"),
+    )
+    .order_by(job_attempts.c.first_shot)
+)  # fmt: skip
+"""Completed chunks whose results are not yet part of the job's prefix, in shot order."""
+_FORGET_CHUNK_RESULTS = (
+    update(job_attempts)
+    .where(job_attempts.c.id.in_(bindparam("ids", expanding=True)))
+    .values(results=None)
+)
+_COMPLETING_CHUNK = (
+    update(job_attempts)
+    .where(job_attempts.c.id == bindparam("attempt_id"))
+    .values(outcome=JobStatus.COMPLETED.value)
+)
+"""The chunk whose report completed the job: its one ``completed`` attempt."""
+_HAND_BACK = (
+    update(job_attempts)
+    .where(job_attempts.c.id == bindparam("attempt_id"), OPEN, job_attempts.c.outcome.is_(None))
+    .values(outcome=HANDED_BACK, lease_expires_at=bindparam("now"))
+    .returning(job_attempts.c.id)
+)
 _INSERT_JOB = PreparedWrite(
     insert(jobs),
     [

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Connection, case, extract, func, select
 
 from qstation.model import FINAL_STATUSES, JobStatus
 from qstation.store.database import Database
-from qstation.store.job_states import HELD, LEASE_EXPIRED, waiting
+from qstation.store.job_states import LEASE_EXPIRED, OPEN, waiting
 from qstation.store.schema import job_attempts, jobs
 from qstation.store.workers import WorkerRegistry
 
@@ -51,7 +51,7 @@ class MachineFigures:
     """HQCs of completed jobs."""
     queue_depth: int = 0
     running: int = 0
-    """Jobs a worker holds now."""
+    """Jobs with a chunk running on some worker now."""
     oldest_queued_seconds: float = 0.0
     queue_wait: Histogram | None = None
     run_time: Histogram | None = None
@@ -78,7 +78,10 @@ def figures(database: Database, now: datetime) -> Figures:
         ):
             machines[machine].queue_depth = depth
         for machine, running in conn.execute(
-            select(jobs.c.machine, func.count()).where(HELD).group_by(jobs.c.machine)
+            select(jobs.c.machine, func.count(func.distinct(jobs.c.id)))
+            .join(job_attempts, job_attempts.c.job_id == jobs.c.id)
+            .where(OPEN)
+            .group_by(jobs.c.machine)
         ):
             machines[machine].running = running
         for machine, oldest in conn.execute(

@@ -26,10 +26,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-WAITING_PREDICATE = text("lease_owner IS NULL AND status IN ('queued', 'running')")
-"""Jobs whose next chunk waits for a worker (see :func:`qstation.store.job_states.waiting`)."""
-LEASED_PREDICATE = text("lease_owner IS NOT NULL")
-"""Jobs a worker holds, whose lease may run out."""
+WAITING_PREDICATE = text("next_shot < count AND status IN ('queued', 'running')")
+"""Jobs with shots no worker has taken yet (see :func:`qstation.store.job_states.waiting`)."""
+OPEN_ATTEMPT_PREDICATE = text("ended_at IS NULL")
+"""Attempts running now, whose lease may run out."""
 BATCH_JOB_PREDICATE = text("batch_id IS NOT NULL")
 OPEN_BATCH_JOB_PREDICATE = text(
     "batch_id IS NOT NULL AND status IN ('queued', 'running', 'canceling')"
@@ -129,15 +129,14 @@ jobs = Table(
     Column("cost", Double, nullable=True),
     Column("results", JSON(none_as_null=True), nullable=True),
     Column("client_metadata", JSON(none_as_null=True), nullable=True),
-    Column("attempts", Integer, nullable=False),
-    # The lease: which attempt owns the job and until when (renewed by heartbeats).
-    Column("current_attempt_id", Integer, nullable=True, index=True),
-    Column("lease_owner", String(128), nullable=True),
-    Column("lease_expires_at", DateTime, nullable=True),
+    Column("attempts", Integer, nullable=False),  # at the chunk claimed last
     Column("cancel_requested", Boolean, nullable=False),
     Column("organisation", String(64), nullable=False),
     Column("credits", String(16), nullable=True),  # what its cost was charged to, if anything
-    Column("shots_done", Integer, nullable=False),
+    Column("shots_done", Integer, nullable=False),  # results recorded for shots [0, shots_done)
+    # Shots [0, next_shot) are taken by workers (done, or running as attempts): the dispatch
+    # frontier. Chunks of one job run in parallel; each attempt holds a lease of its own.
+    Column("next_shot", Integer, nullable=False),
     Column("batch_id", String(64), nullable=True),
     Column("batch_limit", Double, nullable=True),
     Column("batch_end", Boolean, nullable=False),
@@ -160,7 +159,8 @@ jobs = Table(
         "submitted_at",
         "id",
         "status",
-        "lease_owner",
+        "next_shot",
+        "count",
         sqlite_where=WAITING_PREDICATE,
         postgresql_where=WAITING_PREDICATE,
     ),
@@ -183,12 +183,6 @@ jobs = Table(
         "submitted_at",
         sqlite_where=BATCH_JOB_PREDICATE,
         postgresql_where=BATCH_JOB_PREDICATE,
-    ),
-    Index(
-        "ix_jobs_leased_until",
-        "lease_expires_at",
-        sqlite_where=LEASED_PREDICATE,
-        postgresql_where=LEASED_PREDICATE,
     ),
 )
 
@@ -219,6 +213,19 @@ job_attempts = Table(
     Column("ended_at", DateTime, nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("message", Text, nullable=True),
+    # The shots [first_shot, stop_shot) this attempt runs (null on attempts before migration
+    # 13), its lease while it runs, and its results once done until the job's recorded prefix
+    # reaches them (a later chunk may finish before an earlier one).
+    Column("first_shot", Integer, nullable=True),
+    Column("stop_shot", Integer, nullable=True),
+    Column("lease_expires_at", DateTime, nullable=True),
+    Column("results", JSON(none_as_null=True), nullable=True),
+    Index(
+        "ix_job_attempts_open_until",
+        "lease_expires_at",
+        sqlite_where=OPEN_ATTEMPT_PREDICATE,
+        postgresql_where=OPEN_ATTEMPT_PREDICATE,
+    ),
 )
 
 service_secrets = Table(

@@ -15,7 +15,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from enum import Enum
 from multiprocessing.connection import wait as wait_for_any
@@ -156,11 +155,11 @@ class Worker:
             self.settings.lease_seconds,
             self.settings.max_attempts,
             self.settings.fair_share_window,
+            self.settings.chunk_shots,
         )
         if claim is None:
             return False
-        job = claim.job
-        shots = range(job.shots_done, min(job.shots_done + self.settings.chunk_shots, job.count))
+        job, shots = claim.job, claim.shots
         fields = {"job": job.id, "worker": self.worker_id, "organisation": job.organisation}
         log.info(
             "worker %s runs job %s on %s, shots %d to %d of %d (attempt %d at this chunk)",
@@ -177,22 +176,12 @@ class Worker:
                 log.info("worker %s handed job %s back: it is stopping", self.worker_id, job.id,
                          extra=fields)  # fmt: skip
             return True
-        if outcome.results is not None:
-            outcome = replace(outcome, results=_appended(job.results, outcome.results))
-        now = self.clock()
-        final = not (outcome.status is JobStatus.COMPLETED and shots.stop < job.count)
-        if not final:
-            assert outcome.results is not None
-            accepted = self.store.jobs.record_chunk(
-                claim.attempt_id, outcome.results, shots.stop, now
-            )
-        else:
-            accepted = self.store.jobs.finish_attempt(claim.attempt_id, outcome, now)
-        if not accepted:
+        status = self.store.jobs.finish_attempt(claim.attempt_id, outcome, self.clock())
+        if status is None:
             log.warning("job %s: attempt %s was superseded", job.id, claim.attempt_id,
                         extra=fields)  # fmt: skip
-        elif final:
-            _log_outcome(job, outcome, time.monotonic() - started, fields)
+        elif status.is_final:
+            _log_outcome(job, status, outcome, time.monotonic() - started, fields)
         return True
 
     def _supervise(self, claim: ClaimedJob, shots: range) -> ExecutionOutcome | Interruption:
@@ -277,24 +266,22 @@ class Worker:
         return message
 
 
-def _appended(
-    earlier: dict[str, list[str]] | None, chunk: dict[str, list[str]]
-) -> dict[str, list[str]]:
-    """The results of the chunks so far, then this chunk's."""
-    return {label: [*(earlier or {}).get(label, []), *values] for label, values in chunk.items()}
-
-
 def _log_outcome(
-    job: JobRecord, outcome: ExecutionOutcome, seconds: float, fields: dict[str, str]
+    job: JobRecord,
+    status: JobStatus,
+    outcome: ExecutionOutcome,
+    seconds: float,
+    fields: dict[str, str],
 ) -> None:
-    """One line for every job that ends on a worker: what an operator greps for."""
-    extra = {**fields, "status": outcome.status.value}
-    if outcome.status is JobStatus.COMPLETED:
+    """One line for every job that ends on a worker (the report of the chunk that ended it):
+    what an operator greps for."""
+    extra = {**fields, "status": status.value}
+    if status is JobStatus.COMPLETED:
         cost = "" if outcome.cost is None else f", {outcome.cost:g} HQCs"
         log.info("job %s completed on %s: %d shots%s; last chunk %.2f s",
                  job.id, job.machine, job.count, cost, seconds, extra=extra)  # fmt: skip
-    elif outcome.status is JobStatus.CANCELED:
+    elif status is JobStatus.CANCELED:
         log.info("job %s canceled on %s", job.id, job.machine, extra=extra)
     else:
-        log.info("job %s %s on %s: %s", job.id, outcome.status.value, job.machine,
+        log.info("job %s %s on %s: %s", job.id, status.value, job.machine,
                  outcome.error, extra=extra)  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 from qstation.engines.stabilizer import StabilizerEngine
 from qstation.engines.statevector import StateVectorEngine
 from qstation.frontends import compile_program
-from qstation.model import Group, JobRecord, JobStatus, NewJob, User
+from qstation.model import ExecutionOutcome, Group, JobRecord, JobStatus, NewJob, User
 from qstation.noise.model import NOISELESS, NoiseModel
 from qstation.service.clock import utc_now
 from qstation.store import JobStore
@@ -132,7 +132,7 @@ def test_a_chunk_whose_worker_died_runs_again_from_the_last_recorded_shot(
     chunked = make_worker(store, chunk_shots=1024, lease_seconds=30)
     assert chunked.run_once()
     lost = store.dispatch.claim_next_job(
-        "dead-worker", utc_now(), 30, 3
+        "dead-worker", utc_now(), 30, 3, chunk_shots=1024
     )  # claims chunk 2, then dies
     assert lost is not None and lost.job.id == job.id and lost.job.shots_done == 1024
     later = make_worker(store, chunk_shots=1024, lease_seconds=30)
@@ -148,11 +148,12 @@ def test_a_chunk_whose_worker_died_runs_again_from_the_last_recorded_shot(
 
 def test_a_cancel_during_a_chunk_keeps_the_chunks_shots(store: JobStore) -> None:
     job = submit(store, FIXED, count=3000)
-    claim = store.dispatch.claim_next_job("w", utc_now(), 60, 3)
+    claim = store.dispatch.claim_next_job("w", utc_now(), 60, 3, chunk_shots=1024)
     assert claim is not None
     assert store.jobs.cancel(job.id, OWNER.id, utc_now()).status is JobStatus.CANCELING
     results = {"c": ["0000"] * 1024}
-    assert store.jobs.record_chunk(claim.attempt_id, results, 1024, utc_now())
+    outcome = ExecutionOutcome(JobStatus.COMPLETED, results=results)
+    assert store.jobs.finish_attempt(claim.attempt_id, outcome, utc_now()) is JobStatus.CANCELED
     canceled = store.jobs.get(job.id, None)
     assert canceled.status is JobStatus.CANCELED and canceled.results == results
     assert canceled.shots_done == 1024

@@ -28,7 +28,7 @@ SLOW = qasm(
     + "".join(f"RZZ(0.3*pi) q[{q}],q[{q + 1}];\n" for q in range(11))
     + "reset q[0];\nU1q(0.5*pi,0) q[0];\n",
 )
-SHOTS = 4096  # two chunks of 2,048
+SHOTS = 8192  # about 10 s in one chunk: the second worker idles until the first hands it back
 
 
 class WorkerProcess:
@@ -37,6 +37,7 @@ class WorkerProcess:
             **os.environ,
             "QSTATION_DATABASE": store_url,
             "QSTATION_DATA_DIR": str(data_dir),
+            "QSTATION_CHUNK_SHOTS": str(SHOTS),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "qstation", "worker"], env=environment
@@ -98,7 +99,7 @@ def test_sigterm_during_a_chunk_hands_it_to_another_worker_within_a_second(
         60,
     )
     assert first.id in alive
-    assert job_store.jobs.get(job.id, None).shots_done == 0  # still in its first chunk
+    assert job_store.jobs.get(job.id, None).shots_done == 0  # still running its chunk
 
     first.process.send_signal(signal.SIGTERM)
     resumed = wait_for(lambda: holder(job_store, job.id) == second.id, 5)

@@ -29,8 +29,8 @@ from qstation.store.migrations.accounts_and_clients import (
     add_group_members_and_roles,
     add_portal_sessions,
     add_security,
-    add_workers,
 )
+from qstation.store.migrations.fleets import add_parallel_chunks, add_workers
 from qstation.store.migrations.jobs_and_dispatch import (
     add_batches,
     add_calendar,
@@ -75,6 +75,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         12, "workers and their heartbeats; schema compatibility", add_workers, oldest_code=11
     ),
+    Migration(13, "leases on attempts: chunks of one job run in parallel", add_parallel_chunks),
 )
 
 

@@ -1,5 +1,5 @@
 """Migrations 8 on: security (revocation, MFA, token families, throttling, audit), group
-membership and roles, portal sessions, client metadata, workers. Frozen once released."""
+membership and roles, portal sessions, client metadata (8-11). Frozen once released."""
 
 from __future__ import annotations
 
@@ -100,22 +100,3 @@ def add_portal_sessions(conn: Connection) -> None:
 
 def add_client_metadata(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE jobs ADD COLUMN client_metadata JSON"))
-
-
-def add_workers(conn: Connection) -> None:
-    v12 = MetaData()
-    Table(
-        "workers",
-        v12,
-        Column("id", String(128), primary_key=True),
-        Column("host", String(255), nullable=False),
-        Column("pid", Integer, nullable=False),
-        Column("version", String(32), nullable=False),
-        Column("started_at", DateTime, nullable=False),
-        Column("last_seen_at", DateTime, nullable=False, index=True),
-        Column("alive_until", DateTime, nullable=False),
-        Column("stopped_at", DateTime, nullable=True),
-        Column("job_id", String(64), nullable=True),
-        Column("shots", String(64), nullable=True),
-    ).create(conn, checkfirst=False)
-    conn.execute(text("ALTER TABLE schema_version ADD COLUMN oldest_code INTEGER"))
