@@ -30,6 +30,7 @@ from qstation.model import JobStatus, NewJob, User
 from qstation.service.clock import utc_now
 from qstation.store import JobStore, open_store
 
+TIMES = "\u00d7"
 OWNER = User("0" * 32, "bench@example.org", "x", "DEFAULT", utc_now())
 QUBITS = 10
 
@@ -104,7 +105,7 @@ def main() -> int:
         baseline = baseline or seconds
         first_results = first_results or results
         same = results == first_results
-        rows.append(f"| {workers} | {seconds:.1f} | {baseline / seconds:.2f}× | {same} |")
+        rows.append(f"| {workers} | {seconds:.1f} | {baseline / seconds:.2f}{TIMES} | {same} |")
         print(rows[-1], flush=True)
     cores = len(os.sched_getaffinity(0))
     text = (
@@ -117,7 +118,7 @@ def main() -> int:
         "| workers | seconds | speed-up | results identical to 1 worker |\n|---|---|---|---|\n"
         + "\n".join(rows)
         + f"\n\nWorkers beyond the cores share them: on {cores} cores the speed-up is bounded "
-        f"by {cores}×.\n"
+        f"by {cores}{TIMES}.\n"
     )
     print(text)
     if arguments.report:
