@@ -117,8 +117,8 @@ def main() -> int:
         "processes, SQLite; seconds from submission to completion.\n\n"
         "| workers | seconds | speed-up | results identical to 1 worker |\n|---|---|---|---|\n"
         + "\n".join(rows)
-        + f"\n\nThe workers share this machine's {cores} cores (one worker keeps at most one "
-        "busy), so more workers than cores add no speed here. The job's results are one "
+        + f"\n\nThe workers share this machine's {cores} cores; one worker keeps at most one "
+        "busy, and waits for the database between chunks. The job's results are one "
         "document rewritten as each chunk joins the prefix, a cost that grows with the square "
         "of the number of chunks: with 16,384-shot chunks the same job took twice as long on "
         "one worker, so this run uses 65,536.\n"
