@@ -308,9 +308,15 @@ def _run(
         time.sleep(1.0)
 
 
-def _last_scrape(report: Report, api: ApiProcess) -> None:
-    """``/metrics`` once every job has ended: the queue must be drained."""
-    if (metrics := _scrape(api)) is not None:
+def _last_scrape(report: Report, api: ApiProcess, wait_seconds: float = 60) -> None:
+    """``/metrics`` once every job has ended (the queue must be drained), from an API process
+    that may still be starting after the last kill."""
+    if not api.alive():
+        api.start()
+    deadline = time.monotonic() + wait_seconds
+    while (metrics := _scrape(api)) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if metrics is not None:
         report.metric_samples.append({"seconds": -1.0, **metrics})
 
 
