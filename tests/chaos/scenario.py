@@ -136,13 +136,13 @@ def _fill_disk(directory: Path) -> Path:
     filler = directory / "filler"
     free = shutil.disk_usage(directory).free
     subprocess.run(["fallocate", "-l", str(free), str(filler)], check=False, capture_output=True)
-    with filler.open("ab") as extra:  # fallocate may leave a few pages: write until refused
-        try:
+    try:  # fallocate may leave a few pages: write until refused (opening may be refused too)
+        with filler.open("ab") as extra:
             while True:
                 extra.write(b"\0" * 65536)
                 extra.flush()
-        except OSError:
-            pass
+    except OSError:
+        pass
     return filler
 
 
@@ -281,7 +281,7 @@ def _run(
         report.disk_fills += 1
 
         def free() -> None:
-            filler.unlink()
+            filler.unlink(missing_ok=True)
             if postgres is not None and not postgres.is_running():
                 report.events.append("PostgreSQL stopped on the full disk: start it again")
                 report.database_restarts += 1
