@@ -380,7 +380,7 @@ def test_a_handed_back_chunk_is_taken_over_at_once_and_not_counted_as_a_cut_off(
     job = store.jobs.create(new_job())
     first = store.dispatch.claim_next_job("w1", T0, LEASE, 1)
     assert first is not None
-    assert store.jobs.hand_back(first.attempt_id, "w1", at(1)) is True
+    assert store.jobs.hand_back(first.attempt_id, at(1)) is True
     assert store.jobs.renew_lease(first.attempt_id, at(1), LEASE).owned is False
 
     again = store.dispatch.claim_next_job("w2", at(1.001), LEASE, 1)  # max_attempts 1 still

@@ -262,7 +262,7 @@ class JobRepository:
             )  # fmt: skip
         return target
 
-    def hand_back(self, attempt_id: int, worker_id: str, now: datetime) -> bool:
+    def hand_back(self, attempt_id: int, now: datetime) -> bool:
         """Give the attempt's chunk back at once (its worker is stopping): its lease expires
         now, so the next claim by any worker takes the chunk over, and the attempt does not
         count as a cut-off. ``False`` if the attempt no longer runs its chunk."""

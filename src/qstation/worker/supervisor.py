@@ -172,7 +172,7 @@ class Worker:
             log.warning("job %s: another worker owns it now", job.id, extra=fields)
             return True
         if outcome is Interruption.STOPPING:
-            if self.store.jobs.hand_back(claim.attempt_id, self.worker_id, self.clock()):
+            if self.store.jobs.hand_back(claim.attempt_id, self.clock()):
                 log.info("worker %s handed job %s back: it is stopping", self.worker_id, job.id,
                          extra=fields)  # fmt: skip
             return True
