@@ -7,7 +7,8 @@ whichever API process is scraped. Jobs are never deleted, so the totals only gro
 Prometheus counters must.
 
 Cost: a handful of aggregate queries, each one pass over the jobs table (the histograms'
-buckets are sums of ``CASE`` expressions in that pass); measured in ``bench/`` with the rest.
+buckets are sums of ``CASE`` expressions in that pass), so a scrape grows with the number of
+jobs ever run; not yet measured at scale.
 """
 
 from __future__ import annotations
