@@ -89,16 +89,15 @@ def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.005)
 def test_sigterm_during_a_chunk_hands_it_to_another_worker_within_a_second(
     job_store: JobStore, start_worker: Callable[[], WorkerProcess]
 ) -> None:
-    job = submit(job_store, SLOW, count=SHOTS)
-    first = start_worker()
-    wait_for(lambda: holder(job_store, job.id) == first.id, 60)
-    second = start_worker()
-    alive = {worker.id for worker in job_store.workers.listing() if worker.stopped_at is None}
+    workers = {worker.id: worker for worker in (start_worker(), start_worker())}
     wait_for(
-        lambda: second.id in {w.id for w in job_store.workers.listing() if w.stopped_at is None},
+        lambda: set(workers) <= {w.id for w in job_store.workers.listing() if w.stopped_at is None},
         60,
-    )
-    assert first.id in alive
+    )  # both idle and registered: whichever takes the job, the other is free
+    job = submit(job_store, SLOW, count=SHOTS)
+    wait_for(lambda: holder(job_store, job.id) in workers, 60)
+    first = workers.pop(str(holder(job_store, job.id)))
+    (second,) = workers.values()
     assert job_store.jobs.get(job.id, None).shots_done == 0  # still running its chunk
 
     first.process.send_signal(signal.SIGTERM)
