@@ -36,7 +36,9 @@ same assertions in every `make test`.
 directory on a 384 MiB tmpfs, its own port), two API processes (`serve --workers 0`) and four
 `qstation worker` processes, each on a network-namespace host of its own reaching PostgreSQL
 over a veth link; 20 clients submit and poll jobs whose every shot is known in advance (a 6-bit
-pattern; 10 to 2,500 shots, up to three chunks of 1,024), with a 3 s lease. Meanwhile the harness
+pattern; 10 to 2,500 shots, up to three chunks of 1,024), with a 3 s lease and ten
+attempts a chunk (the runs below were made with the default three, before that setting was
+raised for random kills). Meanwhile the harness
 kills a worker with `kill -9` every few seconds (restarted 0.5 s later), kills and restarts the
 second API process, crashes PostgreSQL once (`pg_ctl stop -m immediate`, crash recovery on
 restart), cuts one worker host's link for 8 s (more than two leases) and fills the database's
