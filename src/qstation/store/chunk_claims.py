@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, func, insert, select
 
 from qstation.model import ClaimedJob, JobStatus
 from qstation.store.job_states import (
@@ -63,18 +63,11 @@ def take_chunk(
         if chunk_shots is None
         else min(first + chunk_shots, row._mapping["count"])
     )
-    attempt_id = _start_attempt(conn, row.id, worker_id, now, lease_expires_at, first, stop)
     values = {"started_at": row.started_at or now, "next_shot": stop, "attempts": 1}
-    source = JobStatus(row.status)
-    claimed = transition(
-        conn, row.id, source, JobStatus.RUNNING, values, WAITING, AT_FRONTIER,
-        parameters={"first_shot": first},
+    return _run_chunk(
+        conn, row, worker_id, now, lease_expires_at, range(first, stop), values, WAITING,
+        AT_FRONTIER, parameters={"first_shot": first},
     )  # fmt: skip
-    if claimed is None:  # someone else changed the job first (its row was just read, locked)
-        conn.execute(_DROP_ATTEMPT, {"attempt_id": attempt_id})
-        return None
-    job = job_record(claimed)
-    return ClaimedJob(job, attempt_id, worker_id, lease_expires_at, range(first, stop))
 
 
 def take_over(
@@ -107,14 +100,34 @@ def take_over(
         abandon_open_attempts(conn, row.id, now, "another chunk of the job was cut off too often")
         return None
     attempt = (conn.scalar(_ATTEMPTS_AT_CHUNK, chunk) or 0) + 1
-    first, stop = row.first_shot, row.stop_shot
-    attempt_id = _start_attempt(conn, row.id, worker_id, now, lease_expires_at, first, stop)
-    claimed = transition(conn, row.id, source, JobStatus.RUNNING, {"attempts": attempt})
+    shots = range(row.first_shot, row.stop_shot)
+    return _run_chunk(conn, row, worker_id, now, lease_expires_at, shots, {"attempts": attempt})
+
+
+def _run_chunk(
+    conn: Connection,
+    row: Row[Any],
+    worker_id: str,
+    now: datetime,
+    lease_expires_at: datetime,
+    shots: range,
+    values: dict[str, Any],
+    *guards: ColumnElement[bool],
+    parameters: dict[str, Any] | None = None,
+) -> ClaimedJob | None:
+    """Start an attempt at ``shots`` of the job in ``row`` and mark the job running with
+    ``values`` (if ``guards`` hold); None, and no attempt, when someone changed it first."""
+    attempt_id = _start_attempt(
+        conn, row.id, worker_id, now, lease_expires_at, shots.start, shots.stop
+    )
+    source = JobStatus(row.status)
+    claimed = transition(
+        conn, row.id, source, JobStatus.RUNNING, values, *guards, parameters=parameters
+    )
     if claimed is None:
         conn.execute(_DROP_ATTEMPT, {"attempt_id": attempt_id})
         return None
-    job = job_record(claimed)
-    return ClaimedJob(job, attempt_id, worker_id, lease_expires_at, range(first, stop))
+    return ClaimedJob(job_record(claimed), attempt_id, worker_id, lease_expires_at, shots)
 
 
 def _start_attempt(
