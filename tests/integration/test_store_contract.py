@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlalchemy import Dialect, Engine, create_engine, func, insert, inspect, select, text
+from sqlalchemy import Dialect, Engine, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from qstation import errors
 from qstation.model import (
-    ClaimedJob,
     ExecutionOutcome,
     Group,
     JobRecord,
@@ -44,70 +41,20 @@ from qstation.store.schema import (
     users,
 )
 from tests.conftest import POSTGRES_SERVER_URL, fresh_postgres_database
-
-T0 = datetime(2026, 3, 1, 9, 30, 15, 123456)
-LEASE = 30.0
-ATTEMPTS = 3  # max_attempts where the attempt cap is not under test
-OWNER = "a" * 32
-FAMILY = "f" * 32
-OTHER_OWNER = "b" * 32
-RESULTS = {"c": ["01", "10", "11"]}
-
-Result = TypeVar("Result")
-
-
-def new_job(
-    job_id: str | None = None, submitted_at: datetime = T0, owner_id: str = OWNER
-) -> NewJob:
-    return NewJob(
-        id=job_id or uuid.uuid4().hex,
-        owner_id=owner_id,
-        name="bell pair",
-        machine="H1-1E",
-        language="OPENQASM 2.0",
-        program='OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n',
-        count=100,
-        options={"simulator": "state-vector", "noise": {"p1": 1e-4}},
-        group="research",
-        seed=2**62 + 7,
-        submitted_at=submitted_at,
-        cfl="bell",
-        max_cost=12.5,
-    )
-
-
-def new_user(email: str = "ada@example.org") -> User:
-    return User(
-        id=uuid.uuid4().hex,
-        email=email,
-        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
-        group="research",
-        created_at=T0,
-    )
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def completed(cost: float = 3.0) -> ExecutionOutcome:
-    return ExecutionOutcome(status=JobStatus.COMPLETED, results=RESULTS, cost=cost)
-
-
-def run_together(url: str, threads: int, work: Callable[[JobStore], Result]) -> list[Result]:
-    """Start several threads at once, each opening its own store on ``url`` like a process."""
-    start = threading.Barrier(threads)
-
-    def run() -> Result:
-        start.wait()
-        store = open_store(url)
-        try:
-            return work(store)
-        finally:
-            store.close()
-
-    with ThreadPoolExecutor(threads) as pool:
-        return [future.result() for future in [pool.submit(run) for _ in range(threads)]]
+from tests.integration.stored_jobs import (
+    ATTEMPTS,
+    FAMILY,
+    LEASE,
+    OTHER_OWNER,
+    OWNER,
+    RESULTS,
+    T0,
+    at,
+    completed,
+    new_job,
+    new_user,
+    run_together,
+)
 
 
 @pytest.fixture
@@ -278,119 +225,6 @@ def test_expired_lease_is_reclaimed_as_a_new_attempt_and_the_stale_worker_cannot
 
     assert store.jobs.finish_attempt(second.attempt_id, completed(), at(LEASE + 4)) is not None
     assert store.jobs.get(job.id, OWNER).status is JobStatus.COMPLETED
-
-
-def chunk_of(claim: ClaimedJob, label: str = "c") -> ExecutionOutcome:
-    """A completed chunk whose every shot reads its own index: order shows in the results."""
-    results = {label: [f"{shot:07b}" for shot in claim.shots]}
-    return ExecutionOutcome(status=JobStatus.COMPLETED, results=results, cost=3.0)
-
-
-def test_chunks_of_one_job_run_at_once_and_join_into_an_exact_prefix_charged_once(
-    store: JobStore,
-) -> None:
-    job = store.jobs.create(new_job())  # 100 shots
-    first, second, third = (
-        store.dispatch.claim_next_job(f"w{n}", at(n), LEASE, ATTEMPTS, chunk_shots=40)
-        for n in range(3)
-    )
-    assert first and second and third
-    assert [c.shots for c in (first, second, third)] == [
-        range(0, 40),
-        range(40, 80),
-        range(80, 100),
-    ]
-    assert store.dispatch.claim_next_job("w3", at(3), LEASE, ATTEMPTS, chunk_shots=40) is None
-
-    assert store.jobs.finish_attempt(third.attempt_id, chunk_of(third), at(4)) is JobStatus.RUNNING
-    assert (
-        store.jobs.finish_attempt(second.attempt_id, chunk_of(second), at(5)) is JobStatus.RUNNING
-    )
-    waiting = store.jobs.get(job.id, OWNER)
-    assert (waiting.shots_done, waiting.results) == (0, None)  # nothing before shot 40 yet
-    assert (
-        store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(6)) is JobStatus.COMPLETED
-    )
-
-    done = store.jobs.get(job.id, OWNER)
-    assert done.results == {"c": [f"{shot:07b}" for shot in range(100)]}
-    assert (done.shots_done, done.cost, done.finished_at) == (100, 3.0, at(6))
-    outcomes = {a.id: a.outcome for a in store.jobs.attempts(job.id)}
-    assert outcomes == {first.attempt_id: "completed", second.attempt_id: "chunk",
-                        third.attempt_id: "chunk"}  # fmt: skip
-    with store.database.read() as conn:
-        assert conn.scalar(select(func.sum(fair_share_usage.c.hqcs))) == 3.0
-
-
-def test_a_failed_chunk_ends_the_job_and_stops_its_other_chunks(store: JobStore) -> None:
-    job = store.jobs.create(new_job())
-    first = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS, chunk_shots=50)
-    second = store.dispatch.claim_next_job("w2", T0, LEASE, ATTEMPTS, chunk_shots=50)
-    assert first and second
-    failure = ExecutionOutcome(status=JobStatus.FAILED, error="2000: Execution error: boom")
-
-    assert store.jobs.finish_attempt(second.attempt_id, failure, at(1)) is JobStatus.FAILED
-
-    assert store.jobs.renew_lease(first.attempt_id, at(2), LEASE).owned is False
-    assert store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(3)) is None
-    failed = store.jobs.get(job.id, OWNER)
-    assert (failed.status, failed.error, failed.results) == (
-        JobStatus.FAILED, "2000: Execution error: boom", None,
-    )  # fmt: skip
-    assert sorted(a.outcome or "" for a in store.jobs.attempts(job.id)) == ["abandoned", "failed"]
-
-
-def test_cancel_with_chunks_running_ends_when_the_first_of_them_reports(
-    store: JobStore,
-) -> None:
-    job = store.jobs.create(new_job())
-    first = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS, chunk_shots=50)
-    second = store.dispatch.claim_next_job("w2", T0, LEASE, ATTEMPTS, chunk_shots=50)
-    assert first and second
-    assert store.jobs.cancel(job.id, OWNER, at(1)).status is JobStatus.CANCELING
-    assert store.jobs.renew_lease(second.attempt_id, at(1), LEASE).cancel_requested is True
-
-    assert store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(2)) is JobStatus.CANCELED
-
-    canceled = store.jobs.get(job.id, OWNER)
-    assert (canceled.shots_done, canceled.results) == (50, {"c": [f"{s:07b}" for s in range(50)]})
-    assert store.jobs.renew_lease(second.attempt_id, at(3), LEASE).owned is False
-
-
-def test_a_lost_chunk_runs_again_while_the_others_keep_their_results(store: JobStore) -> None:
-    job = store.jobs.create(new_job())
-    first = store.dispatch.claim_next_job("w1", T0, LEASE, ATTEMPTS, chunk_shots=50)
-    second = store.dispatch.claim_next_job("w2", T0, LEASE, ATTEMPTS, chunk_shots=50)
-    assert first and second
-    store.jobs.finish_attempt(second.attempt_id, chunk_of(second), at(1))  # w1 then dies
-
-    again = store.dispatch.claim_next_job("w3", at(LEASE + 1), LEASE, ATTEMPTS, chunk_shots=50)
-
-    assert again is not None and again.shots == range(0, 50) and again.job.attempts == 2
-    assert store.jobs.finish_attempt(first.attempt_id, chunk_of(first), at(LEASE + 2)) is None
-    assert store.jobs.finish_attempt(again.attempt_id, chunk_of(again), at(LEASE + 3)) is (
-        JobStatus.COMPLETED
-    )
-    assert store.jobs.get(job.id, OWNER).results == {"c": [f"{s:07b}" for s in range(100)]}
-
-
-def test_a_handed_back_chunk_is_taken_over_at_once_and_not_counted_as_a_cut_off(
-    store: JobStore,
-) -> None:
-    job = store.jobs.create(new_job())
-    first = store.dispatch.claim_next_job("w1", T0, LEASE, 1)
-    assert first is not None
-    assert store.jobs.hand_back(first.attempt_id, at(1)) is True
-    assert store.jobs.renew_lease(first.attempt_id, at(1), LEASE).owned is False
-
-    again = store.dispatch.claim_next_job("w2", at(1.001), LEASE, 1)  # max_attempts 1 still
-
-    assert again is not None and again.job.id == job.id and again.shots == first.shots
-    assert again.job.attempts == 1
-    handed_back, running = store.jobs.attempts(job.id)
-    assert (handed_back.outcome, handed_back.ended_at, running.outcome) == (
-        "handed_back", at(1.001), None,
-    )  # fmt: skip
 
 
 def cut_off_error(job_id: str, attempts: int) -> str:
@@ -1188,3 +1022,44 @@ def test_sqlite_store_creates_the_directory_of_its_file(tmp_path: Path) -> None:
 def test_in_memory_sqlite_is_refused_because_processes_cannot_share_it() -> None:
     with pytest.raises(errors.ConfigurationError):
         create_store_engine("sqlite://")
+
+
+def test_a_v13_store_moves_a_running_jobs_results_to_a_chunk_and_the_job_completes_with_them(
+    store_url: str, engine: Engine
+) -> None:
+    user = new_user()
+    job = new_job(owner_id=user.id)  # 100 shots
+    before = {"c": [f"{shot:07b}" for shot in range(50)]}
+    with engine.begin() as conn:  # a database of migration 13's day, half-way through a job
+        FIRST_SCHEMA_VERSION.create(conn)
+        for migration in MIGRATIONS[:13]:
+            migration.apply(conn)
+            table = schema_version if migration.version >= 12 else FIRST_SCHEMA_VERSION
+            conn.execute(insert(table).values(version=migration.version))
+        running = {
+            "status": "running", "attempts": 1, "cancel_requested": False, "user_priority": 5,
+            "started_at": T0, "shots_done": 50, "next_shot": 50, "results": before,
+        }  # fmt: skip
+        conn.execute(insert(jobs).values(**columns_of(job), **running))
+        lane = {"machine": job.machine, "organisation": job.organisation, "user_priority": 5}
+        conn.execute(insert(dispatch_lanes).values(**lane, group_name=job.group))
+
+    assert migrate(engine) == [14]
+
+    store = open_store(store_url)
+    try:
+        found = store.jobs.get(job.id, None)
+        assert (found.shots_done, found.results) == (50, before)
+        claim = store.dispatch.claim_next_job("w", at(1), LEASE, ATTEMPTS, chunk_shots=50)
+        assert claim is not None and claim.shots == range(50, 100)
+        outcome = ExecutionOutcome(
+            status=JobStatus.COMPLETED,
+            results={"c": [f"{shot:07b}" for shot in claim.shots]},
+            cost=3.0,
+        )
+        assert store.jobs.finish_attempt(claim.attempt_id, outcome, at(2)) is JobStatus.COMPLETED
+        assert store.jobs.get(job.id, None).results == {
+            "c": [f"{shot:07b}" for shot in range(100)]
+        }
+    finally:
+        store.close()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, func, insert, select
 
 from qstation.model import ClaimedJob, JobStatus
+from qstation.store import chunk_results
 from qstation.store.job_states import (
     AT_FRONTIER,
     HANDED_BACK,
@@ -90,12 +91,16 @@ def take_over(
         return None
     if source is JobStatus.CANCELING:
         if conn.execute(_ANY_OPEN_ATTEMPT, {"job_id": row.id}).first() is None:
-            transition(conn, row.id, source, JobStatus.CANCELED, {"finished_at": now})
+            results = chunk_results.settle(conn, row.id, row.shots_done)
+            ended = {"finished_at": now, "results": results}
+            transition(conn, row.id, source, JobStatus.CANCELED, ended)
         return None
     cut_offs = conn.scalar(_CUT_OFFS, chunk) or 0
     if cut_offs >= max_attempts:
         error = cut_off_too_often(row.id, cut_offs)
-        values = {"finished_at": now, "error": error, "attempts": cut_offs}
+        results = chunk_results.settle(conn, row.id, row.shots_done)
+        values: dict[str, Any] = {"finished_at": now, "error": error, "attempts": cut_offs}
+        values["results"] = results
         transition(conn, row.id, source, JobStatus.FAILED, values)
         abandon_open_attempts(conn, row.id, now, "another chunk of the job was cut off too often")
         return None

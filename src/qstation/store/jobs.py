@@ -26,14 +26,15 @@ from qstation.model import (
     NewJob,
 )
 from qstation.scheduling.policy import DEFAULT_PRIORITY
+from qstation.store import chunk_results
 from qstation.store.audit import AuditEntry, record_entries
 from qstation.store.charges import quota_shortfall
+from qstation.store.chunk_results import Chunk
 from qstation.store.database import Database, PreparedRead, PreparedWrite
 from qstation.store.fair_share import add_lanes, record_usage
 from qstation.store.group_commit import GroupCommit
 from qstation.store.job_states import (
     ALL_SHOTS,
-    CHUNK,
     HANDED_BACK,
     LEASE_HOLDERS,
     OPEN,
@@ -101,7 +102,11 @@ class JobRepository:
         rows = self._db.read_rows(query, {"job_id": job_id, "owner_id": owner_id})
         if not rows:
             raise errors.JobNotFound()
-        return job_record(rows[0])
+        job = job_record(rows[0])
+        if job.status in LEASE_HOLDERS and job.shots_done:  # its results so far are in chunks
+            with self._db.read() as conn:
+                return chunk_results.with_prefix(conn, job)
+        return job
 
     def progress(self, job_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Each job's status word and shots done (jobs that do not exist are left out): what a
@@ -170,13 +175,14 @@ class JobRepository:
         """Record how an attempt's chunk ended, and return the job's status after it; None if
         the attempt no longer runs its chunk (a stale worker).
 
-        A completed chunk's results are kept with the attempt until every earlier chunk is
-        done, then joined to the job's results, so they are always an exact prefix; the chunk
-        that completes the prefix ends the job, charged once, in the same transaction (if its
-        cost would take its organisation or group past a monthly quota, it ends ``depleted``
-        instead, uncharged). A failed chunk ends the job failed; a job being canceled ends
-        canceled with the results so far. Either way the job's other running chunks are
-        abandoned (their workers learn at their next renewal).
+        A completed chunk moves the job's progress (``shots_done``) over every done chunk now
+        contiguous with the shots before it, so progress is always an exact prefix; its results
+        stay with its attempt (:mod:`qstation.store.chunk_results`). The chunk that completes
+        the prefix ends the job, charged once, in the same transaction (if its cost would take
+        its organisation or group past a monthly quota, it ends ``depleted`` instead,
+        uncharged). A failed chunk ends the job failed; a job being canceled ends canceled with
+        the results so far. Either way the job's other running chunks are abandoned (their
+        workers learn at their next renewal).
         """
         if not outcome.status.is_final:
             raise ValueError(f"an attempt cannot end with status {outcome.status}")
@@ -188,7 +194,10 @@ class JobRepository:
             if outcome.status is JobStatus.COMPLETED:
                 return self._join_chunk(conn, row, attempt_id, outcome, now)
             target = JobStatus.CANCELED if source is JobStatus.CANCELING else outcome.status
-            values = {"finished_at": now, "error": outcome.error, "cost": outcome.cost}
+            values = {
+                "finished_at": now, "error": outcome.error, "cost": outcome.cost,
+                "results": chunk_results.settle(conn, row.id, row.shots_done),
+            }  # fmt: skip
             transition(conn, row.id, source, target, values)
             close_attempt(conn, attempt_id, now, outcome.status, outcome.error)
             abandon_open_attempts(conn, row.id, now, f"the job ended {target}")
@@ -198,47 +207,40 @@ class JobRepository:
         self, conn: Connection, row: Row[Any], attempt_id: int, outcome: ExecutionOutcome,
         now: datetime,
     ) -> JobStatus:  # fmt: skip
-        """Keep a completed chunk's results; extend the job's prefix over every chunk now
-        contiguous with it; end the job when the prefix is whole, or when it is canceled."""
-        shots = f"shots {row.first_shot} to {row.stop_shot - 1}"
-        chunk_results = outcome.results or {}
-        conn.execute(
-            _KEEP_CHUNK,
-            {"attempt_id": attempt_id, "results": chunk_results, "now": now, "m": shots},
-        )
-        results = {label: list(values) for label, values in (row.results or {}).items()}
-        done, joined = row.shots_done, list[int]()
-        for chunk in conn.execute(_DONE_CHUNKS, {"job_id": row.id, "from": done}):
-            if chunk.first_shot != done:
-                break
-            for label, values in chunk.results.items():
-                results.setdefault(label, []).extend(values)
-            done, joined = chunk.stop_shot, [*joined, chunk.id]
-        if joined:
-            conn.execute(_FORGET_CHUNK_RESULTS, {"ids": joined})
+        """Move the job's progress over this chunk and the done chunks contiguous with it; end
+        the job when every shot is done, or when it is being canceled."""
+        chunk = Chunk(range(row.first_shot, row.stop_shot), outcome.results or {})
+        shots = f"shots {chunk.shots.start} to {chunk.shots.stop - 1}"
+        done, count = row.shots_done, row._mapping["count"]
+        if chunk.shots.start == done:
+            stop = chunk.shots.stop
+            done = stop if stop == count else chunk_results.frontier(conn, row.id, stop)
+        if done == count:
+            close_attempt(conn, attempt_id, now, JobStatus.COMPLETED, shots)
+            return self._complete(conn, row, chunk, outcome, now)
+        chunk_results.keep(conn, attempt_id, chunk.results, now, shots)
         source = JobStatus(row.status)
-        if done == row._mapping["count"]:
-            return self._complete(conn, row, attempt_id, outcome, results, now)
         if source is JobStatus.CANCELING:
+            results = chunk_results.settle(conn, row.id, done)
             values = {"finished_at": now, "results": results, "shots_done": done}
             transition(conn, row.id, source, JobStatus.CANCELED, values)
             abandon_open_attempts(conn, row.id, now, "the job was canceled")
             return JobStatus.CANCELED
-        if joined:
-            transition(conn, row.id, source, source, {"results": results, "shots_done": done})
+        if done != row.shots_done:
+            transition(conn, row.id, source, source, {"shots_done": done})
         return source
 
     def _complete(
-        self, conn: Connection, row: Row[Any], attempt_id: int, outcome: ExecutionOutcome,
-        results: dict[str, list[str]], now: datetime,
+        self, conn: Connection, row: Row[Any], chunk: Chunk, outcome: ExecutionOutcome,
+        now: datetime,
     ) -> JobStatus:  # fmt: skip
-        """Every shot has its results: end the job (canceled if it was being canceled), charged
-        here unless a quota refuses, which ends it ``depleted``."""
+        """Every shot is done (the last of them by ``chunk``): end the job (canceled if it was
+        being canceled), charged here unless a quota refuses, which ends it ``depleted``."""
         source = JobStatus(row.status)
         target = JobStatus.CANCELED if source is JobStatus.CANCELING else JobStatus.COMPLETED
         values: dict[str, Any] = {
             "finished_at": now, "cost": outcome.cost, "error": outcome.error,
-            "results": results, "shots_done": ALL_SHOTS,
+            "shots_done": ALL_SHOTS,
         }  # fmt: skip
         shortfall = (
             None
@@ -247,14 +249,15 @@ class JobRepository:
         )
         if shortfall is None:
             values["credits"] = outcome.credits
+            values["results"] = chunk_results.settle(conn, row.id, row._mapping["count"], chunk)
         else:  # uncharged, so without the shots it would have paid for
             error = errors.CostLimitExceeded(shortfall).job_error(row.id)
-            values.update(cost=None, error=error, results=row.results, shots_done=row.shots_done)
+            results = chunk_results.settle(conn, row.id, row.shots_done)
+            values.update(cost=None, error=error, results=results, shots_done=row.shots_done)
             if target is JobStatus.COMPLETED:
                 target = JobStatus.DEPLETED
                 values.update(results=None, shots_done=0)
         ended = transition(conn, row.id, source, target, values)
-        conn.execute(_COMPLETING_CHUNK, {"attempt_id": attempt_id})
         if ended is not None and ended.cost is not None:
             record_usage(
                 self._db, conn, ended.organisation, ended.group_name, ended.machine, ended.cost,
@@ -292,6 +295,8 @@ class JobRepository:
                     conn, job_id, source, JobStatus.CANCELING, {"cancel_requested": True},
                     RUN_BY_A_WORKER,
                 )  # fmt: skip
+                if changed is not None and changed.status == JobStatus.CANCELED:
+                    return job_record(chunk_results.settle_ended(conn, changed))
                 if changed is not None:
                     return job_record(changed)
 
@@ -328,37 +333,6 @@ _OPEN_ATTEMPT = (
     .with_for_update(of=jobs)
 )
 """The attempt's job, locked, while the attempt still runs its chunk."""
-_KEEP_CHUNK = (
-    update(job_attempts)
-    .where(job_attempts.c.id == bindparam("attempt_id"))
-    .values(
-        ended_at=bindparam("now"), outcome=CHUNK, message=bindparam("m"),
-        results=bindparam("results", type_=job_attempts.c.results.type), lease_expires_at=None,
-    )
-)  # fmt: skip
-_DONE_CHUNKS = (
-    select(job_attempts.c.id, job_attempts.c.first_shot, job_attempts.c.stop_shot,
-           job_attempts.c.results)
-    .where(
-        job_attempts.c.job_id == bindparam("job_id"),
-        job_attempts.c.outcome == CHUNK,
-        job_attempts.c.results.is_not(None),
-        job_attempts.c.first_shot >= bindparam("from"),
-    )
-    .order_by(job_attempts.c.first_shot)
-)  # fmt: skip
-"""Completed chunks whose results are not yet part of the job's prefix, in shot order."""
-_FORGET_CHUNK_RESULTS = (
-    update(job_attempts)
-    .where(job_attempts.c.id.in_(bindparam("ids", expanding=True)))
-    .values(results=None)
-)
-_COMPLETING_CHUNK = (
-    update(job_attempts)
-    .where(job_attempts.c.id == bindparam("attempt_id"))
-    .values(outcome=JobStatus.COMPLETED.value)
-)
-"""The chunk whose report completed the job: its one ``completed`` attempt."""
 _HAND_BACK = (
     update(job_attempts)
     .where(job_attempts.c.id == bindparam("attempt_id"), OPEN, job_attempts.c.outcome.is_(None))

@@ -30,7 +30,11 @@ from qstation.store.migrations.accounts_and_clients import (
     add_portal_sessions,
     add_security,
 )
-from qstation.store.migrations.fleets import add_parallel_chunks, add_workers
+from qstation.store.migrations.fleets import (
+    add_parallel_chunks,
+    add_workers,
+    keep_chunk_results_with_attempts,
+)
 from qstation.store.migrations.jobs_and_dispatch import (
     add_batches,
     add_calendar,
@@ -76,6 +80,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         12, "workers and their heartbeats; schema compatibility", add_workers, oldest_code=11
     ),
     Migration(13, "leases on attempts: chunks of one job run in parallel", add_parallel_chunks),
+    Migration(14, "running jobs' results kept with their chunks", keep_chunk_results_with_attempts),
 )
 
 

@@ -1,5 +1,5 @@
-"""Migrations 12 on: fleets (the worker table, schema compatibility) and chunks of one job
-run in parallel. Frozen once released."""
+"""Migrations 12 on: fleets (the worker table, schema compatibility), chunks of one job run
+in parallel and their results kept with their attempts. Frozen once released."""
 
 from __future__ import annotations
 
@@ -60,3 +60,21 @@ def add_parallel_chunks(conn: Connection) -> None:
         " WHERE ended_at IS NULL",
     ):
         conn.execute(text(statement))
+
+
+def keep_chunk_results_with_attempts(conn: Connection) -> None:
+    """A running job's results so far move from its row to an attempt of their own, a done
+    chunk of the shots before its ``shots_done``: running jobs now keep their chunks' results
+    with the chunks' attempts and write the job's results once, when it ends."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    running = "status IN ('running', 'canceling') AND results IS NOT NULL"
+    conn.execute(
+        text(
+            "INSERT INTO job_attempts (job_id, worker_id, started_at, ended_at, outcome, message,"
+            " first_shot, stop_shot, results)"
+            " SELECT id, 'migration 14', :now, :now, 'chunk', 'results recorded before the"
+            f" upgrade', 0, shots_done, results FROM jobs WHERE {running} AND shots_done > 0"
+        ),
+        {"now": now},
+    )
+    conn.execute(text(f"UPDATE jobs SET results = NULL WHERE {running}"))
