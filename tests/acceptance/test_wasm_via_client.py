@@ -22,6 +22,7 @@ from tests.acceptance.service import ServiceProcess
 from tests.acceptance.test_random_numbers_via_client import register_values
 
 LANGUAGES = [Language.QASM, Language.QIR, Language.PQIR]
+SIGNED_LANGUAGES = [Language.QASM]
 SHOTS = 30
 WAT = Path(__file__).parents[1] / "data" / "accumulator.wat"
 
@@ -123,6 +124,27 @@ def test_a_trap_fails_the_job_naming_the_function_and_the_shot(
     message = emulator.circuit_status(handle).message
     assert f"2000: Execution error: job {handle[0]}: WASM function 'divide' failed" in message
     assert "shot 1: wasm trap: integer divide by zero" in message
+
+
+@pytest.mark.parametrize("language", SIGNED_LANGUAGES, ids=lambda language: language.name)
+def test_a_negative_word_is_reported_as_the_service_did_and_the_client_refuses_it(
+    emulator: QuantinuumBackend, wasm: WasmFileHandler, language: Language
+) -> None:
+    """``minus_one`` returns the i32 -1: in a 32-bit register (a whole word) the service reported
+    it as a negative value, which the client refuses; in a 31-bit register it is all ones."""
+    circuit = Circuit(1)
+    narrow = circuit.add_c_register("narrow", 31)
+    circuit.add_wasm_to_reg("minus_one", wasm, [], [narrow])
+    circuit.Measure(0, circuit.add_c_register("m", 1)[0])
+    assert run(emulator, circuit, wasm, language)["narrow"] == [2**31 - 1] * SHOTS
+
+    circuit.add_wasm_to_reg("minus_one", wasm, [], [circuit.add_c_register("word", 32)])
+    handle = emulator.process_circuit(
+        emulator.get_compiled_circuit(circuit), n_shots=3, language=language,
+        wasm_file_handler=wasm,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="found negative value for creg: word"):
+        wait_until_done(emulator, handle)  # the client reads the results with the status
 
 
 def test_the_syntax_checker_checks_wasm_calls_and_returns_zeros(

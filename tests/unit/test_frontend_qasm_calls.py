@@ -131,6 +131,14 @@ def test_registers_only_the_calls_write_are_outputs_too() -> None:
     assert program.outputs()["s"].width == 32
 
 
+def test_registers_as_wide_as_a_machine_word_are_signed_outputs_and_narrower_ones_not() -> None:
+    text = HEADER + REGISTERS + "creg narrow[31];\ncreg wide[63];\n"
+    outputs = compile_qasm(text).outputs()
+    signed = {label: record.signed for label, record in outputs.items()}
+    assert signed == {"c": False, "seed": True, "b": True, "r": True, "s": True,
+                      "narrow": False, "wide": False}  # fmt: skip
+
+
 def test_a_huge_qreg_is_refused_before_pytket_tries_to_make_it() -> None:
     text = HEADER.replace("qreg q[2]", "qreg q[299999999999999999999]") + "measure q[1] -> c[1];\n"
     with pytest.raises(CompileError, match="declares 299999999999999999999 qubits; at most 1024"):

@@ -121,13 +121,25 @@ class Record:
 
     A ``signed`` output whose top bit is set is written as ``-`` and the magnitude of its
     two's-complement value, padded to ``width`` characters, as the service wrote negative
-    64-bit integers.
+    integers (see :func:`is_machine_word`).
     """
 
     label: str
     value: Expression
     width: int
     signed: bool = False
+
+
+def is_machine_word(width: int) -> bool:
+    """Whether a register this wide is a whole machine word, and so signed.
+
+    The service kept classical registers in signed 32-bit words, 64-bit ones above 32 bits
+    (pytket-phir declares registers ``i32`` or ``i64``; PECOS printed a negative word as ``-``
+    and its magnitude). A narrower register never reads negative; a register exactly as wide
+    as its word does when its top bit is set, whatever set it: a WASM ``i32`` result of -5, or
+    ``a - b`` below zero.
+    """
+    return width in (32, 64)
 
 
 @dataclass(frozen=True, slots=True)
