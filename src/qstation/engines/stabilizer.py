@@ -21,6 +21,7 @@ import stim
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
+from qstation.devices.catalogue import Device
 from qstation.engines.branching import BranchingRun
 from qstation.engines.randomness import shot_keys
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay_parts
@@ -34,6 +35,10 @@ SAMPLE_BLOCK = 1024
 
 
 class StabilizerEngine:
+    def fits(self, program: Program, device: Device) -> None:
+        """Clifford programs only: any other gate is refused, naming it and its qubits."""
+        _clifford_tableaus(program)
+
     def run(
         self,
         program: Program,

@@ -19,6 +19,7 @@ import numpy as np
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
+from qstation.devices.catalogue import Device
 from qstation.engines.branching import BranchingRun
 from qstation.engines.fusion import CompiledStage, DenseGate, Stage, fuse
 from qstation.engines.noisy import (
@@ -52,6 +53,15 @@ class StateVectorEngine:
 
     def __init__(self, memory_limit_bytes: int) -> None:
         self.memory_limit_bytes = memory_limit_bytes
+
+    def fits(self, program: Program, device: Device) -> None:
+        used = len(program.used_qubits())
+        if used > device.state_vector_qubits:
+            raise ExecutionError(
+                f"the program acts on {used} qubits; {device.name}'s state-vector engine runs "
+                f"at most {device.state_vector_qubits}"
+            )
+        self._check_memory(used)
 
     def run(
         self,

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from qstation.devices.catalogue import DeviceCatalogue
+from qstation.engines.registry import unknown_engine
 from qstation.errors import BadRequest, Forbidden, InvalidJobRequest, JobNotFound
 from qstation.model import JobQuery, JobRecord, NewJob, User
 from qstation.scheduling.policy import FAIR_SHARE_WINDOW
@@ -140,6 +141,9 @@ class JobService:
             request.program, request.cfl, request.options, request.language, request.count,
             request.client_metadata,
         )  # fmt: skip
+        unknown = unknown_engine(request.options)
+        if unknown is not None:
+            raise InvalidJobRequest(f"options.{unknown}")
         self.limits.admit(user.id)
         job_id = secrets.token_hex(16)
         batch_id, batch_limit = self._batch(user, job_id, device.name, request)

@@ -15,8 +15,7 @@ from qstation.circuit.program import Program
 from qstation.devices.catalogue import Device
 from qstation.devices.cost import format_cost, hqc_cost
 from qstation.devices.validation import check_program_fits
-from qstation.engines.stabilizer import StabilizerEngine
-from qstation.engines.statevector import StateVectorEngine
+from qstation.engines.registry import engine_kind, unknown_engine
 from qstation.engines.wasm import WasmModule
 from qstation.errors import CompileError, CostLimitExceeded, ExecutionError, JobFailure
 from qstation.frontends import compile_program
@@ -48,9 +47,9 @@ def execute(
         program = prepare_program(job, device)
         wasm = load_wasm(program, job)
         noise = noise_model(device, job.options)
-        simulator = job.options.get("simulator", "state-vector")
-        if simulator not in SIMULATORS:
-            raise CompileError(f"simulator must be one of {list(SIMULATORS)}, not {simulator!r}")
+        unknown = unknown_engine(job.options)
+        if unknown is not None:  # submitted before the name was checked at submission
+            raise CompileError(unknown)
         on_compiled()
         check_result_size(program, job.count, limits.max_result_bytes)
         cost = hqc_cost(program, job.count)
@@ -62,9 +61,7 @@ def execute(
         if device.is_syntax_checker:
             results = all_zero_results(program, len(shots))
         else:
-            results = emulate(
-                program, job, shots, device, memory_limit_bytes, wasm, noise, simulator
-            )
+            results = emulate(program, job, shots, device, memory_limit_bytes, wasm, noise)
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
     return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost, credits=device.credits)
@@ -116,9 +113,6 @@ def all_zero_results(program: Program, shots: int) -> dict[str, list[str]]:
     return {label: ["0" * record.width] * shots for label, record in program.outputs().items()}
 
 
-SIMULATORS = ("state-vector", "stabilizer")
-
-
 def emulate(
     program: Program,
     job: JobRecord,
@@ -127,17 +121,9 @@ def emulate(
     memory_limit_bytes: int,
     wasm: WasmModule | None,
     noise: NoiseModel,
-    simulator: str,
 ) -> dict[str, list[str]]:
-    """Emulators apply their noise model unless the job turns it off, on the simulator the job
+    """Emulators apply their noise model unless the job turns it off, on the engine the job
     names; hardware targets, having no hardware behind them here, run exactly."""
-    if simulator == "stabilizer":
-        return StabilizerEngine().run(program, len(shots), job.seed, wasm, noise, shots.start)
-    used = len(program.used_qubits())
-    if used > device.state_vector_qubits:
-        raise ExecutionError(
-            f"the program acts on {used} qubits; {device.name}'s state-vector engine runs at "
-            f"most {device.state_vector_qubits}"
-        )
-    engine = StateVectorEngine(memory_limit_bytes)
+    engine = engine_kind(job.options).create(memory_limit_bytes)
+    engine.fits(program, device)
     return engine.run(program, len(shots), job.seed, wasm, noise, shots.start)

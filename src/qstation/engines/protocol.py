@@ -1,0 +1,35 @@
+"""What every engine offers the worker: a check that a program fits it, and a run.
+
+Engines are picked by the job's ``simulator`` option through :mod:`.registry`, which the
+submission check and the worker share, so a name the worker could not run is refused when the
+job is submitted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # the API process imports the registry, not the engines' dependencies
+    from qstation.circuit.program import Program
+    from qstation.devices.catalogue import Device
+    from qstation.engines.wasm import WasmModule
+    from qstation.noise.model import NoiseModel
+
+
+class Engine(Protocol):
+    def fits(self, program: Program, device: Device) -> None:
+        """Raise :class:`~qstation.errors.ExecutionError`, naming the cause, if this engine
+        cannot run ``program`` for ``device``: before any shot runs, not half-way."""
+
+    def run(
+        self,
+        program: Program,
+        n_shots: int,
+        seed: int,
+        wasm: WasmModule | None,
+        noise: NoiseModel,
+        first_shot: int,
+    ) -> dict[str, list[str]]:
+        """Shots ``first_shot`` to ``first_shot + n_shots - 1`` of the job, each the same as
+        in a run of the whole job: outputs by label, one binary string per shot."""
+        ...
