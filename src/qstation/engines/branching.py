@@ -32,6 +32,7 @@ from qstation.engines.classical import ClassicalState, Words
 from qstation.engines.randomness import shot_generator
 from qstation.engines.shots import WASM_REPLAY_BLOCK
 from qstation.engines.wasm import WasmModule
+from qstation.noise.apply import Action, effect_of
 from qstation.noise.faults import ElementaryFault, Fault, NoisePlan, ShotNoise, draw_shot_noise
 
 _QUANTUM = (Gate, Measure, Reset)
@@ -285,15 +286,10 @@ class BranchingRun:
         return groups
 
     def _elementary(self, group: _Group, fault: ElementaryFault) -> list[_Group]:
+        effect = effect_of(fault, group.leaked)
+        if effect.action is Action.PAULI:
+            group.state.pauli(fault.qubit, fault.kind)
+        if effect.action is not Action.COLLAPSE:
+            return [group]
         generators = {int(s): self.noises[int(s)].generator for s in group.shots}
-        if fault.kind == "reset":
-            return self._reset(
-                replace(group, leaked=group.leaked - {fault.qubit}), fault.qubit, generators
-            )
-        if fault.qubit in group.leaked:
-            return [group]  # out of reach of Paulis and of a second leak
-        if fault.kind == "leak":  # parked in |0>, out of the computation
-            leaked = replace(group, leaked=group.leaked | {fault.qubit})
-            return self._reset(leaked, fault.qubit, generators)
-        group.state.pauli(fault.qubit, fault.kind)
-        return [group]
+        return self._reset(replace(group, leaked=effect.leaked), fault.qubit, generators)

@@ -27,6 +27,7 @@ import numpy as np
 
 from qstation.circuit.program import Measure
 from qstation.engines import kernels
+from qstation.noise.apply import Action, effect_of, flip_uniforms
 from qstation.noise.faults import ElementaryFault, Fault, NoisePlan, ShotNoise
 
 
@@ -131,8 +132,7 @@ class LeafOutcomes:
     ) -> list[np.ndarray]:
         """Each measurement's reported bit in every shot (leaked qubits read 1), flipped with
         the model's probabilities."""
-        n_shots = self.uniforms.size
-        flips = np.array([noise.flips for noise in noises]).reshape(n_shots, len(measurements))
+        flips = flip_uniforms(noises, len(measurements))
         bits = []
         for index, measurement in enumerate(measurements):
             shift = np.uint64(self.n_qubits - 1 - compact[measurement.qubit])
@@ -246,19 +246,21 @@ class FaultTree:
         fault: ElementaryFault,
     ) -> list[tuple[np.ndarray, frozenset[int], list[_Member]]]:
         axis = self.stepper.axis(fault.qubit)
-        if fault.kind in ("X", "Y", "Z"):
-            if fault.qubit not in leaked:
-                apply_pauli(state, axis, fault.kind)
+        effect = effect_of(fault, leaked)
+        if effect.action is Action.PAULI:
+            apply_pauli(state, axis, fault.kind)
+        if effect.action is not Action.COLLAPSE:
             return [(state, leaked, group)]
-        if fault.kind == "leak" and fault.qubit in leaked:
-            return [(state, leaked, group)]
-        after = leaked | {fault.qubit} if fault.kind == "leak" else leaked - {fault.qubit}
         one = probability_of_one(state, axis)
         split: dict[int, list[_Member]] = {0: [], 1: []}
         for member in group:
             split[int(member.generator.random() < one)].append(member)
         return [
-            (project_to_zero(state, axis, outcome, one if outcome else 1.0 - one), after, shots)
+            (
+                project_to_zero(state, axis, outcome, one if outcome else 1.0 - one),
+                effect.leaked,
+                shots,
+            )
             for outcome, shots in split.items()
             if shots
         ]

@@ -27,6 +27,7 @@ from qstation.engines.randomness import shot_keys
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay_parts
 from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
+from qstation.noise.apply import flip_uniforms
 from qstation.noise.dephasing import with_dephasing_points
 from qstation.noise.faults import NoisePlan, ShotNoise, draw_shot_noise, plan_noise
 from qstation.noise.model import NOISELESS, NoiseModel
@@ -123,7 +124,7 @@ def _sample(
 
 
 def _flip(measured: list[np.ndarray], noises: list[ShotNoise], plan: NoisePlan) -> None:
-    flips = np.array([shot_noise.flips for shot_noise in noises]).reshape(len(noises), -1)
+    flips = flip_uniforms(noises, len(measured))
     for index, bits in enumerate(measured):
         bits[:] = plan.reported(bits, flips[:, index])
 
