@@ -7,6 +7,7 @@ job is submitted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the API process imports the registry, not the engines' dependencies
@@ -14,6 +15,14 @@ if TYPE_CHECKING:  # the API process imports the registry, not the engines' depe
     from qstation.devices.catalogue import Device
     from qstation.engines.wasm import WasmModule
     from qstation.noise.model import NoiseModel
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    memory_bytes: int
+    """What one execution process may use (``QSTATION_EXECUTION_MEMORY_BYTES``)."""
+    processes: int
+    """Processes one execution may split its shots over (``QSTATION_EXECUTION_PROCESSES``)."""
 
 
 class Engine(Protocol):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qstation.engines.protocol import Engine
+from qstation.engines.protocol import Engine, EngineLimits
 
 
 @dataclass(frozen=True)
@@ -19,20 +19,19 @@ class EngineKind:
     name: str
     """The ``simulator`` option's value."""
     summary: str
-    create: Callable[[int], Engine]
-    """An engine for a worker whose executions may use this many bytes."""
+    create: Callable[[EngineLimits], Engine]
 
 
-def _state_vector(memory_limit_bytes: int) -> Engine:
-    from qstation.engines.statevector import StateVectorEngine
+def _state_vector(limits: EngineLimits) -> Engine:
+    from qstation.engines.statevector import StateVectorEngine  # workers only
 
-    return StateVectorEngine(memory_limit_bytes)
+    return StateVectorEngine(limits.memory_bytes, limits.processes)
 
 
-def _stabilizer(_memory_limit_bytes: int) -> Engine:  # a tableau is small: O(qubits²)
-    from qstation.engines.stabilizer import StabilizerEngine
+def _stabilizer(limits: EngineLimits) -> Engine:  # a tableau is small: O(qubits²) bits
+    from qstation.engines.stabilizer import StabilizerEngine  # workers only
 
-    return StabilizerEngine()
+    return StabilizerEngine(limits.processes)
 
 
 ENGINES: dict[str, EngineKind] = {

@@ -29,6 +29,7 @@ from qstation.engines.noisy import (
     probability_of_one,
     sample_indices,
 )
+from qstation.engines.parallel import run_in_parts
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
@@ -51,8 +52,9 @@ _PLAN_CACHE_LIMIT = 4096
 class StateVectorEngine:
     """Runs a program exactly; results depend only on the program, the shots and the seed."""
 
-    def __init__(self, memory_limit_bytes: int) -> None:
+    def __init__(self, memory_limit_bytes: int, processes: int = 1) -> None:
         self.memory_limit_bytes = memory_limit_bytes
+        self.processes = processes
 
     def fits(self, program: Program, device: Device) -> None:
         used = len(program.used_qubits())
@@ -75,6 +77,35 @@ class StateVectorEngine:
         """Shots ``first_shot`` to ``first_shot + n_shots - 1`` of the job: each the same as in
         a run of the whole job. ``wasm`` is the job's module, needed when the program calls
         it."""
+        shots = range(first_shot, first_shot + n_shots)
+        processes = self._processes_for(program, wasm, noise)
+        return run_in_parts(
+            lambda part: self._run(program, len(part), seed, wasm, noise, part.start),
+            shots,
+            processes,
+        )
+
+    def _processes_for(self, program: Program, wasm: WasmModule | None, noise: NoiseModel) -> int:
+        """Processes worth splitting the shots over: none for an exact run with terminal
+        measurements (its one state-vector pass is the work, and sampling is cheap), nor for
+        WASM calls (a module instance does not cross a fork); otherwise as many as the memory
+        limit holds a state for."""
+        if self.processes == 1 or wasm is not None:
+            return 1
+        if noise.is_noiseless and quantum_part_is_fixed(program):
+            return 1
+        needed = _state_bytes(len(program.used_qubits()))
+        return max(1, min(self.processes, self.memory_limit_bytes // needed))
+
+    def _run(
+        self,
+        program: Program,
+        n_shots: int,
+        seed: int,
+        wasm: WasmModule | None,
+        noise: NoiseModel,
+        first_shot: int,
+    ) -> dict[str, list[str]]:
         program = with_dephasing_points(program, noise, holds_rotations=True)
         qubits = sorted(program.used_qubits())
         self._check_memory(len(qubits))
@@ -89,12 +120,17 @@ class StateVectorEngine:
         return gather(program, n_shots, run.parts(np.arange(n_shots)))
 
     def _check_memory(self, n_qubits: int) -> None:
-        needed = int(PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits)
+        needed = _state_bytes(n_qubits)
         if needed > self.memory_limit_bytes:
             raise ExecutionError(
                 f"a {n_qubits}-qubit state-vector emulation needs about {describe_bytes(needed)}, "
                 f"above this worker's limit of {describe_bytes(self.memory_limit_bytes)}"
             )
+
+
+def _state_bytes(n_qubits: int) -> int:
+    """The memory an emulation of ``n_qubits`` holds at its peak."""
+    return int(PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits)
 
 
 @dataclass(frozen=True)

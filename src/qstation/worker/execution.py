@@ -15,6 +15,7 @@ from qstation.circuit.program import Program
 from qstation.devices.catalogue import Device
 from qstation.devices.cost import format_cost, hqc_cost
 from qstation.devices.validation import check_program_fits
+from qstation.engines.protocol import EngineLimits
 from qstation.engines.registry import engine_kind, unknown_engine
 from qstation.engines.wasm import WasmModule
 from qstation.errors import CompileError, CostLimitExceeded, ExecutionError, JobFailure
@@ -29,6 +30,8 @@ class ExecutionLimits:
     """The address space one execution may add (``QSTATION_EXECUTION_MEMORY_BYTES``)."""
     max_result_bytes: int
     """The largest result a job may have (``QSTATION_MAX_RESULT_BYTES``)."""
+    processes: int = 1
+    """Processes one execution may split its shots over (``QSTATION_EXECUTION_PROCESSES``)."""
 
 
 def execute(
@@ -42,7 +45,6 @@ def execute(
     its cost the whole job's. ``on_compiled`` marks the end of the compile phase for the
     supervisor."""
     shots = range(job.count) if shots is None else shots
-    memory_limit_bytes = limits.memory_bytes
     try:
         program = prepare_program(job, device)
         wasm = load_wasm(program, job)
@@ -61,7 +63,8 @@ def execute(
         if device.is_syntax_checker:
             results = all_zero_results(program, len(shots))
         else:
-            results = emulate(program, job, shots, device, memory_limit_bytes, wasm, noise)
+            engine_limits = EngineLimits(limits.memory_bytes, limits.processes)
+            results = emulate(program, job, shots, device, engine_limits, wasm, noise)
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
     return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost, credits=device.credits)
@@ -118,12 +121,12 @@ def emulate(
     job: JobRecord,
     shots: range,
     device: Device,
-    memory_limit_bytes: int,
+    limits: EngineLimits,
     wasm: WasmModule | None,
     noise: NoiseModel,
 ) -> dict[str, list[str]]:
     """Emulators apply their noise model unless the job turns it off, on the engine the job
     names; hardware targets, having no hardware behind them here, run exactly."""
-    engine = engine_kind(job.options).create(memory_limit_bytes)
+    engine = engine_kind(job.options).create(limits)
     engine.fits(program, device)
     return engine.run(program, len(shots), job.seed, wasm, noise, shots.start)

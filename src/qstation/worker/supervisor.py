@@ -58,7 +58,10 @@ class Worker:
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.clock = clock
-        limits = ExecutionLimits(settings.execution_memory_bytes, settings.max_result_bytes)
+        limits = ExecutionLimits(
+            settings.execution_memory_bytes, settings.max_result_bytes,
+            settings.processes_per_execution,
+        )  # fmt: skip
         self._zygote = Zygote(limits, catalogue)
         self.executing_pid: int | None = None
         """The process ID of the child running a job now, if any."""

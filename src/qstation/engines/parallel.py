@@ -1,0 +1,88 @@
+"""One execution's shots on several cores: runs of consecutive shots in forked processes.
+
+A shot's result depends only on the program, the seed and the shot's index
+(:mod:`qstation.engines.randomness`), so splitting an execution's shots into runs changes no
+result; tests compare every engine's split runs with one run, shot for shot. Processes rather
+than threads: the engines' Python between kernels holds the GIL. Forked from the execution
+child, each starts warm with the compiled program in shared memory and dies with it, so a
+canceled or killed execution takes its helpers along.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+from collections.abc import Callable
+
+from qstation.errors import ExecutionError, JobFailure
+from qstation.processes import die_with_parent
+
+Results = dict[str, list[str]]
+
+
+def split_shots(shots: range, parts: int, alignment: int = 1) -> list[range]:
+    """At most ``parts`` runs of consecutive shots covering ``shots``, of near-equal length,
+    each a multiple of ``alignment`` long but the last (an engine whose shots come in seeded
+    blocks keeps its blocks whole)."""
+    if not shots:
+        return [shots]
+    length = math.ceil(len(shots) / max(parts, 1) / alignment) * alignment
+    return [
+        range(start, min(start + length, shots.stop))
+        for start in range(shots.start, shots.stop, length)
+    ]
+
+
+def run_in_parts(
+    run: Callable[[range], Results], shots: range, processes: int, alignment: int = 1
+) -> Results:
+    """``run(shots)``, with the shots split over up to ``processes`` processes: this one runs
+    the first run of shots while forked ones run the others."""
+    parts = split_shots(shots, processes, alignment)
+    if len(parts) == 1:
+        return run(shots)
+    helpers = [_start(run, part) for part in parts[1:]]
+    results = [run(parts[0])]
+    results.extend(_finish(*helper) for helper in helpers)
+    return {label: [bits for result in results for bits in result[label]] for label in results[0]}
+
+
+def _start(run: Callable[[range], Results], shots: range) -> tuple[int, int, range]:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the helper: run, send, leave without cleaning up the parent's state
+        try:
+            os.close(reader)
+            die_with_parent()
+            try:
+                reply: tuple[str, object] = ("results", run(shots))
+            except JobFailure as failure:
+                reply = ("failure", failure)
+            except Exception as error:  # reported by the parent, naming the shots
+                reply = ("error", f"{type(error).__name__}: {error}")
+            with os.fdopen(writer, "wb") as pipe:
+                pickle.dump(reply, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)
+    os.close(writer)
+    return pid, reader, shots
+
+
+def _finish(pid: int, reader: int, shots: range) -> Results:
+    """A helper's results, once it has sent them and ended."""
+    with os.fdopen(reader, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        code = os.waitstatus_to_exitcode(status)
+        raise ExecutionError(
+            f"the process running shots {shots.start} to {shots.stop - 1} ended without a result"
+            f" (exit code {code})"
+        )
+    kind, value = pickle.loads(data)  # written by our own forked process
+    if kind == "failure":
+        raise value
+    if kind == "error":
+        raise ExecutionError(f"shots {shots.start} to {shots.stop - 1}: {value}")
+    return value  # type: ignore[no-any-return]
