@@ -140,6 +140,7 @@ class _Translator:
                 value = self._translate(instruction)
                 if value is not None:
                     self._define(instruction, value)
+        self._outputs.finish()
         return Program(
             self._qubits.n_qubits(),
             self._classical.registers,
