@@ -15,7 +15,7 @@ from typing import Protocol
 
 import pyqir
 
-from qstation.circuit.program import Operation
+from qstation.circuit.program import Expression, Operation
 from qstation.frontends.qir.arithmetic import IntValue
 
 Handler = Callable[[pyqir.Call], IntValue | None]
@@ -28,6 +28,10 @@ class Context(Protocol):
     def prefix(self) -> str:
         """Starts every register name: each entry point keeps its own registers."""
 
+    @property
+    def condition(self) -> Expression | None:
+        """When the block being translated runs; None if in every shot."""
+
     def emit(self, operation: Operation) -> None:
         """Append an operation of the current block, under the block's reaching condition."""
 
@@ -39,6 +43,9 @@ class Context(Protocol):
 
     def temporary(self, name: str, width: int) -> str:
         """A new temporary register of the entry point."""
+
+    def name_of(self, value: pyqir.Value) -> str:
+        """How LLVM prints ``value`` as an operand (``%q``, ``ptr null``), for messages."""
 
 
 class RuntimeFunctions(Protocol):

@@ -1,18 +1,48 @@
-"""Qubit and result operands: static ids, checked against what the entry point declares.
+"""Qubit and result operands: static ids, and qubits the program allocates itself.
 
-Result slot ``r`` is the 1-bit temporary register ``result<r>``, so any number of slots fits.
+Static ids (``ptr null``, ``inttoptr (i64 k to ptr)``) are checked against what the entry point
+declares (``required_num_qubits``, ``required_num_results``). Result slot ``r`` is the 1-bit
+temporary register ``result<r>``, so any number of slots fits.
+
+Dynamic qubits, as qat, Q# and pyqir's older examples write them (``dynamic_qubit_management``):
+``%q = call ptr @__quantum__rt__qubit_allocate()`` (QIR 2.0 adds an ``out_err`` argument, which
+must be null here) and ``call void @__quantum__rt__qubit_release(ptr %q)``. Each allocation is
+given a static index: the lowest one a release gave back, else the next new one, so the
+program's qubit count is the peak number allocated at once. QIR requires an allocated qubit in
+|0> and lets the runtime clean up a released one, while Q# releases qubits just measured; so a
+reused index is reset where it is allocated again (as a later entry point resets the qubits an
+earlier one used). A release gives its index back only if it runs in exactly the shots its
+allocation ran in (the same block, or both in every shot); else the index is never reused.
+Releasing a qubit that no allocation returned, releasing it twice, using it after its release
+and mixing static ids with allocation are compile errors. Qubit arrays are refused.
 """
 
 from __future__ import annotations
 
+import heapq
+from dataclasses import dataclass
+
 import pyqir
 
-from qstation.circuit.program import BitRef, ReadBit
+from qstation.circuit.program import BitRef, Expression, ReadBit, Reset
 from qstation.errors import CompileError
 from qstation.frontends.qir.arithmetic import IntValue
 from qstation.frontends.qir.context import Context, FunctionTable, ignore
 from qstation.frontends.qir.operands import call_args, static_id
 from qstation.frontends.qir.reader import EntryPoint
+
+_ALLOCATE = "__quantum__rt__qubit_allocate"
+_QUBIT_ARRAYS = (
+    "__quantum__rt__qubit_allocate_array",
+    "__quantum__rt__qubit_release_array",
+    "__quantum__rt__array_get_element_ptr_1d",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Allocation:
+    index: int
+    condition: Expression | None  # when the allocating block runs; None: in every shot
 
 
 class QubitsAndResults(FunctionTable):
@@ -23,22 +53,41 @@ class QubitsAndResults(FunctionTable):
             {
                 "__quantum__rt__initialize": ignore,  # qubits start in |0> anyway
                 "__quantum__qis__read_result__body": self._read_result,
+                _ALLOCATE: self._allocate,
+                "__quantum__rt__qubit_release": self._release,
+                **dict.fromkeys(_QUBIT_ARRAYS, _refuse_qubit_array),
             }
         )
         self._context = context
         self._declared_qubits = entry.required_num_qubits
         self._declared_results = entry.required_num_results
-        self._max_qubit = -1
+        self._max_qubit = -1  # the highest static qubit id used
         self._slots: dict[int, str] = {}  # static result id -> its register
+        self._allocations: dict[pyqir.Value, _Allocation] = {}  # qubit_allocate call -> qubit
+        self._released: set[pyqir.Value] = set()
+        self._free: list[int] = []  # a heap of the indices releases gave back
+        self._allocated = 0  # indices handed out so far
 
     def n_qubits(self) -> int:
-        """The declared count, else one past the highest qubit used."""
+        """The peak number allocated at once, the declared count, else one past the highest
+        qubit used."""
+        if self._allocations:
+            return self._allocated
         if self._declared_qubits is not None:
             return self._declared_qubits
         return self._max_qubit + 1
 
     def qubit(self, value: pyqir.Value) -> int:
+        allocation = self._allocations.get(value)
+        if allocation is not None:
+            if value in self._released:
+                raise CompileError(
+                    f"qubit {self._context.name_of(value)} is used after its qubit_release"
+                )
+            return allocation.index
         qubit = _declared_id(value, "qubit", self._declared_qubits)
+        if self._allocations:
+            raise _mixed_error()
         self._max_qubit = max(self._max_qubit, qubit)
         return qubit
 
@@ -54,6 +103,41 @@ class QubitsAndResults(FunctionTable):
         (result,) = call_args(call, 1)
         return IntValue(ReadBit(self.result(result)), 1)
 
+    # --- dynamic qubits -------------------------------------------------------------------
+
+    def _allocate(self, call: pyqir.Call) -> None:
+        if len(call.args) > 1 or not all(_is_null(arg) for arg in call.args):
+            raise CompileError(
+                f"'{_ALLOCATE}' takes no arguments or a null out_err "
+                "(allocation failures are not reported to the program)"
+            )
+        if self._max_qubit >= 0:
+            raise _mixed_error()
+        if self._free:
+            index = heapq.heappop(self._free)
+            self._context.emit(Reset(index))  # an earlier allocation left it in any state
+        else:
+            index, self._allocated = self._allocated, self._allocated + 1
+            declared = self._declared_qubits
+            if declared is not None and self._allocated > declared:
+                raise CompileError(
+                    f"{self._allocated} qubits are allocated at once, but the entry point "
+                    f"declares {declared}"
+                )
+        self._allocations[call] = _Allocation(index, self._context.condition)
+
+    def _release(self, call: pyqir.Call) -> None:
+        (qubit,) = call_args(call, 1)
+        name = self._context.name_of(qubit)
+        allocation = self._allocations.get(qubit)
+        if allocation is None:
+            raise CompileError(f"qubit_release of {name}, which no qubit_allocate returned")
+        if qubit in self._released:
+            raise CompileError(f"qubit {name} is released twice")
+        if allocation.condition == self._context.condition:
+            self._released.add(qubit)
+            heapq.heappush(self._free, allocation.index)
+
 
 def _declared_id(value: pyqir.Value, kind: str, declared: int | None) -> int:
     index = static_id(value, kind)
@@ -62,3 +146,18 @@ def _declared_id(value: pyqir.Value, kind: str, declared: int | None) -> int:
             f"{kind} {index} is out of range: the entry point declares {declared} {kind}s"
         )
     return index
+
+
+def _is_null(value: pyqir.Value) -> bool:
+    return isinstance(value, pyqir.Constant) and value.is_null
+
+
+def _mixed_error() -> CompileError:
+    return CompileError(f"an entry point uses static qubit ids or {_ALLOCATE}, not both")
+
+
+def _refuse_qubit_array(call: pyqir.Call) -> None:
+    raise CompileError(
+        f"'{call.callee.name}': qubit arrays are not supported; allocate each qubit with "
+        f"{_ALLOCATE}"
+    )

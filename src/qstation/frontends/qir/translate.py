@@ -154,6 +154,10 @@ class _Translator:
     def prefix(self) -> str:
         return self._prefix
 
+    @property
+    def condition(self) -> Expression | None:
+        return self._condition
+
     def emit(self, operation: Operation) -> None:
         if self._condition is not None:
             operation = Conditional(self._condition, operation)
@@ -188,6 +192,9 @@ class _Translator:
             unique = f"{self._prefix}{name}#{number}"
         self._temporaries[unique] = width
         return unique
+
+    def name_of(self, value: pyqir.Value) -> str:
+        return self._names.get(value) or str(value)
 
     # --- control flow ------------------------------------------------------------------
 
