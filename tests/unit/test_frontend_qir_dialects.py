@@ -27,6 +27,12 @@ declare ptr @__quantum__rt__qubit_allocate_array(i64)
 declare void @__quantum__rt__qubit_release_array(ptr)
 declare ptr @__quantum__rt__array_get_element_ptr_1d(ptr, i64)
 declare void @__quantum__rt__message(ptr)
+declare ptr @__quantum__qis__m__body(ptr)
+declare ptr @__quantum__rt__result_get_one()
+declare ptr @__quantum__rt__result_get_zero()
+declare i1 @__quantum__rt__result_equal(ptr, ptr)
+declare void @__quantum__rt__result_update_reference_count(ptr, i32)
+declare void @__quantum__rt__qubit_update_reference_count(ptr, i32)
 """
 _DYNAMIC = '"entry_point" "required_num_results"="3"'  # no qubit count: the program allocates
 
@@ -363,5 +369,115 @@ def test_the_qubit_count_checked_against_the_device_is_the_peak_allocated_at_onc
     ],
 )
 def test_misused_qubits_are_compile_errors_naming_the_cause(body: str, message: str) -> None:
+    with pytest.raises(CompileError, match=message):
+        dialect_program(body)
+
+
+# --- results that measurements return ----------------------------------------------------------
+
+
+def test_a_program_as_q_sharp_writes_it_runs_as_its_static_form() -> None:
+    """Allocated qubits, ``m`` results compared with ``result_get_one``, reference counts."""
+    dynamic = dialect_program(
+        f"""{allocate("q", "a")}
+  call void @__quantum__qis__h__body(ptr %q)
+  %r = call ptr @__quantum__qis__m__body(ptr %q)
+  %one = call ptr @__quantum__rt__result_get_one()
+  %is_one = call i1 @__quantum__rt__result_equal(ptr %r, ptr %one)
+  call void @__quantum__rt__result_update_reference_count(ptr %one, i32 -1)
+  br i1 %is_one, label %then, label %continue
+then:
+  call void @__quantum__qis__x__body(ptr %a)
+  br label %continue
+continue:
+  %s = call ptr @__quantum__qis__m__body(ptr %a)
+  call void @__quantum__qis__reset__body(ptr %q)
+  call void @__quantum__qis__reset__body(ptr %a){release("q", "a")}
+  call void @__quantum__rt__tuple_start_record_output()
+  call void @__quantum__rt__result_record_output(ptr %r, ptr @a)
+  call void @__quantum__rt__result_record_output(ptr %s, ptr @b)
+  call void @__quantum__rt__tuple_end_record_output()
+  call void @__quantum__rt__result_update_reference_count(ptr %r, i32 -1)
+  call void @__quantum__rt__qubit_update_reference_count(ptr %a, i32 -1)""",
+        '"entry_point"',
+    )
+    static = from_body(f"""
+  call void @__quantum__qis__h__body({Q[0]})
+  call void @__quantum__qis__mz__body({Q[0]}, {Q[0]})
+  %is_one = call i1 @__quantum__qis__read_result__body({Q[0]})
+  br i1 %is_one, label %then, label %continue
+then:
+  call void @__quantum__qis__x__body({Q[1]})
+  br label %continue
+continue:
+  call void @__quantum__qis__mz__body({Q[1]}, {Q[1]})
+  call void @__quantum__qis__reset__body({Q[0]})
+  call void @__quantum__qis__reset__body({Q[1]})
+  call void @__quantum__rt__tuple_record_output(i64 2, ptr null)
+  call void @__quantum__rt__result_record_output({Q[0]}, ptr @a)
+  call void @__quantum__rt__result_record_output({Q[1]}, ptr @b)""")
+
+    assert dynamic.n_qubits == 2
+    same_shots(dynamic, static)
+
+
+def test_every_m_call_measures_into_a_fresh_slot_that_any_result_operand_may_name() -> None:
+    returned = dialect_program(f"""
+  call void @__quantum__qis__h__body({Q[0]})
+  %first = call ptr @__quantum__qis__m__body({Q[0]})
+  call void @__quantum__qis__h__body({Q[0]})
+  %second = call ptr @__quantum__qis__m__body({Q[0]})
+  call void @__quantum__qis__mz__body({Q[1]}, ptr %second)
+  %bit = call i1 @__quantum__qis__read_result__body(ptr %first)
+  call void @__quantum__rt__bool_record_output(i1 %bit, ptr @a)
+  call void @__quantum__rt__result_record_output(ptr %second, ptr @b)""")
+    static = from_body(f"""
+  call void @__quantum__qis__h__body({Q[0]})
+  call void @__quantum__qis__mz__body({Q[0]}, {Q[0]})
+  call void @__quantum__qis__h__body({Q[0]})
+  call void @__quantum__qis__mz__body({Q[0]}, {Q[1]})
+  call void @__quantum__qis__mz__body({Q[1]}, {Q[1]})
+  %bit = call i1 @__quantum__qis__read_result__body({Q[0]})
+  call void @__quantum__rt__bool_record_output(i1 %bit, ptr @a)
+  call void @__quantum__rt__result_record_output({Q[1]}, ptr @b)""")
+
+    assert set(returned.temporaries) == {"result(%first)", "result(%second)", "%bit"}
+    same_shots(returned, static)
+
+
+def test_the_constant_results_read_as_one_and_zero() -> None:
+    program = dialect_program(f"""
+  call void @__quantum__qis__x__body({Q[0]})
+  %r = call ptr @__quantum__qis__m__body({Q[0]})
+  %one = call ptr @__quantum__rt__result_get_one()
+  %zero = call ptr @__quantum__rt__result_get_zero()
+  %is_one = call i1 @__quantum__qis__read_result__body(ptr %one)
+  %is_zero = call i1 @__quantum__rt__result_equal(ptr %r, ptr %zero)
+  call void @__quantum__rt__bool_record_output(i1 %is_one, ptr @a)
+  call void @__quantum__rt__bool_record_output(i1 %is_zero, ptr @b)
+  call void @__quantum__rt__result_record_output(ptr %zero, ptr @c)""")
+
+    assert ENGINE.run(program, 5, seed=1) == {"a": ["1"] * 5, "b": ["0"] * 5, "c": ["0"] * 5}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "  %one = call ptr @__quantum__rt__result_get_one()\n"
+            f"  call void @__quantum__qis__mz__body({Q[0]}, ptr %one)",
+            r"%one is a constant result \(result_get_one or result_get_zero\): nothing may write",
+        ),
+        (
+            f"  %r = call ptr (ptr, ptr) @__quantum__qis__m__body({Q[0]}, {Q[1]})",
+            "'__quantum__qis__m__body' takes 1 arguments, not 2",
+        ),
+        (
+            "  %e = call i1 @__quantum__rt__result_equal(ptr @a, ptr null)",
+            "result must be a static result id",
+        ),
+    ],
+)
+def test_misused_results_are_compile_errors_naming_the_cause(body: str, message: str) -> None:
     with pytest.raises(CompileError, match=message):
         dialect_program(body)

@@ -5,7 +5,7 @@ Each group of runtime functions (the quantum instruction set, qubits and results
 recording, the classical runtime) is a class that receives a :class:`Context` and answers
 :meth:`RuntimeFunctions.handler` for the functions it knows. A handler translates one call; it
 returns the call's integer value, or None when the call has none (the translator then assigns
-nothing).
+nothing) or a pointer (to a qubit or result), which the group that made it keeps.
 """
 
 from __future__ import annotations

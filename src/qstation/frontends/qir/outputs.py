@@ -21,7 +21,7 @@ from functools import partial
 
 import pyqir
 
-from qstation.circuit.program import MAX_REGISTER_WIDTH, ReadBit, Record
+from qstation.circuit.program import MAX_REGISTER_WIDTH, Record
 from qstation.errors import CompileError
 from qstation.frontends.qir.context import Context, FunctionTable, ignore
 from qstation.frontends.qir.operands import call_args, output_label
@@ -72,7 +72,7 @@ class OutputRecording(FunctionTable):
 
     def _record_result(self, call: pyqir.Call) -> None:
         result, label = call_args(call, 2)
-        self._context.emit(Record(output_label(label), ReadBit(self._qubits.result(result)), 1))
+        self._context.emit(Record(output_label(label), self._qubits.read(result), 1))
 
     def _start(self, call: pyqir.Call, container: str) -> None:
         _check_marker_arguments(call)

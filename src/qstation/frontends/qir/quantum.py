@@ -1,4 +1,5 @@
-"""The quantum instruction set: gates, barriers, resets and measurements.
+"""The quantum instruction set: gates, barriers, resets and measurements (``mz`` into a result
+slot, ``m`` returning one).
 
 Gates: the native ones as pytket-qir writes them (``phasedx``, ``rz``, ``rzz``, ``zzmax``,
 ``rxxyyzz``) and QIR's standard instruction set as pyqir's ``qis`` module writes it (``h``, ``x``,
@@ -54,6 +55,7 @@ class QuantumInstructions(FunctionTable):
             {
                 "__quantum__qis__reset__body": self._reset,
                 "__quantum__qis__mz__body": self._mz,
+                "__quantum__qis__m__body": self._m,
             }
         )
         self._context = context
@@ -89,3 +91,8 @@ class QuantumInstructions(FunctionTable):
     def _mz(self, call: pyqir.Call) -> None:
         qubit, result = call_args(call, 2)
         self._context.emit(Measure(self._qubits.qubit(qubit), self._qubits.result(result)))
+
+    def _m(self, call: pyqir.Call) -> None:
+        """The measurement returns its result: see :mod:`.qubits`."""
+        (qubit,) = call_args(call, 1)
+        self._context.emit(Measure(self._qubits.qubit(qubit), self._qubits.returned_result(call)))

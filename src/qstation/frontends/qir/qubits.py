@@ -1,8 +1,16 @@
-"""Qubit and result operands: static ids, and qubits the program allocates itself.
+"""Qubit and result operands: static ids, qubits the program allocates itself, and results
+that measurements return.
 
 Static ids (``ptr null``, ``inttoptr (i64 k to ptr)``) are checked against what the entry point
 declares (``required_num_qubits``, ``required_num_results``). Result slot ``r`` is the 1-bit
 temporary register ``result<r>``, so any number of slots fits.
+
+Result pointers, as Q# and qat write them: ``%r = call ptr @__quantum__qis__m__body(ptr %q)``
+measures into a fresh slot, the 1-bit temporary ``result(%r)``, which ``%r`` then stands for
+wherever a result goes (``read_result``, ``result_record_output``, even ``mz``).
+``result_get_one()`` and ``result_get_zero()`` are constant results, which nothing may write;
+``result_equal(%a, %b)`` compares two results as bits. Reference counts (``result_`` and
+``qubit_update_reference_count``) change nothing: no result is ever freed.
 
 Dynamic qubits, as qat, Q# and pyqir's older examples write them (``dynamic_qubit_management``):
 ``%q = call ptr @__quantum__rt__qubit_allocate()`` (QIR 2.0 adds an ``out_err`` argument, which
@@ -21,10 +29,11 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from functools import partial
 
 import pyqir
 
-from qstation.circuit.program import BitRef, Expression, ReadBit, Reset
+from qstation.circuit.program import Binary, BitRef, Const, Expression, ReadBit, Reset
 from qstation.errors import CompileError
 from qstation.frontends.qir.arithmetic import IntValue
 from qstation.frontends.qir.context import Context, FunctionTable, ignore
@@ -53,6 +62,11 @@ class QubitsAndResults(FunctionTable):
             {
                 "__quantum__rt__initialize": ignore,  # qubits start in |0> anyway
                 "__quantum__qis__read_result__body": self._read_result,
+                "__quantum__rt__result_get_one": partial(self._constant_result, value=1),
+                "__quantum__rt__result_get_zero": partial(self._constant_result, value=0),
+                "__quantum__rt__result_equal": self._result_equal,
+                "__quantum__rt__result_update_reference_count": ignore,
+                "__quantum__rt__qubit_update_reference_count": ignore,
                 _ALLOCATE: self._allocate,
                 "__quantum__rt__qubit_release": self._release,
                 **dict.fromkeys(_QUBIT_ARRAYS, _refuse_qubit_array),
@@ -63,6 +77,8 @@ class QubitsAndResults(FunctionTable):
         self._declared_results = entry.required_num_results
         self._max_qubit = -1  # the highest static qubit id used
         self._slots: dict[int, str] = {}  # static result id -> its register
+        self._returned: dict[pyqir.Value, BitRef] = {}  # m call -> the slot it measured into
+        self._constants: dict[pyqir.Value, int] = {}  # result_get_one/_zero call -> 1 or 0
         self._allocations: dict[pyqir.Value, _Allocation] = {}  # qubit_allocate call -> qubit
         self._released: set[pyqir.Value] = set()
         self._free: list[int] = []  # a heap of the indices releases gave back
@@ -92,16 +108,43 @@ class QubitsAndResults(FunctionTable):
         return qubit
 
     def result(self, value: pyqir.Value) -> BitRef:
-        """The slot a measurement writes or a read reads."""
+        """The slot a measurement writes."""
+        returned = self._returned.get(value)
+        if returned is not None:
+            return returned
+        if value in self._constants:
+            raise CompileError(
+                f"{self._context.name_of(value)} is a constant result "
+                "(result_get_one or result_get_zero): nothing may write it"
+            )
         result = _declared_id(value, "result", self._declared_results)
         register = self._slots.get(result)
         if register is None:
             register = self._slots[result] = self._context.temporary(f"result{result}", 1)
         return BitRef(register, 0)
 
+    def read(self, value: pyqir.Value) -> Expression:
+        """A result's bit."""
+        constant = self._constants.get(value)
+        return Const(constant) if constant is not None else ReadBit(self.result(value))
+
+    def returned_result(self, call: pyqir.Call) -> BitRef:
+        """A fresh slot for the result ``call`` returns, which the call's value then stands for."""
+        register = self._context.temporary(f"result({self._context.name_of(call)})", 1)
+        self._returned[call] = BitRef(register, 0)
+        return self._returned[call]
+
     def _read_result(self, call: pyqir.Call) -> IntValue:
         (result,) = call_args(call, 1)
-        return IntValue(ReadBit(self.result(result)), 1)
+        return IntValue(self.read(result), 1)
+
+    def _constant_result(self, call: pyqir.Call, value: int) -> None:
+        call_args(call, 0)
+        self._constants[call] = value
+
+    def _result_equal(self, call: pyqir.Call) -> IntValue:
+        first, second = call_args(call, 2)
+        return IntValue(Binary("eq", self.read(first), self.read(second)), 1)
 
     # --- dynamic qubits -------------------------------------------------------------------
 
