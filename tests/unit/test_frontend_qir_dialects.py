@@ -157,6 +157,15 @@ def test_a_program_as_qat_writes_it_runs_as_its_static_form() -> None:
     same_shots(program, compile_qir(base64_bitcode(static)))
 
 
+def test_the_older_entry_point_attributes_are_read_as_the_qir_1_ones() -> None:
+    """As Q#'s full profile and CUDA-Q (for H-Series machines) mark their entry points."""
+    legacy = '"EntryPoint" "requiredQubits"="3" "requiredResults"="1"'
+
+    assert dialect_program(f"  call void @__quantum__qis__x__body({Q[0]})", legacy).n_qubits == 3
+    with pytest.raises(CompileError, match="result 1 is out of range: the entry point declares 1"):
+        dialect_program(f"  call void @__quantum__qis__mz__body({Q[0]}, {Q[1]})", legacy)
+
+
 # --- results that measurements return ----------------------------------------------------------
 
 

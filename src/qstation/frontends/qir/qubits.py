@@ -16,10 +16,10 @@ Dynamic qubits, as qat, Q# and pyqir's older examples write them (``dynamic_qubi
 ``%q = call ptr @__quantum__rt__qubit_allocate()`` (QIR 2.0 adds an ``out_err`` argument, which
 must be null here) and ``call void @__quantum__rt__qubit_release(ptr %q)``. Each allocation is
 given a static index: the lowest one a release gave back, else the next new one, so the
-program's qubit count is the peak number allocated at once. QIR requires an allocated qubit in
-|0> and lets the runtime clean up a released one, while Q# releases qubits just measured; so a
-reused index is reset where it is allocated again (as a later entry point resets the qubits an
-earlier one used). A release gives its index back only if it runs in exactly the shots its
+program's qubit count is the peak number allocated at once. QIR makes the target, not the
+program, return every allocated qubit in |0> (a released one may be in any state), so a reused
+index is reset where it is allocated again (as a later entry point resets the qubits an earlier
+one used). A release gives its index back only if it runs in exactly the shots its
 allocation ran in (the same block, or both in every shot); else the index is never reused.
 Releasing a qubit that no allocation returned, releasing it twice, using it after its release
 and mixing static ids with allocation are compile errors. Qubit arrays are refused.

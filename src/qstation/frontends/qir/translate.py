@@ -2,10 +2,13 @@
 
 Both profiles share one table of functions: the PYTKET profile's creg runtime (``create_creg``,
 ``mz_to_creg_bit``, ...) and the adaptive profile's result slots (``mz``, ``read_result``) may
-even be mixed. The translator walks the blocks and their integer instructions; the calls go to
-the groups of runtime functions (:mod:`.quantum`: gates, resets, measurements; :mod:`.qubits`:
-qubit and result operands; :mod:`.outputs`: output recording; :mod:`.classical`: cregs, random
-numbers, shot numbers, WASM), which say how each function translates.
+even be mixed. So may the dialects of other writers (qat, Q#, CUDA-Q): start/end output markers
+(:mod:`.outputs`), allocated qubits and results that measurements return (:mod:`.qubits`).
+
+The translator walks the blocks and their integer instructions; the calls go to the groups of
+runtime functions (:mod:`.quantum`: gates, resets, measurements; :mod:`.qubits`: qubit and
+result operands; :mod:`.outputs`: output recording; :mod:`.classical`: cregs, random numbers,
+shot numbers, WASM), which say how each function translates.
 
 Register naming: the cregs of :mod:`.classical` are the program's registers; everything else is
 a temporary: result slots (:mod:`.qubits`), and every integer SSA value ``%x``, assigned once to
