@@ -7,8 +7,8 @@ results have none: the container markers record nothing, in both spellings.
 
 - QIR 1.0: ``tuple_record_output(i64 n, i8* label)`` and ``array_record_output(i64 n, i8*
   label)`` start a container of ``n`` records.
-- The first Base Profile draft (and qat, Q#, CUDA-Q and pytket-qir before QIR 1.0): the pairs
-  ``tuple_start_record_output()`` ... ``tuple_end_record_output()`` and
+- The first Base Profile draft, and writers from its time (qat, Q#, CUDA-Q, early pytket-qir):
+  the pairs ``tuple_start_record_output()`` ... ``tuple_end_record_output()`` and
   ``array_start_record_output()`` ... ``array_end_record_output()``, sometimes with one label
   argument, which names no output. A container ends where it started, so the pairs must nest in
   the entry point's order (tuple with tuple, array with array); a marker without its partner is a
