@@ -1,4 +1,5 @@
-"""QIR 1.0 front end: base64 LLVM bitcode, as pytket-qir writes it, into the internal form."""
+"""QIR front end: base64 LLVM bitcode, as pytket-qir and other QIR writers write it, into the
+internal form."""
 
 from qstation.frontends.qir.translate import compile_qir
 

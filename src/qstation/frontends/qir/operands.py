@@ -1,4 +1,4 @@
-"""Checked readers for the constant operands of QIR calls: qubits, results, angles, labels.
+"""Checked readers for the operands of QIR calls: their number, qubits, results, angles, labels.
 
 pyqir's own helpers trust their argument: ``extract_byte_string`` on anything but a constant
 global reads arbitrary memory, ``ptr_id`` folds any constant pointer (a global, ``undef``) and
@@ -24,6 +24,14 @@ _STATIC_ID = re.compile(r"ptr (?:null|inttoptr \(i\d+ (\d+) to ptr\))")
 def mnemonic(opcode: pyqir.Opcode) -> str:
     """The LLVM spelling of an opcode (``Opcode.GET_ELEMENT_PTR`` -> ``getelementptr``)."""
     return str(opcode).rpartition(".")[2].replace("_", "").lower()
+
+
+def call_args(call: pyqir.Call, count: int) -> list[pyqir.Value]:
+    """The arguments of a call to a function that takes ``count`` of them."""
+    args = call.args
+    if len(args) != count:
+        raise CompileError(f"'{call.callee.name}' takes {count} arguments, not {len(args)}")
+    return args
 
 
 def int_width(type_: pyqir.Type, what: str) -> int:
