@@ -1058,8 +1058,6 @@ def test_a_v13_store_moves_a_running_jobs_results_to_a_chunk_and_the_job_complet
             cost=3.0,
         )
         assert store.jobs.finish_attempt(claim.attempt_id, outcome, at(2)) is JobStatus.COMPLETED
-        assert store.jobs.get(job.id, None).results == {
-            "c": [f"{shot:07b}" for shot in range(100)]
-        }
+        assert store.jobs.get(job.id, None).results == {"c": [f"{shot:07b}" for shot in range(100)]}
     finally:
         store.close()

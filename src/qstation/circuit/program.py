@@ -11,6 +11,7 @@ records what ``__quantum__rt__*_record_output`` calls name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -121,25 +122,13 @@ class Record:
 
     A ``signed`` output whose top bit is set is written as ``-`` and the magnitude of its
     two's-complement value, padded to ``width`` characters, as the service wrote negative
-    integers (see :func:`is_machine_word`).
+    integers (see :func:`signed_registers`).
     """
 
     label: str
     value: Expression
     width: int
     signed: bool = False
-
-
-def is_machine_word(width: int) -> bool:
-    """Whether a register this wide is a whole machine word, and so signed.
-
-    The service kept classical registers in signed 32-bit words, 64-bit ones above 32 bits
-    (pytket-phir declares registers ``i32`` or ``i64``; PECOS printed a negative word as ``-``
-    and its magnitude). A narrower register never reads negative; a register exactly as wide
-    as its word does when its top bit is set, whatever set it: a WASM ``i32`` result of -5, or
-    ``a - b`` below zero.
-    """
-    return width in (32, 64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +195,26 @@ def unconditioned(operation: Operation) -> Operation:
     while isinstance(operation, Conditional):
         operation = operation.operation
     return operation
+
+
+def signed_registers(operations: Iterable[Operation], widths: Mapping[str, int]) -> set[str]:
+    """The registers whose outputs keep a sign, as the service reported them.
+
+    The service kept a register's value as a signed integer in a machine word: 32 bits, 64 for
+    registers wider than 32 (pytket-phir declares every creg ``i32`` or ``i64``; PECOS printed a
+    negative value as ``-`` and its magnitude). A value only a WASM call (an ``i32`` result of
+    -1) or arithmetic (``a - b`` below zero) can make negative stays negative in a register as
+    wide as its word; narrower registers keep the low bits. Measured bits, constants, copies,
+    random draws and shot numbers are never negative, so registers only they write stay
+    unsigned.
+    """
+    computed: set[str] = set()
+    for operation in map(unconditioned, operations):
+        if isinstance(operation, CallWasm):
+            computed.update(operation.results)
+        elif isinstance(operation, Assign) and isinstance(operation.value, Unary | Binary):
+            computed.add(operation.register)
+    return {name for name in computed if widths.get(name) in (32, 64)}
 
 
 @dataclass(frozen=True)

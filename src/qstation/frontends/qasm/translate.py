@@ -56,7 +56,7 @@ from qstation.circuit.program import (
     SeedRandom,
     SetBit,
     ShotNumber,
-    is_machine_word,
+    signed_registers,
 )
 from qstation.errors import CompileError
 from qstation.frontends.qasm.expressions import ExpressionTranslator, bits_value
@@ -110,9 +110,9 @@ def compile_qasm(text: str) -> Program:
         for command in part.get_commands():
             operations.extend(translator.operations(command.op, command.args, command))
     widths = translator.widths
+    signed = signed_registers(operations, widths)
     operations.extend(
-        Record(name, ReadRegister(name), widths[name], is_machine_word(widths[name]))
-        for name in declared
+        Record(name, ReadRegister(name), widths[name], name in signed) for name in declared
     )
     registers = {name: widths[name] for name in declared}
     temporaries = {name: width for name, width in widths.items() if name not in registers}
