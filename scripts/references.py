@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from qstation.circuit.gates import GATES
 from qstation.cli.main import cli
 from qstation.devices.catalogue import DeviceCatalogue
+from qstation.engines.registry import DEFAULT_ENGINE, ENGINES
 from qstation.settings import Settings
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference"
@@ -114,6 +115,17 @@ def devices_page() -> str:
             f"| {', '.join(sorted(device.gateset))} | {', '.join(sorted(device.languages))} "
             f"| {device.state_vector_qubits or '-'} |"
         )
+    lines += [
+        "",
+        "## Simulators",
+        "",
+        "What an emulator job may name in `options.simulator` (`engines/registry.py`; "
+        f"default `{DEFAULT_ENGINE}`); any other name is refused at submission.",
+        "",
+        "| simulator | what it runs |",
+        "|---|---|",
+        *(f"| `{kind.name}` | {kind.summary} |" for kind in ENGINES.values()),
+    ]
     return "\n".join(lines) + "\n"
 
 
