@@ -1,4 +1,5 @@
-"""Emulator benchmarks B1-B4 of ../shared/bench/circuits.md, qstation beside the anchors.
+"""Emulator benchmarks B1-B4 of ../shared/bench/circuits.md and B5 (a compiled TK2 brickwork),
+qstation beside the anchors.
 
 Every engine runs the same circuits with the same noise model in one invocation, so ratios are
 taken on one machine state; the table goes to docs/benchmarks.md. Anchors are optional extras
@@ -100,6 +101,34 @@ def b3() -> Benchmark:
     return Benchmark("B3 midcircuit", 12, steps + [("measure", q) for q in range(12)], 1000)
 
 
+def b5() -> Benchmark:
+    """16 qubits, 8 brickwork layers of random TK2 gates, compiled for H1-1E by the client's
+    own compiler (offline): what a user's circuit outside B1-B4 looks like to the engines."""
+    from pytket import Circuit, OpType
+    from pytket.extensions.quantinuum import QuantinuumBackend
+
+    rng = np.random.default_rng(2026)
+    circuit = Circuit(16)
+    for layer in range(8):
+        for a in range(layer % 2, 15, 2):
+            circuit.TK2(*(float(x) for x in rng.random(3)), a, a + 1)
+    circuit.measure_all()
+    backend = QuantinuumBackend("H1-1E", machine_debug=True)
+    compiled = backend.get_compiled_circuit(circuit, optimisation_level=2)
+    names = {OpType.PhasedX: "U1q", OpType.ZZPhase: "RZZ", OpType.Rz: "Rz"}
+    steps: list[Step] = []
+    for command in compiled.get_commands():
+        qubits = tuple(qubit.index[0] for qubit in command.qubits)
+        if command.op.type == OpType.Measure:
+            steps.append(("measure", qubits[0]))
+        elif command.op.type == OpType.ZZMax:
+            steps.append(("gate", "RZZ", qubits, (0.5,)))
+        else:
+            params = tuple(float(p) for p in command.op.params)
+            steps.append(("gate", names[command.op.type], qubits, params))
+    return Benchmark("B5 tk2brick16", 16, steps, 1000)
+
+
 def b4() -> Benchmark:
     steps: list[Step] = [("gate", "H", (0,), ())]
     steps += [("gate", "CX", (q, q + 1), ()) for q in range(55)]
@@ -128,8 +157,16 @@ def qstation_program(benchmark: Benchmark) -> Program:
 
 
 def qstation_runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
+    """``engine``: ``state-vector`` or ``stabilizer``, with ``, N processes`` to split the
+    shots as a worker with ``QSTATION_EXECUTION_PROCESSES=N`` does."""
     noise = NOISE if noisy else NOISELESS
-    chosen = StateVectorEngine(2**34) if engine == "state-vector" else StabilizerEngine()
+    name, _, split = engine.partition(", ")
+    processes = int(split.split()[0]) if split else 1
+    chosen = (
+        StateVectorEngine(2**34, processes)
+        if name == "state-vector"
+        else StabilizerEngine(processes)
+    )
 
     def run(benchmark: Benchmark, shots: int) -> object:
         return chosen.run(qstation_program(benchmark), shots, seed=1, noise=noise)
@@ -397,6 +434,7 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("qiskit-aer", "B2 random20", False, None),
     ("qulacs", "B2 random20", False, None),
     ("qstation state-vector", "B2 random20", True, None),
+    ("qstation state-vector, 2 processes", "B2 random20", True, None),
     ("qiskit-aer", "B2 random20", True, 20),
     ("qiskit-aer shot branching", "B2 random20", True, 50),
     ("qulacs trajectories", "B2 random20", True, 200),
@@ -407,12 +445,18 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("qiskit-aer", "B3 midcircuit", False, None),
     ("stim", "B3 midcircuit", False, None),
     ("qstation state-vector", "B3 midcircuit", True, None),
+    ("qstation state-vector, 2 processes", "B3 midcircuit", True, None),
     ("qstation stabilizer", "B3 midcircuit", True, None),
+    ("qstation stabilizer, 2 processes", "B3 midcircuit", True, None),
     ("qiskit-aer", "B3 midcircuit", True, None),
     ("stim", "B3 midcircuit", True, None),
     ("qstation stabilizer", "B4 ghz56", False, None),
     ("qiskit-aer stabilizer", "B4 ghz56", False, None),
     ("stim", "B4 ghz56", False, None),
+    ("qstation state-vector", "B5 tk2brick16", True, None),
+    ("qstation state-vector, 2 processes", "B5 tk2brick16", True, None),
+    ("qiskit-aer", "B5 tk2brick16", True, 100),
+    ("qulacs trajectories", "B5 tk2brick16", True, 200),
 ]
 
 
@@ -488,7 +532,7 @@ def main() -> int:
     arguments = parser.parse_args()
     if arguments.install_anchors:
         install_anchors()
-    benchmarks = {b.name: b for b in (b1(), b2(), b3(), b4())}
+    benchmarks = {b.name: b for b in (b1(), b2(), b3(), b4(), b5())}
     started = time.perf_counter()
     rows = []
     for engine, name, noisy, shots in PLAN:
