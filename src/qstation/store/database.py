@@ -52,14 +52,13 @@ def create_store_engine(url: str, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         # Enough pooled connections for the requests one process serves at once: past the pool,
         # SQLAlchemy opens a connection per request and closes it after (a new PostgreSQL
-        # backend each time: status reads fell to 360 a second). Each checkout pings first, so
-        # a connection the server ended (a restart, an idle timeout) is replaced, not failed.
+        # backend each time: status reads fell to 360 a second). No ping at checkout (a round
+        # trip for every transaction): a connection the server ended (a restart, an idle
+        # timeout) fails its first statement, which empties the pool, so one request per
+        # process meets the restart (a prepared read retries on a new connection; others
+        # answer 503 and the client retries).
         return create_engine(
-            parsed,
-            hide_parameters=True,
-            pool_pre_ping=True,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            parsed, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size
         )
     if parsed.database in (None, "", ":memory:"):
         raise errors.ConfigurationError(
@@ -265,6 +264,18 @@ class Database:
     def _fetch(
         self, query: PreparedRead, parameters: Mapping[str, Any]
     ) -> tuple[list[Any], list[Any]]:
+        """One read on a pooled connection; once more on a new one if the server had ended
+        it (nothing was read, so nothing is lost by reading again)."""
+        try:
+            return self._fetch_once(query, parameters)
+        except errors.StoreUnavailable as unavailable:
+            if not isinstance(unavailable.__cause__, DisconnectionOnRead):
+                raise
+            return self._fetch_once(query, parameters)
+
+    def _fetch_once(
+        self, query: PreparedRead, parameters: Mapping[str, Any]
+    ) -> tuple[list[Any], list[Any]]:
         dialect = self.engine.dialect
         sql, order = query.sql(dialect)
         bound = tuple(parameters[name] for name in order) if order is not None else parameters
@@ -287,6 +298,8 @@ class Database:
             except dbapi_error as error:
                 if dialect.is_disconnect(error, connection.dbapi_connection, None):
                     connection.invalidate(error)
+                    self.engine.dispose(close=False)  # its other connections are stale too
+                    raise DisconnectionOnRead() from error
                 raise _wrapped(error, sql, dialect) from error
             finally:
                 connection.close()
@@ -316,6 +329,10 @@ class Database:
         self.engine.dispose()
         if self._socket_wakeups is not None:
             self._socket_wakeups.close()
+
+
+class DisconnectionOnRead(DisconnectionError):
+    """The server had ended the pooled connection a read was sent on."""
 
 
 @contextmanager
