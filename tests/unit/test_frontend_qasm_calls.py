@@ -137,7 +137,8 @@ def test_word_wide_registers_a_wasm_call_or_arithmetic_writes_are_signed_outputs
         + REGISTERS
         + (
             "creg t[32];\ncreg narrow[31];\ncreg w[64];\ncreg k[32];\n"
-            "t = add(b);\nnarrow = add(b);\nw = seed - b;\nk = 7;\nr = RNGnum();\ns = JOB_shotnum;\n"
+            "t = add(b);\nnarrow = add(b);\nw = seed - b;\nk = 7;\n"
+            "r = RNGnum();\ns = JOB_shotnum;\n"
         )
     )
     outputs = compile_qasm(text).outputs()
