@@ -83,6 +83,17 @@ def peak_growth(service: ServiceProcess) -> Iterator[list[int]]:
 @pytest.fixture
 def fresh(tmp_path: Path) -> Iterator[ServiceProcess]:
     """A server of its own (throttling and caps must not leak into other tests), no workers."""
+    yield from _capped_service(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One such server for the tests that leave nothing behind (refused requests): a server
+    start costs 5 to 7 s."""
+    yield from _capped_service(tmp_path_factory.mktemp("unchanged"))
+
+
+def _capped_service(tmp_path: Path) -> Iterator[ServiceProcess]:
     service = ServiceProcess(tmp_path, ["--data-dir", str(tmp_path / "data")], ["--workers", "0"])
     service.env["QSTATION_MAX_QUEUED_JOBS_PER_USER"] = "3"
     # a chunked body is read (and held) up to the limit before it is refused: 1 MiB here
@@ -191,8 +202,8 @@ ODD_SUBMISSIONS = {
 
 
 @pytest.mark.parametrize("case", sorted(ODD_SUBMISSIONS))
-def test_odd_submissions_get_400_naming_the_problem(fresh: ServiceProcess, case: str) -> None:
-    token = token_of(fresh.url)
+def test_odd_submissions_get_400_naming_the_problem(unchanged: ServiceProcess, case: str) -> None:
+    token = token_of(unchanged.url)
     base = {"machine": "H1-1SC", "language": "OPENQASM 2.0", "program": SEED_QASM, "count": 1}
     raw = ODD_SUBMISSIONS[case]
     if raw is None:
@@ -207,7 +218,7 @@ def test_odd_submissions_get_400_naming_the_problem(fresh: ServiceProcess, case:
         fields = ", ".join(f'"{k}": {json.dumps(v)}' for k, v in base.items() if k != field)
         raw = "{" + fields + f', "{field}": {value}' + "}"
     answer = requests.post(
-        fresh.url + "v1/job", data=raw.encode(), headers={"Authorization": token}, timeout=30
+        unchanged.url + "v1/job", data=raw.encode(), headers={"Authorization": token}, timeout=30
     )
     assert answer.status_code == 400, answer.text
     text = answer.json()["error"]["text"]
@@ -217,24 +228,26 @@ def test_odd_submissions_get_400_naming_the_problem(fresh: ServiceProcess, case:
             assert field in text
 
 
-def test_odd_reads_get_400(fresh: ServiceProcess) -> None:
-    headers = {"Authorization": token_of(fresh.url)}
+def test_odd_reads_get_400(unchanged: ServiceProcess) -> None:
+    headers = {"Authorization": token_of(unchanged.url)}
     for path in (
         "v1/jobs?offset=100000000000000000000",
         "v1/jobs?offset=-1",
         "beta/reservation?start=2026-01-01&end=9999-12-31",
         "beta/reservation?start=2026-02-01&end=2026-01-01",
     ):
-        answer = requests.get(fresh.url + path, headers=headers, timeout=30)
+        answer = requests.get(unchanged.url + path, headers=headers, timeout=30)
         assert answer.status_code in (200, 400), (path, answer.text)
         assert answer.status_code != 500
     last_day = requests.get(
-        fresh.url + "beta/reservation?start=9999-12-30&end=9999-12-31", headers=headers, timeout=30
+        unchanged.url + "beta/reservation?start=9999-12-30&end=9999-12-31",
+        headers=headers,
+        timeout=30,
     )
     assert last_day.status_code == 200 and last_day.json() == []
     assert (
         requests.get(
-            fresh.url + "v1/jobs?offset=100000000000000000000", headers=headers
+            unchanged.url + "v1/jobs?offset=100000000000000000000", headers=headers
         ).status_code
         == 400
     )
@@ -242,7 +255,7 @@ def test_odd_reads_get_400(fresh: ServiceProcess) -> None:
         '{"email": "\\ud800@x.org", "password": "p"}',
         '{"email": "a@b.c", "password": "\\ud800"}',
     ):
-        answer = requests.post(fresh.url + "v1/login", data=odd, timeout=30)
+        answer = requests.post(unchanged.url + "v1/login", data=odd, timeout=30)
         assert answer.status_code == 401, answer.text
 
 
