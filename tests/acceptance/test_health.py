@@ -81,3 +81,11 @@ def test_processes_refuse_to_start_on_an_unreachable_database_or_a_newer_schema(
         newer = run_qstation(*command, "--data-dir", str(tmp_path))
         assert newer.returncode == 1, newer.stderr
         assert f"schema is at version {LATEST + 1}, newer than this qstation's" in newer.stderr
+
+
+def test_a_worker_whose_server_ended_while_it_was_starting_does_not_start(tmp_path: Path) -> None:
+    """A server killed before its new worker could ask to die with it must not leave that
+    worker polling the store: here the worker's parent is this test, not "server" 1."""
+    orphan = run_qstation("worker", "--embedded-by", "1", "--data-dir", str(tmp_path))
+    assert orphan.returncode == 0, orphan.stderr
+    assert "the server that started this worker has ended; not starting" in orphan.stderr

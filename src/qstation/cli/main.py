@@ -113,13 +113,15 @@ def serve(**flags: Any) -> None:
 
 @cli.command()
 @store_options
-@click.option("--embedded", is_flag=True, hidden=True, help="Started by serve: exit with it.")
+@click.option(
+    "--embedded-by", type=int, hidden=True, help="Started by serve (its process ID): end with it."
+)
 @fail_cleanly
-def worker(embedded: bool, **flags: Any) -> None:
+def worker(embedded_by: int | None, **flags: Any) -> None:
     """Run one worker process against the store."""
     from qstation.worker.process import run_worker
 
-    run_worker(make_settings(**flags), embedded=embedded)
+    run_worker(make_settings(**flags), embedded_by=embedded_by)
 
 
 for command in (

@@ -21,9 +21,9 @@ from qstation.worker.supervisor import Worker
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, embedded: bool = False) -> None:
-    """Work until SIGTERM/SIGINT (or, when embedded, until the server process is gone); a
-    chunk running then is handed back to the queue at once."""
+def run_worker(settings: Settings, embedded_by: int | None = None) -> None:
+    """Work until SIGTERM/SIGINT (or, when ``serve`` process ``embedded_by`` started it, until
+    that process is gone); a chunk running then is handed back to the queue at once."""
     stop = StopSignal()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -31,16 +31,20 @@ def run_worker(settings: Settings, embedded: bool = False) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    parent = os.getppid()
-    if embedded:
+    if embedded_by is not None:
         die_with_parent()
+        # A server killed while this process was starting is gone before the request to die
+        # with it: without this, the worker would outlive it and poll the store forever.
+        if os.getppid() != embedded_by:
+            log.warning("the server that started this worker has ended; not starting")
+            return
     store = open_store(settings.database_url(), settings.database_pool_size)
     try:
         catalogue = DeviceCatalogue.load(settings.devices_file)
         worker = Worker(store, catalogue, settings, stop=stop)
         # the zygote it forks inherits this soft limit; each execution child sets its own
         limit_own_memory(settings.worker_memory_bytes)
-        worker.run_forever(lambda: embedded and os.getppid() != parent)
+        worker.run_forever(lambda: embedded_by is not None and os.getppid() != embedded_by)
     finally:
         store.close()
         stop.close()
@@ -57,7 +61,7 @@ class EmbeddedWorkers:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         environment = {**os.environ, **self.settings.as_environment()}
-        command = [sys.executable, "-m", "qstation", "worker", "--embedded"]
+        command = [sys.executable, "-m", "qstation", "worker", "--embedded-by", str(os.getpid())]
         return subprocess.Popen(command, env=environment)
 
     def start(self) -> None:
