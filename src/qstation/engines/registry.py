@@ -19,20 +19,28 @@ class EngineKind:
     name: str
     """The ``simulator`` option's value."""
     summary: str
-    create: Callable[[int], Engine]
-    """An engine for a worker whose executions may use this many bytes."""
+    create: Callable[[int, Mapping[str, Any]], Engine]
+    """An engine for a worker whose executions may use this many bytes, set up by the job's
+    options (an engine reads only its own; a bad value is a
+    :class:`~qstation.errors.CompileError`)."""
 
 
-def _state_vector(memory_limit_bytes: int) -> Engine:
+def _state_vector(memory_limit_bytes: int, _options: Mapping[str, Any]) -> Engine:
     from qstation.engines.statevector import StateVectorEngine
 
     return StateVectorEngine(memory_limit_bytes)
 
 
-def _stabilizer(_memory_limit_bytes: int) -> Engine:  # a tableau is small: O(qubits²)
-    from qstation.engines.stabilizer import StabilizerEngine
+def _stabilizer(_memory_limit_bytes: int, _options: Mapping[str, Any]) -> Engine:
+    from qstation.engines.stabilizer import StabilizerEngine  # a tableau is small: O(qubits²)
 
     return StabilizerEngine()
+
+
+def _mps(memory_limit_bytes: int, options: Mapping[str, Any]) -> Engine:
+    from qstation.engines.mps import MPSEngine, MPSOptions
+
+    return MPSEngine(memory_limit_bytes, MPSOptions.of(options))
 
 
 ENGINES: dict[str, EngineKind] = {
@@ -47,6 +55,12 @@ ENGINES: dict[str, EngineKind] = {
             "stabilizer",
             "stim's tableau simulator and sampler: Clifford programs, up to the device's qubits",
             _stabilizer,
+        ),
+        EngineKind(
+            "mps",
+            "quimb's matrix-product state, truncated to mps-max-bond: wide, shallow programs, "
+            "up to the device's qubits",
+            _mps,
         ),
     )
 }

@@ -124,6 +124,6 @@ def emulate(
 ) -> dict[str, list[str]]:
     """Emulators apply their noise model unless the job turns it off, on the engine the job
     names; hardware targets, having no hardware behind them here, run exactly."""
-    engine = engine_kind(job.options).create(memory_limit_bytes)
+    engine = engine_kind(job.options).create(memory_limit_bytes, job.options)
     engine.fits(program, device)
     return engine.run(program, len(shots), job.seed, wasm, noise, shots.start)
