@@ -18,6 +18,10 @@ DEFAULT_ORGANISATION = "default"
 """The organisation of every user no administrator placed in another."""
 DEFAULT_GROUP = "DEFAULT"
 """The group of an organisation that jobs naming no group go to; every organisation has one."""
+TRUNCATION_ERROR = "truncation-error"
+"""The job status field with the largest truncation error of a job's chunks, and the key the
+store keeps it under in the job's options (a JSON column already there: no migration). Only the
+store writes it; a submission naming it is refused."""
 
 
 class JobStatus(enum.StrEnum):
@@ -231,3 +235,6 @@ class ExecutionOutcome:
     error: str | None = None
     credits: CreditKind | None = None
     """The credits a completed job's cost is drawn from; None: free (syntax checkers)."""
+    truncation_error: float | None = None
+    """What an approximate engine's truncations lost (the MPS engine's estimated
+    ``1 - fidelity``); None: the engine is exact."""

@@ -176,6 +176,17 @@ def job(options: dict[str, object], machine: str = "H2-1E") -> JobRecord:
 LIMITS = ExecutionLimits(memory_bytes=2**30, max_result_bytes=2**20)
 
 
+def test_a_job_on_the_mps_engine_reports_its_truncation_error_and_exact_engines_none() -> None:
+    device = CATALOGUE.get("H2-1E")
+    truncated = execute(job({"simulator": "mps", "mps-max-bond": 2}), device, LIMITS)
+    assert truncated.status is JobStatus.COMPLETED, truncated.error
+    assert truncated.truncation_error is not None and truncated.truncation_error > 0.01
+    assert len(truncated.results["c"]) == 50  # type: ignore[index]
+    exact = execute(job({"simulator": "mps", "error-model": False}), device, LIMITS)
+    assert exact.truncation_error is not None and exact.truncation_error < 1e-9
+    assert execute(job({}), device, LIMITS).truncation_error is None  # the state vector
+
+
 @pytest.mark.parametrize("max_bond", [0, -3, 2.5, "64", True, None])
 def test_a_bad_max_bond_fails_the_job_with_a_compile_error_naming_it(max_bond: object) -> None:
     outcome = execute(job({"simulator": "mps", "mps-max-bond": max_bond}), CATALOGUE.get("H2-1E"),

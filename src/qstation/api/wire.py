@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from qstation.devices.cost import format_cost
-from qstation.model import JobRecord
+from qstation.model import TRUNCATION_ERROR, JobRecord
 
 
 def wire_date(moment: datetime | None) -> str | None:
@@ -33,6 +33,8 @@ def job_view(job: JobRecord, queue_position: int | None = None) -> dict[str, Any
     }
     if job.results is not None:
         view["results"] = job.results
+    if TRUNCATION_ERROR in job.options:  # qstation's extension: what an approximate engine lost
+        view[TRUNCATION_ERROR] = job.options[TRUNCATION_ERROR]
     if job.client_metadata is not None:  # qstation's extension, for the job's owner
         view["client-metadata"] = job.client_metadata
     return view

@@ -21,7 +21,7 @@ from pydantic import (
 from qstation.devices.catalogue import DeviceCatalogue
 from qstation.engines.registry import unknown_engine
 from qstation.errors import BadRequest, Forbidden, InvalidJobRequest, JobNotFound
-from qstation.model import JobQuery, JobRecord, NewJob, User
+from qstation.model import TRUNCATION_ERROR, JobQuery, JobRecord, NewJob, User
 from qstation.scheduling.policy import FAIR_SHARE_WINDOW
 from qstation.service.audit import AuditLog
 from qstation.service.clock import Clock, utc_now
@@ -144,6 +144,8 @@ class JobService:
         unknown = unknown_engine(request.options)
         if unknown is not None:
             raise InvalidJobRequest(f"options.{unknown}")
+        if TRUNCATION_ERROR in request.options:
+            raise InvalidJobRequest(f"options.{TRUNCATION_ERROR} is reported, not set by a job")
         self.limits.admit(user.id)
         job_id = secrets.token_hex(16)
         batch_id, batch_limit = self._batch(user, job_id, device.name, request)

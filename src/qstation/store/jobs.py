@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, func, insert, select,
 
 from qstation import errors
 from qstation.model import (
+    TRUNCATION_ERROR,
     Attempt,
     ExecutionOutcome,
     JobQuery,
@@ -220,14 +221,15 @@ class JobRepository:
             return self._complete(conn, row, chunk, outcome, now)
         chunk_results.keep(conn, attempt_id, chunk.results, now, shots)
         source = JobStatus(row.status)
+        truncation = _worst_truncation(row, outcome)
         if source is JobStatus.CANCELING:
             results = chunk_results.settle(conn, row.id, done)
-            values = {"finished_at": now, "results": results, "shots_done": done}
+            values = {"finished_at": now, "results": results, "shots_done": done, **truncation}
             transition(conn, row.id, source, JobStatus.CANCELED, values)
             abandon_open_attempts(conn, row.id, now, "the job was canceled")
             return JobStatus.CANCELED
-        if done != row.shots_done:
-            transition(conn, row.id, source, source, {"shots_done": done})
+        if done != row.shots_done or truncation:
+            transition(conn, row.id, source, source, {"shots_done": done, **truncation})
         return source
 
     def _complete(
@@ -240,7 +242,7 @@ class JobRepository:
         target = JobStatus.CANCELED if source is JobStatus.CANCELING else JobStatus.COMPLETED
         values: dict[str, Any] = {
             "finished_at": now, "cost": outcome.cost, "error": outcome.error,
-            "shots_done": ALL_SHOTS,
+            "shots_done": ALL_SHOTS, **_worst_truncation(row, outcome),
         }  # fmt: skip
         shortfall = (
             None
@@ -309,6 +311,16 @@ class JobRepository:
                 .order_by(job_attempts.c.id)
             ).all()
         return [attempt_record(row) for row in rows]
+
+
+def _worst_truncation(row: Row[Any], outcome: ExecutionOutcome) -> dict[str, Any]:
+    """The job's options with the largest truncation error of its chunks so far, when this
+    chunk's engine truncates (the job's row is locked, so chunks ending together each see the
+    other's). Kept in the options JSON so that no column, and no migration, is needed."""
+    if outcome.truncation_error is None:
+        return {}
+    worst = max(outcome.truncation_error, row.options.get(TRUNCATION_ERROR, 0.0))
+    return {"options": {**row.options, TRUNCATION_ERROR: worst}}
 
 
 _UNFINISHED = [status.value for status in JobStatus if not status.is_final]
