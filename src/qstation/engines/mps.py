@@ -46,8 +46,9 @@ DEFAULT_CUTOFF = 1e-10
 """quimb's own default: singular values below this fraction of the largest are dropped."""
 BYTES_PER_AMPLITUDE = 16
 HELD_STATES = 16
-"""States a run may hold at once, at most: branching groups keep a pending branch for about
-every halving of their shots (11 for a 2,048-shot chunk), plus a gate's working tensors."""
+"""States a run is taken to hold at once (an estimate, not a bound): branching groups keep a
+pending branch for about every halving of their shots (11 for a 2,048-shot chunk), plus a
+gate's working tensors."""
 
 
 @dataclass(frozen=True)
