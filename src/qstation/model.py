@@ -186,6 +186,9 @@ class JobRecord(NewJob):
     """Attempts at the chunk of shots claimed last (each chunk counts its own)."""
     shots_done: int = 0
     """Shots whose results are recorded: an exact prefix, as chunks may end out of order."""
+    truncation_error: float | None = None
+    """The largest truncation error of the job's chunks (the MPS engine's estimated
+    ``1 - fidelity``); None: no chunk ran on an engine that truncates."""
 
 
 @dataclass(frozen=True)
@@ -231,3 +234,6 @@ class ExecutionOutcome:
     error: str | None = None
     credits: CreditKind | None = None
     """The credits a completed job's cost is drawn from; None: free (syntax checkers)."""
+    truncation_error: float | None = None
+    """What an approximate engine's truncations lost (the MPS engine's estimated
+    ``1 - fidelity``); None: the engine is exact."""

@@ -33,6 +33,8 @@ def job_view(job: JobRecord, queue_position: int | None = None) -> dict[str, Any
     }
     if job.results is not None:
         view["results"] = job.results
+    if job.truncation_error is not None:  # qstation's extension: what an approximate engine lost
+        view["truncation-error"] = job.truncation_error
     if job.client_metadata is not None:  # qstation's extension, for the job's owner
         view["client-metadata"] = job.client_metadata
     return view

@@ -8,7 +8,7 @@ job is submitted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the API process imports the registry, not the engines' dependencies
     from qstation.circuit.program import Program
@@ -42,3 +42,12 @@ class Engine(Protocol):
         """Shots ``first_shot`` to ``first_shot + n_shots - 1`` of the job, each the same as
         in a run of the whole job: outputs by label, one binary string per shot."""
         ...
+
+
+@runtime_checkable
+class Truncating(Protocol):
+    """An engine that approximates, and says by how much after each :meth:`Engine.run`: the
+    figure the job's status reports with its results."""
+
+    truncation_error: float
+    """The largest estimated ``1 - fidelity`` of a state the last run's shots were drawn from."""

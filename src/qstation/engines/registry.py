@@ -19,19 +19,27 @@ class EngineKind:
     name: str
     """The ``simulator`` option's value."""
     summary: str
-    create: Callable[[EngineLimits], Engine]
+    create: Callable[[EngineLimits, Mapping[str, Any]], Engine]
+    """An engine for a worker's limits, set up by the job's options (an engine reads only its
+    own; a bad value is a :class:`~qstation.errors.CompileError`)."""
 
 
-def _state_vector(limits: EngineLimits) -> Engine:
+def _state_vector(limits: EngineLimits, _options: Mapping[str, Any]) -> Engine:
     from qstation.engines.statevector import StateVectorEngine  # workers only
 
     return StateVectorEngine(limits.memory_bytes, limits.processes)
 
 
-def _stabilizer(limits: EngineLimits) -> Engine:  # a tableau is small: O(qubits²) bits
-    from qstation.engines.stabilizer import StabilizerEngine  # workers only
+def _stabilizer(limits: EngineLimits, _options: Mapping[str, Any]) -> Engine:
+    from qstation.engines.stabilizer import StabilizerEngine  # a tableau is small: O(qubits²)
 
     return StabilizerEngine(limits.processes)
+
+
+def _mps(limits: EngineLimits, options: Mapping[str, Any]) -> Engine:
+    from qstation.engines.mps import MPSEngine, MPSOptions  # workers only
+
+    return MPSEngine(limits.memory_bytes, MPSOptions.of(options))
 
 
 ENGINES: dict[str, EngineKind] = {
@@ -46,6 +54,12 @@ ENGINES: dict[str, EngineKind] = {
             "stabilizer",
             "stim's tableau simulator and sampler: Clifford programs, up to the device's qubits",
             _stabilizer,
+        ),
+        EngineKind(
+            "mps",
+            "quimb's matrix-product state, truncated to mps-max-bond: wide, shallow programs, "
+            "up to the device's qubits",
+            _mps,
         ),
     )
 }

@@ -220,14 +220,15 @@ class JobRepository:
             return self._complete(conn, row, chunk, outcome, now)
         chunk_results.keep(conn, attempt_id, chunk.results, now, shots)
         source = JobStatus(row.status)
+        truncation = _worst_truncation(row, outcome)
         if source is JobStatus.CANCELING:
             results = chunk_results.settle(conn, row.id, done)
-            values = {"finished_at": now, "results": results, "shots_done": done}
+            values = {"finished_at": now, "results": results, "shots_done": done, **truncation}
             transition(conn, row.id, source, JobStatus.CANCELED, values)
             abandon_open_attempts(conn, row.id, now, "the job was canceled")
             return JobStatus.CANCELED
-        if done != row.shots_done:
-            transition(conn, row.id, source, source, {"shots_done": done})
+        if done != row.shots_done or truncation:
+            transition(conn, row.id, source, source, {"shots_done": done, **truncation})
         return source
 
     def _complete(
@@ -240,7 +241,7 @@ class JobRepository:
         target = JobStatus.CANCELED if source is JobStatus.CANCELING else JobStatus.COMPLETED
         values: dict[str, Any] = {
             "finished_at": now, "cost": outcome.cost, "error": outcome.error,
-            "shots_done": ALL_SHOTS,
+            "shots_done": ALL_SHOTS, **_worst_truncation(row, outcome),
         }  # fmt: skip
         shortfall = (
             None
@@ -309,6 +310,14 @@ class JobRepository:
                 .order_by(job_attempts.c.id)
             ).all()
         return [attempt_record(row) for row in rows]
+
+
+def _worst_truncation(row: Row[Any], outcome: ExecutionOutcome) -> dict[str, Any]:
+    """The largest truncation error of the job's chunks so far, when this chunk's engine
+    truncates (the job's row is locked, so chunks ending together each see the other's)."""
+    if outcome.truncation_error is None:
+        return {}
+    return {"truncation_error": max(outcome.truncation_error, row.truncation_error or 0.0)}
 
 
 _UNFINISHED = [status.value for status in JobStatus if not status.is_final]

@@ -137,6 +137,8 @@ jobs = Table(
     # Shots [0, next_shot) are taken by workers (done, or running as attempts): the dispatch
     # frontier. Chunks of one job run in parallel; each attempt holds a lease of its own.
     Column("next_shot", Integer, nullable=False),
+    # The largest truncation error of the job's chunks, from an approximate engine (mps).
+    Column("truncation_error", Double, nullable=True),
     Column("batch_id", String(64), nullable=True),
     Column("batch_limit", Double, nullable=True),
     Column("batch_end", Boolean, nullable=False),

@@ -15,7 +15,7 @@ from qstation.circuit.program import Program
 from qstation.devices.catalogue import Device
 from qstation.devices.cost import format_cost, hqc_cost
 from qstation.devices.validation import check_program_fits
-from qstation.engines.protocol import EngineLimits
+from qstation.engines.protocol import EngineLimits, Truncating
 from qstation.engines.registry import engine_kind, unknown_engine
 from qstation.engines.wasm import WasmModule
 from qstation.errors import CompileError, CostLimitExceeded, ExecutionError, JobFailure
@@ -61,13 +61,18 @@ def execute(
                 f"{format_cost(job.max_cost)}"
             )
         if device.is_syntax_checker:
-            results = all_zero_results(program, len(shots))
+            results, truncation_error = all_zero_results(program, len(shots)), None
         else:
             engine_limits = EngineLimits(limits.memory_bytes, limits.processes)
-            results = emulate(program, job, shots, device, engine_limits, wasm, noise)
+            results, truncation_error = emulate(
+                program, job, shots, device, engine_limits, wasm, noise
+            )
     except JobFailure as failure:
         return ExecutionOutcome(JobStatus.FAILED, error=failure.job_error(job.id))
-    return ExecutionOutcome(JobStatus.COMPLETED, results=results, cost=cost, credits=device.credits)
+    return ExecutionOutcome(
+        JobStatus.COMPLETED, results=results, cost=cost, credits=device.credits,
+        truncation_error=truncation_error,
+    )  # fmt: skip
 
 
 def prepare_program(job: JobRecord, device: Device) -> Program:
@@ -124,9 +129,11 @@ def emulate(
     limits: EngineLimits,
     wasm: WasmModule | None,
     noise: NoiseModel,
-) -> dict[str, list[str]]:
+) -> tuple[dict[str, list[str]], float | None]:
     """Emulators apply their noise model unless the job turns it off, on the engine the job
-    names; hardware targets, having no hardware behind them here, run exactly."""
-    engine = engine_kind(job.options).create(limits)
+    names; hardware targets, having no hardware behind them here, run exactly. The results,
+    and the truncation error of an engine that truncates (None from an exact one)."""
+    engine = engine_kind(job.options).create(limits, job.options)
     engine.fits(program, device)
-    return engine.run(program, len(shots), job.seed, wasm, noise, shots.start)
+    results = engine.run(program, len(shots), job.seed, wasm, noise, shots.start)
+    return results, engine.truncation_error if isinstance(engine, Truncating) else None

@@ -32,6 +32,7 @@ from qstation.store.migrations.accounts_and_clients import (
 )
 from qstation.store.migrations.fleets import (
     add_parallel_chunks,
+    add_truncation_error,
     add_workers,
     keep_chunk_results_with_attempts,
 )
@@ -81,6 +82,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(13, "leases on attempts: chunks of one job run in parallel", add_parallel_chunks),
     Migration(14, "running jobs' results kept with their chunks", keep_chunk_results_with_attempts),
+    Migration(
+        15, "the truncation error of approximate engines", add_truncation_error, oldest_code=14
+    ),
 )
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, String, Table, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Double,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    text,
+)
 
 
 def add_workers(conn: Connection) -> None:
@@ -78,3 +88,10 @@ def keep_chunk_results_with_attempts(conn: Connection) -> None:
         {"now": now},
     )
     conn.execute(text(f"UPDATE jobs SET results = NULL WHERE {running}"))
+
+
+def add_truncation_error(conn: Connection) -> None:
+    """What an approximate engine's truncations lost, for the job's status; older code leaves
+    it empty."""
+    column_type = Double().compile(conn.dialect)
+    conn.execute(text(f"ALTER TABLE jobs ADD COLUMN truncation_error {column_type}"))
