@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 SMALL_JOBS = 3
 SHOTS = 20
-SLOW_SHOTS = 16_000  # about 4 s on one process, in one chunk; its worker shows it after 1-2 s
+SLOW_SHOTS = 10_000  # about 2.5 s on one process, in one chunk (H1-1E runs at most 10,000)
 
 
 @pytest.fixture(scope="module")
