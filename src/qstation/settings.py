@@ -7,7 +7,6 @@ reads the environment. Secrets (the database URL may hold a password) are never 
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -104,10 +103,11 @@ class Settings(BaseSettings):
     execution_memory_bytes: int = 8 * 2**30
     """Address-space limit for one execution child; beyond it the job fails, the worker lives."""
 
-    execution_processes: int | None = Field(default=None, ge=1)
-    """Processes one execution may split its shots over (noisy shots and shots with feedback;
-    an exact run is one state-vector pass and is not split). Unset: this host's cores shared
-    by ``serve``'s workers. Each process has the execution memory limit."""
+    execution_processes: int = Field(default=1, ge=1)
+    """Processes one execution may split its noisy shots and shots with feedback over (an exact
+    run is one state-vector pass and is not split). Worth it where each shot is its own work
+    (noisy trajectories); a program whose shots run together in groups does the groups' work
+    in each process (docs/benchmarks.md). Each process has the execution memory limit."""
 
     worker_memory_bytes: int = Field(default=2 * 2**30, ge=2**28)
     """Address space a worker process may add after it has started (results it handles are
@@ -150,12 +150,6 @@ class Settings(BaseSettings):
     submission when the program's registers tell, failed with this limit named otherwise."""
     max_queued_jobs_per_user: int = Field(default=10_000, ge=1)
     """Jobs one user may have waiting or running; past it a submission gets 429."""
-
-    @property
-    def processes_per_execution(self) -> int:
-        if self.execution_processes is not None:
-            return self.execution_processes
-        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
     @property
     def fair_share_window(self) -> timedelta:

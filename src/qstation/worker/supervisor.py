@@ -60,7 +60,7 @@ class Worker:
         self.clock = clock
         limits = ExecutionLimits(
             settings.execution_memory_bytes, settings.max_result_bytes,
-            settings.processes_per_execution,
+            settings.execution_processes,
         )  # fmt: skip
         self._zygote = Zygote(limits, catalogue)
         self.executing_pid: int | None = None
