@@ -1,9 +1,11 @@
 """Shots split over processes (:mod:`qstation.engines.parallel`) give exactly the shots of one
-process: 3 seeds by 5 programs, on both engines, exact and noisy, with and without feedback."""
+process: 3 seeds by 6 programs, on both engines, exact and noisy, with and without feedback,
+the stabilizer engine on tableaus and on stim frames."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -21,6 +23,8 @@ NOISY = NoiseModel(
     p_crosstalk_init=0.05, p1_emission_ratio=0.3, p2_emission_ratio=0.3, leakage_fraction=0.5,
     quadratic_dephasing_rate=0.5, linear_dephasing_rate=0.1, gate_zones=1,
 )  # fmt: skip
+PAULI_NOISY = replace(NOISY, leakage_fraction=0.0, p_crosstalk_init=0.0)
+"""Pauli channels only: the stabilizer engine samples stim frames (the leaky model: tableaus)."""
 EXACT = NoiseModel()
 TERMINAL = (
     HEADER
@@ -72,6 +76,7 @@ CASES = {
     "exact feedback, state vector": (FEEDBACK, EXACT, "state-vector"),
     "noisy terminal, stabilizer": (CLIFFORD, NOISY, "stabilizer"),
     "noisy feedback, stabilizer": (CLIFFORD_FEEDBACK, NOISY, "stabilizer"),
+    "Pauli-noise feedback, stabilizer frames": (CLIFFORD_FEEDBACK, PAULI_NOISY, "stabilizer"),
 }
 SEEDS = [1, 77, 2**62 + 7]
 

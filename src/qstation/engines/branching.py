@@ -19,7 +19,6 @@ import numpy as np
 
 from qstation.circuit.program import (
     Barrier,
-    Conditional,
     Gate,
     Measure,
     Operation,
@@ -151,7 +150,7 @@ class BranchingRun:
             if not isinstance(inner, Barrier):
                 group.classical.apply(operation)  # type: ignore[arg-type]
             return [(group, True)]
-        taken = self._taken(group.classical, operation)
+        taken = group.classical.taken(operation)
         if not taken.any():
             return [(group, False)]
         if taken.all():
@@ -162,15 +161,6 @@ class BranchingRun:
             *((branch, True) for branch in self._quantum(running, position, inner)),
             (skipping, False),
         ]
-
-    @staticmethod
-    def _taken(classical: ClassicalState, operation: Operation) -> np.ndarray:
-        """In which shots a (possibly nested) conditional operation runs."""
-        taken = np.ones(classical.n_shots, dtype=bool)
-        while isinstance(operation, Conditional):
-            taken &= classical.evaluate(operation.condition) != 0
-            operation = operation.operation
-        return taken
 
     def _quantum(self, group: _Group, position: int, operation: Operation) -> list[_Group]:
         match operation:

@@ -7,7 +7,7 @@ then replays the classical operations in program order, vectorised over shots.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -131,6 +131,25 @@ class ClassicalState:
         current = self.words[target.register]
         self.words[target.register] = (current & ~bit) | ((values & _ONE) * bit)
 
+    def set_bits(
+        self, writes: Iterable[tuple[str, np.ndarray, np.ndarray, np.uint64]], bits: np.ndarray
+    ) -> None:
+        """Set many bits at once from ``bits`` (bool, shots x columns): for each register, its
+        bit numbers, the columns that hold them, and the mask of those bits."""
+        for register, numbers, columns, mask in writes:
+            spread = np.zeros((bits.shape[0], 64), dtype=bool)  # bit b of each word in column b
+            spread[:, numbers] = bits[:, columns]
+            word = np.packbits(spread, axis=1, bitorder="little").view("<u8")[:, 0]
+            self.words[register] = (self.words[register] & ~mask) | word
+
+    def taken(self, operation: Operation) -> np.ndarray:
+        """In which shots a (possibly nested) conditional operation runs."""
+        taken = np.ones(self.n_shots, dtype=bool)
+        while isinstance(operation, Conditional):
+            taken &= self.evaluate(operation.condition) != 0
+            operation = operation.operation
+        return taken
+
     def evaluate(self, expression: Expression) -> Words:
         match expression:
             case Const(value):
@@ -223,8 +242,8 @@ def format_outputs(outputs: dict[str, tuple[Words, Record]]) -> dict[str, list[s
     formatted: dict[str, list[str]] = {}
     for label, (values, record) in outputs.items():
         distinct, inverse = np.unique(values, return_inverse=True)
-        texts = [format_output(int(v), record) for v in distinct]
-        formatted[label] = [texts[i] for i in inverse]
+        texts = np.array([format_output(int(v), record) for v in distinct], dtype=object)
+        formatted[label] = texts[inverse.reshape(-1)].tolist()
     return formatted
 
 

@@ -4,12 +4,12 @@ Every gate is turned into its Clifford tableau from the gate table's unitary, so
 Clifford exactly when stim accepts that unitary (``U1q`` and ``RZZ`` at multiples of a quarter
 turn, ``ZZ``, ``H``, ``CX``, ...); any other gate fails the job with a message naming it.
 
-When no quantum operation depends on a measurement, stim's compiled sampler samples the ideal
-circuit in blocks of :data:`SAMPLE_BLOCK` shots, each block seeded from the key of its first
-shot, so a shot's outcome depends only on the job seed and its index. Under noise the shots
-without faults take those samples and the shots with faults run in branching groups on tableaus
-(:mod:`qstation.engines.branching`); measurement flips apply to every shot's bits. Programs with
-mid-circuit feedback run in branching groups too.
+Programs whose noise is Pauli channels and whose feedback is Pauli corrections (nearly all:
+the H-Series model without leakage and reset crosstalk) run as stim circuits on stim's compiled
+sampler, in blocks of :data:`SAMPLE_BLOCK` shots (:mod:`qstation.engines.frames`). Under
+leakage or reset crosstalk the shots without faults take the ideal circuit's samples and the
+shots with faults run in branching groups on tableaus (:mod:`qstation.engines.branching`), as
+do programs with feedback that is not a Pauli, whatever the noise.
 """
 
 from __future__ import annotations
@@ -20,20 +20,19 @@ import numpy as np
 import stim
 
 from qstation.circuit.gates import GATES
-from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
+from qstation.circuit.program import Gate, Program, unconditioned
 from qstation.devices.catalogue import Device
 from qstation.engines.branching import BranchingRun
+from qstation.engines.frames import SAMPLE_BLOCK, FramePlan, compile_frames
 from qstation.engines.parallel import run_in_parts
 from qstation.engines.randomness import shot_keys
-from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay_parts
+from qstation.engines.shots import gather, quantum_part_is_fixed, replay_parts
 from qstation.engines.wasm import WasmModule
 from qstation.errors import ExecutionError
 from qstation.noise.apply import flip_uniforms
 from qstation.noise.dephasing import with_dephasing_points
 from qstation.noise.faults import NoisePlan, ShotNoise, draw_shot_noise, plan_noise
 from qstation.noise.model import NOISELESS, NoiseModel
-
-SAMPLE_BLOCK = 1024
 
 
 class StabilizerEngine:
@@ -42,7 +41,7 @@ class StabilizerEngine:
 
     def fits(self, program: Program, device: Device) -> None:
         """Clifford programs only: any other gate is refused, naming it and its qubits."""
-        _clifford_tableaus(program)
+        clifford_tableaus(program)
 
     def run(
         self,
@@ -77,18 +76,21 @@ class StabilizerEngine:
         first_shot: int,
     ) -> dict[str, list[str]]:
         program = with_dephasing_points(program, noise, holds_rotations=False)
-        tableaus = _clifford_tableaus(program)
+        tableaus = clifford_tableaus(program)
         keys = shot_keys(seed, first_shot, n_shots)
-        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
+        frames = compile_frames(program, tableaus, noise)
+        if frames is not None:
+            return gather(program, n_shots, frames.parts(program, wasm, keys, first_shot))
 
+        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
         run = BranchingRun(
             program, wasm, keys, plan, lambda: _TableauState(tableaus, program.n_qubits), first_shot
         )
-        if not quantum_part_is_fixed(program):
+        if plan is None or not quantum_part_is_fixed(program):
             return gather(program, n_shots, run.parts(np.arange(n_shots)))
-        measured = _sample(program, tableaus, keys)
-        if plan is None:
-            return gather(program, n_shots, replay_parts(program, wasm, keys, measured, first_shot))
+        ideal = compile_frames(program, tableaus, NOISELESS)
+        assert ideal is not None, "a program without feedback is a frame plan when noiseless"
+        measured = _sample(ideal, keys)
         noises = [draw_shot_noise(plan, key) for key in keys]
         _flip(measured, noises, plan)
         faulty = np.array([shot for shot, noise in enumerate(noises) if noise.events], dtype=int)
@@ -101,7 +103,7 @@ class StabilizerEngine:
         )
 
 
-def _clifford_tableaus(program: Program) -> dict[int, stim.Tableau]:
+def clifford_tableaus(program: Program) -> dict[int, stim.Tableau]:
     """Each gate's tableau, by position; refuses a gate that is not Clifford."""
     tableaus: dict[int, stim.Tableau] = {}
     known: dict[tuple[str, tuple[float, ...]], stim.Tableau] = {}
@@ -124,28 +126,13 @@ def _clifford_tableaus(program: Program) -> dict[int, stim.Tableau]:
     return tableaus
 
 
-def _sample(
-    program: Program, tableaus: dict[int, stim.Tableau], keys: np.ndarray
-) -> list[np.ndarray]:
+def _sample(ideal: FramePlan, keys: np.ndarray) -> list[np.ndarray]:
     """Each measurement's ideal bit in every shot, block by block."""
-    circuit = stim.Circuit()
-    for position, operation in enumerate(program.operations):
-        if isinstance(operation, Gate):
-            for instruction in tableaus[position].to_circuit(method="elimination"):
-                targets = [operation.qubits[target.value] for target in instruction.targets_copy()]
-                circuit.append(instruction.name, targets)
-        elif isinstance(operation, Measure):
-            circuit.append("M", [operation.qubit])
-        elif isinstance(operation, Reset):
-            circuit.append("R", [operation.qubit])
-    n_measurements = len(measurements(program))
-    bits = np.zeros((keys.size, n_measurements), dtype=np.uint64)
+    bits = np.zeros((keys.size, ideal.n_measurements), dtype=np.uint64)
     for first in range(0, keys.size, SAMPLE_BLOCK):
-        block_seed = int(keys[first]) & (2**63 - 1)
-        sampled = circuit.compile_sampler(seed=block_seed).sample(SAMPLE_BLOCK)
         count = min(SAMPLE_BLOCK, keys.size - first)
-        bits[first : first + count] = sampled[:count]
-    return [bits[:, index].copy() for index in range(n_measurements)]
+        bits[first : first + count] = ideal.sample(keys[first], count)
+    return [bits[:, index].copy() for index in range(ideal.n_measurements)]
 
 
 def _flip(measured: list[np.ndarray], noises: list[ShotNoise], plan: NoisePlan) -> None:

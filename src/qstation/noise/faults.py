@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from itertools import product
 from typing import Literal
 
@@ -42,12 +43,42 @@ class ElementaryFault:
 Fault = tuple[ElementaryFault, ...]
 
 
+LocalFault = tuple[tuple[FaultKind, int], ...]
+"""A fault on a site's own qubits, numbered 0, 1, ... in the site's order."""
+
+
+@dataclass(frozen=True, eq=False)
+class Channel:
+    """What a fault is once it happens: one of ``outcomes`` (on the site's qubits, numbered
+    locally) with the given cumulative weights. One object per kind of fault and parameters
+    (cached), shared by every site of that kind, so an engine can translate it once."""
+
+    outcomes: tuple[LocalFault, ...]
+    weights: np.ndarray  # cumulative, ending at 1.0
+
+    @cached_property
+    def is_pauli(self) -> bool:
+        """Every outcome is Paulis only (no leak, no reset)."""
+        return all(kind in _NON_IDENTITY for outcome in self.outcomes for kind, _ in outcome)
+
+
 @dataclass(frozen=True)
 class Site:
     position: int
     probability: float
-    outcomes: tuple[Fault, ...]
-    weights: np.ndarray  # cumulative, ending at 1.0
+    channel: Channel
+    qubits: tuple[int, ...]
+
+    @cached_property
+    def outcomes(self) -> tuple[Fault, ...]:
+        return tuple(
+            tuple(ElementaryFault(kind, self.qubits[local]) for kind, local in outcome)
+            for outcome in self.channel.outcomes
+        )
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.channel.weights
 
 
 @dataclass(frozen=True)
@@ -72,12 +103,12 @@ def plan_noise(program: Program, model: NoiseModel, holds_rotations: bool) -> No
     the same ``holds_rotations``: whether the engine runs coherent dephasing as gates;
     otherwise dephasing is all Z faults."""
     used = sorted(program.used_qubits())
-    sites = [_site(-1, model.p_init, [((ElementaryFault("X", q),), 1.0)]) for q in used]
+    sites = [Site(-1, model.p_init, _ONE_FAULT["X"], (q,)) for q in used]
     dephasing: dict[int, list[Site]] = defaultdict(list)  # after the Rz before the gate
     for period in dephasing_periods(program, model):
         probability = z_probability(model, period.duration, holds_rotations)
-        z = ((ElementaryFault("Z", period.qubit),), 1.0)
-        dephasing[period.position].append(_site(period.position - 1, probability, [z]))
+        site = Site(period.position - 1, probability, _ONE_FAULT["Z"], (period.qubit,))
+        dephasing[period.position].append(site)
     measurements: list[int] = []
     for position, operation in enumerate(map(unconditioned, program.operations)):
         sites.extend(dephasing.get(position, []))
@@ -87,16 +118,16 @@ def plan_noise(program: Program, model: NoiseModel, holds_rotations: bool) -> No
             measurements.append(position)
             for other in used:
                 if other != operation.qubit:  # a full dephasing: Z half the time
-                    z = ((ElementaryFault("Z", other),), 1.0)
-                    sites.append(_site(position, model.p_crosstalk_meas / 2, [z]))
+                    sites.append(
+                        Site(position, model.p_crosstalk_meas / 2, _ONE_FAULT["Z"], (other,))
+                    )
         elif isinstance(operation, Reset):
-            sites.append(
-                _site(position, model.p_init, [((ElementaryFault("X", operation.qubit),), 1.0)])
-            )
+            sites.append(Site(position, model.p_init, _ONE_FAULT["X"], (operation.qubit,)))
             for other in used:
                 if other != operation.qubit:
-                    reset = ((ElementaryFault("reset", other),), 1.0)
-                    sites.append(_site(position, model.p_crosstalk_init, [reset]))
+                    sites.append(
+                        Site(position, model.p_crosstalk_init, _ONE_FAULT["reset"], (other,))
+                    )
     return NoisePlan([site for site in sites if site.probability > 0], measurements,
                      model.p_meas_0, model.p_meas_1)  # fmt: skip
 
@@ -105,71 +136,61 @@ def _gate_sites(position: int, gate: Gate, model: NoiseModel) -> Iterator[Site]:
     spec = GATES[gate.name]
     if gate.name == "Rz":  # virtual: a frame change, no physical operation
         return
+    one = _one_qubit_channel(model.p1_emission_ratio, model.leakage_fraction)
+    two = _two_qubit_channel(model.p2_emission_ratio, model.leakage_fraction)
     if spec.native:
         if spec.arity == 1:
-            yield _one_qubit_site(position, gate.qubits[0], model)
+            yield Site(position, model.p1, one, gate.qubits)
         else:
             angle = gate.params[0] if gate.name == "RZZ" else None
-            yield _two_qubit_site(
-                position, gate.qubits, model.two_qubit_fault_probability(angle), model
-            )
+            yield Site(position, model.two_qubit_fault_probability(angle), two, gate.qubits)
         return
     # A standard gate: the faults of the native gates it is charged as, on its qubits in turn.
     qubits = gate.qubits
     for index in range(spec.charged.one_qubit):
-        yield _one_qubit_site(position, qubits[index % len(qubits)], model)
+        yield Site(position, model.p1, one, (qubits[index % len(qubits)],))
     pairs: list[tuple[int, ...]] = [(a, b) for a in qubits for b in qubits if a < b]
     for index in range(spec.charged.two_qubit if pairs else 0):
-        pair = pairs[index % len(pairs)]
-        yield _two_qubit_site(position, pair, model.p2, model)
+        yield Site(position, model.p2, two, pairs[index % len(pairs)])
 
 
-def _emission(qubit: int, leakage: float) -> list[tuple[ElementaryFault, float]]:
+def _emission(qubit: int, leakage: float) -> list[tuple[tuple[FaultKind, int], float]]:
     """Spontaneous emission on one qubit: a leak, or else X or Y equally."""
-    return [
-        (ElementaryFault("X", qubit), (1 - leakage) / 2),
-        (ElementaryFault("Y", qubit), (1 - leakage) / 2),
-        (ElementaryFault("leak", qubit), leakage),
+    return [(("X", qubit), (1 - leakage) / 2), (("Y", qubit), (1 - leakage) / 2),
+            (("leak", qubit), leakage)]  # fmt: skip
+
+
+@lru_cache(maxsize=256)
+def _one_qubit_channel(emission: float, leakage: float) -> Channel:
+    outcomes: list[tuple[LocalFault, float]] = [
+        (((pauli, 0),), (1 - emission) / 3) for pauli in _NON_IDENTITY
     ]
+    outcomes += [((fault,), emission * weight) for fault, weight in _emission(0, leakage)]
+    return _channel(outcomes)
 
 
-def _one_qubit_site(position: int, qubit: int, model: NoiseModel) -> Site:
-    emission = model.p1_emission_ratio
-    outcomes: list[tuple[Fault, float]] = [
-        ((ElementaryFault(pauli, qubit),), (1 - emission) / 3) for pauli in _NON_IDENTITY
-    ]
-    outcomes += [
-        ((fault,), emission * weight) for fault, weight in _emission(qubit, model.leakage_fraction)
-    ]
-    return _site(position, model.p1, outcomes)
-
-
-def _two_qubit_site(
-    position: int, qubits: tuple[int, ...], probability: float, model: NoiseModel
-) -> Site:
+@lru_cache(maxsize=256)
+def _two_qubit_channel(emission: float, leakage: float) -> Channel:
     """Depolarizing (the 15 non-identity Paulis equally), or emission on each qubit."""
-    emission = model.p2_emission_ratio
-    outcomes: list[tuple[Fault, float]] = []
-    for paulis in product(_PAULIS, repeat=len(qubits)):
+    outcomes: list[tuple[LocalFault, float]] = []
+    for paulis in product(_PAULIS, repeat=2):
         if set(paulis) == {"I"}:
             continue
-        fault = tuple(
-            ElementaryFault(pauli, qubit)  # type: ignore[arg-type]
-            for pauli, qubit in zip(paulis, qubits, strict=True)
-            if pauli != "I"
-        )
-        outcomes.append((fault, (1 - emission) / (4 ** len(qubits) - 1)))
-    per_qubit = [_emission(qubit, model.leakage_fraction) for qubit in qubits]
-    for combination in product(*per_qubit):
+        fault = tuple((pauli, local) for local, pauli in enumerate(paulis) if pauli != "I")
+        outcomes.append((fault, (1 - emission) / 15))  # type: ignore[arg-type]
+    for combination in product(_emission(0, leakage), _emission(1, leakage)):
         weight = emission * float(np.prod([w for _, w in combination]))
         outcomes.append((tuple(fault for fault, _ in combination), weight))
-    return _site(position, probability, outcomes)
+    return _channel(outcomes)
 
 
-def _site(position: int, probability: float, outcomes: list[tuple[Fault, float]]) -> Site:
+def _channel(outcomes: list[tuple[LocalFault, float]]) -> Channel:
     kept = [(fault, weight) for fault, weight in outcomes if weight > 0]
     weights = np.cumsum([weight for _, weight in kept])
-    return Site(position, probability, tuple(fault for fault, _ in kept), weights / weights[-1])
+    return Channel(tuple(fault for fault, _ in kept), weights / weights[-1])
+
+
+_ONE_FAULT = {kind: _channel([(((kind, 0),), 1.0)]) for kind in ("X", "Z", "reset")}
 
 
 def noise_generator(key: np.uint64) -> np.random.Generator:

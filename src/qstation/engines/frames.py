@@ -1,0 +1,362 @@
+"""Clifford programs as stim circuits, sampled by Pauli frames at stim's speed.
+
+A Clifford program whose measurement-dependent operations are Pauli gates (corrections such
+as B3's conditional X) runs as one stim circuit without them, and stim's compiled sampler draws
+every measurement as it would come out with no correction applied, gate and preparation noise
+included. A Pauli that runs in some shots only changes nothing but which later measurements
+flip, and which ones it flips is fixed by the circuit (its propagation, found once for every
+correction with stim's ``FlipSimulator``). A classical pass in program order, vectorised over
+shots, then settles each measurement (the sampled bit, flipped by the corrections its shot took
+so far), applies its readout flip (which depends on the measured value, so a stim circuit
+cannot hold it) and runs the classical operations, conditions included, as the program would.
+The faults of a correction happen only where it runs, so the pass draws them too.
+
+Noise that is not a Pauli channel (leakage, reset crosstalk) and feedback that is not a Pauli
+cannot be frames: :func:`compile_frames` returns None and the engine runs tableaus instead.
+
+Randomness comes in blocks of :data:`SAMPLE_BLOCK` shots seeded by the key of the block's first
+shot (stim's sampler and the pass's own uniforms), so a shot's outcome depends only on the job
+seed and its index, whatever the chunks and processes, as long as they start on a block.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import stim
+
+from qstation.circuit.program import (
+    Barrier,
+    BitRef,
+    Conditional,
+    Gate,
+    Measure,
+    Operation,
+    Program,
+    Record,
+    Reset,
+    unconditioned,
+)
+from qstation.engines.classical import ClassicalState, Words
+from qstation.engines.shots import WASM_REPLAY_BLOCK
+from qstation.engines.wasm import WasmModule
+from qstation.noise.faults import Channel, Site, plan_noise
+from qstation.noise.model import NoiseModel
+
+SAMPLE_BLOCK = 1024
+_PASS_DOMAIN = 0x6E0153_0000_0003
+_PAULI_ORDER = ("I", "X", "Y", "Z")
+
+
+@dataclass(frozen=True)
+class _ConditionedFaults:
+    """A fault site of a correction: drawn only in the shots where the correction runs."""
+
+    probability: float
+    weights: np.ndarray  # cumulative, ending at 1.0
+    flips: np.ndarray  # bool, (outcomes, measurements): what each outcome flips
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """A Pauli gate under a condition, as the measurements it flips where it runs."""
+
+    flips: np.ndarray  # bool, (measurements,)
+    faults: tuple[_ConditionedFaults, ...]
+
+
+@dataclass(frozen=True)
+class _MeasureGroup:
+    """Consecutive measurements, settled together: their indices in the measurement record,
+    and for each register they write, the bits and the record columns that write them."""
+
+    indices: np.ndarray
+    writes: tuple[tuple[str, np.ndarray, np.ndarray, np.uint64], ...]
+
+
+_Step = _MeasureGroup | tuple[int, Conditional] | Operation
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    circuit: stim.Circuit
+    """The program's quantum part and its noise, without the corrections."""
+    reference: np.ndarray
+    """stim's noiseless reference sample of ``circuit``, computed once for every block."""
+    corrections: dict[int, _Correction]
+    steps: tuple[_Step, ...]
+    n_measurements: int
+    p_meas: tuple[float, float]
+
+    def sample(self, key: np.uint64, count: int) -> np.ndarray:
+        """The measurements of ``count`` shots of a block (bool, shots x measurements), as
+        they come out without corrections; the block is seeded by its first shot's ``key``."""
+        sampler = self.circuit.compile_sampler(
+            seed=_block_seed(key), reference_sample=self.reference
+        )
+        sampled: np.ndarray = sampler.sample(SAMPLE_BLOCK)
+        return sampled[:count]
+
+    def parts(
+        self, program: Program, wasm: WasmModule | None, keys: np.ndarray, first_shot: int
+    ) -> Iterator[tuple[np.ndarray, dict[str, tuple[Words, Record]]]]:
+        """Every shot's outputs, block by block."""
+        for first in range(0, keys.size, SAMPLE_BLOCK):
+            count = min(SAMPLE_BLOCK, keys.size - first)
+            sampled = self.sample(keys[first], count)
+            uniforms = np.random.default_rng(_block_seed(keys[first]) ^ _PASS_DOMAIN)
+            readout = uniforms.random((count, self.n_measurements)) if any(self.p_meas) else None
+            drawn = uniforms.random((count, 2 * self._conditioned_sites()))
+            size = count if wasm is None else WASM_REPLAY_BLOCK
+            for start in range(0, count, size):
+                part = slice(start, min(start + size, count))
+                shots = np.arange(first + part.start, first + part.stop)
+                classical = ClassicalState(program, keys[shots], shots + first_shot, wasm)
+                self._settle(
+                    classical,
+                    sampled[part],
+                    None if readout is None else readout[part],
+                    drawn[part],
+                )
+                yield shots, classical.outputs
+
+    def _conditioned_sites(self) -> int:
+        return sum(len(correction.faults) for correction in self.corrections.values())
+
+    def _settle(
+        self,
+        classical: ClassicalState,
+        sampled: np.ndarray,
+        readout: np.ndarray | None,
+        drawn: np.ndarray,
+    ) -> None:
+        """The classical pass over some shots of a block."""
+        flipped = np.zeros_like(sampled) if self.corrections else None
+        draws = iter(drawn.T)
+        p_meas_0, p_meas_1 = self.p_meas
+        for step in self.steps:
+            if isinstance(step, _MeasureGroup):
+                measured = sampled[:, step.indices]
+                if flipped is not None:
+                    measured = measured ^ flipped[:, step.indices]
+                if readout is not None:
+                    threshold = np.where(measured, p_meas_1, p_meas_0)
+                    measured = measured ^ (readout[:, step.indices] < threshold)
+                classical.set_bits(step.writes, measured)
+            elif isinstance(step, tuple):
+                assert flipped is not None
+                position, operation = step
+                taken = classical.taken(operation)
+                correction = self.corrections[position]
+                flipped ^= taken[:, None] & correction.flips
+                for faults in correction.faults:
+                    hit = taken & (next(draws) < faults.probability)
+                    choice = np.searchsorted(faults.weights, next(draws), side="right")
+                    outcome = np.minimum(choice, len(faults.weights) - 1)
+                    flipped ^= hit[:, None] & faults.flips[outcome]
+            else:
+                classical.apply(step)  # type: ignore[arg-type]
+
+
+def compile_frames(
+    program: Program, tableaus: dict[int, stim.Tableau], noise: NoiseModel
+) -> FramePlan | None:
+    """The frame plan of a Clifford ``program`` (its gates' ``tableaus`` by position) under
+    ``noise``, or None when the program or the noise is not made of Paulis. ``program`` comes
+    from :func:`~qstation.noise.dephasing.with_dephasing_points` (dephasing as Z faults)."""
+    plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
+    sites: dict[int, list[Site]] = defaultdict(list)
+    for site in plan.sites if plan else []:
+        if not site.channel.is_pauli:
+            return None  # leakage or reset crosstalk: not a Pauli channel
+        sites[site.position].append(site)
+
+    segments: list[list[str]] = [[]]  # noiseless circuit text, cut at each correction
+    noisy: list[str] = [line for site in sites.get(-1, []) for line in _noise_lines(site)]
+    conditioned: dict[int, tuple[stim.PauliString, Gate]] = {}
+    templates: dict[tuple[str, tuple[float, ...]], list[tuple[str, list[int]]]] = {}
+    for position, operation in enumerate(program.operations):
+        inner = unconditioned(operation)
+        if isinstance(operation, Conditional) and isinstance(inner, Gate | Measure | Reset):
+            pauli = _as_pauli(tableaus[position]) if isinstance(inner, Gate) else None
+            if pauli is None or not isinstance(inner, Gate):
+                return None  # feedback that is not a Pauli: tableaus
+            conditioned[position] = (pauli, inner)
+            segments.append([])
+            continue
+        if isinstance(inner, Gate):
+            key = (inner.name, inner.params)
+            if key not in templates:
+                templates[key] = [
+                    (instruction.name, [target.value for target in instruction.targets_copy()])
+                    for instruction in tableaus[position].to_circuit(method="elimination")
+                ]
+            lines = [
+                f"{name} {' '.join(str(inner.qubits[t]) for t in targets)}"
+                for name, targets in templates[key]
+            ]
+        elif isinstance(inner, Measure | Reset):
+            lines = [f"{'M' if isinstance(inner, Measure) else 'R'} {inner.qubit}"]
+        else:
+            continue
+        segments[-1].extend(lines)
+        noisy.extend(lines)
+        noisy.extend(line for site in sites.get(position, []) for line in _noise_lines(site))
+
+    circuit = stim.Circuit("\n".join(noisy))
+    n_measurements = circuit.num_measurements
+    propagation = _Propagation(program.n_qubits, segments, conditioned, n_measurements)
+    corrections = {
+        position: _Correction(
+            propagation.of_gate(position),
+            tuple(propagation.of_site(position, site) for site in sites[position]),
+        )
+        for position in conditioned
+    }
+    return FramePlan(
+        circuit=circuit,
+        reference=circuit.reference_sample(),
+        corrections=corrections,
+        steps=_steps(program, set(corrections)),
+        n_measurements=n_measurements,
+        p_meas=(plan.p_meas_0, plan.p_meas_1) if plan else (0.0, 0.0),
+    )
+
+
+def _as_pauli(tableau: stim.Tableau) -> stim.PauliString | None:
+    try:
+        return tableau.to_pauli_string()
+    except ValueError:
+        return None
+
+
+class _Propagation:
+    """Which measurements an X or a Z on a correction's qubit, at the correction, flips: one
+    frame per (correction, qubit, X or Z), all carried through the noiseless circuit in one
+    pass of stim's flip simulator without stabilizer randomisation."""
+
+    def __init__(
+        self,
+        n_qubits: int,
+        segments: list[list[str]],
+        conditioned: dict[int, tuple[stim.PauliString, Gate]],
+        n_measurements: int,
+    ) -> None:
+        self.conditioned = conditioned
+        self.columns: dict[tuple[int, int, str], int] = {}
+        for position, (_, gate) in conditioned.items():
+            for qubit in gate.qubits:
+                for kind in "XZ":
+                    self.columns[position, qubit, kind] = len(self.columns)
+        self.flips = np.zeros((n_measurements, len(self.columns)), dtype=bool)
+        if not self.columns:
+            return
+        simulator = stim.FlipSimulator(
+            batch_size=len(self.columns), num_qubits=n_qubits, disable_stabilizer_randomization=True
+        )
+        for segment, position in zip(segments, [*conditioned, -1], strict=True):
+            simulator.do(stim.Circuit("\n".join(segment)))
+            if position == -1:  # the circuit after the last correction
+                continue
+            for kind in "XZ":
+                mask = np.zeros((n_qubits, len(self.columns)), dtype=bool)
+                for qubit in conditioned[position][1].qubits:
+                    mask[qubit, self.columns[position, qubit, kind]] = True
+                simulator.broadcast_pauli_errors(pauli=kind, mask=mask)
+        self.flips = simulator.get_measurement_flips()
+
+    def of_gate(self, position: int) -> np.ndarray:
+        """The flips of the correction at ``position`` (its gate's own Pauli)."""
+        pauli, gate = self.conditioned[position]
+        return self.of(position, {gate.qubits[i]: _PAULI_ORDER[p] for i, p in enumerate(pauli)})
+
+    def of(self, position: int, pauli: dict[int, str]) -> np.ndarray:
+        """The flips of ``pauli`` (by qubit, on the correction's qubits) at ``position``."""
+        result = np.zeros(self.flips.shape[0], dtype=bool)
+        for qubit, kind in pauli.items():
+            for part in {"I": "", "X": "X", "Y": "XZ", "Z": "Z"}[kind]:
+                result ^= self.flips[:, self.columns[position, qubit, part]]
+        return result
+
+    def of_site(self, position: int, site: Site) -> _ConditionedFaults:
+        outcomes = [self.of(position, {f.qubit: f.kind for f in fault}) for fault in site.outcomes]
+        return _ConditionedFaults(site.probability, site.weights, np.array(outcomes))
+
+
+def _noise_lines(site: Site) -> list[str]:
+    return [_stim_noise(site.channel, site.probability).format(*site.qubits)]
+
+
+@lru_cache(maxsize=1024)
+def _stim_noise(channel: Channel, probability: float) -> str:
+    """A Pauli channel on one or two qubits (every fault site's) as stim noise, the site's
+    qubits left as ``{0}`` and ``{1}``: with ``probability`` one of its outcomes."""
+    chances = probability * np.diff(channel.weights, prepend=0.0)
+    chances /= max(1.0, float(chances.sum()))  # stim refuses a total a rounding above 1
+    qubits = sorted({local for outcome in channel.outcomes for _, local in outcome})
+    by_pauli: dict[tuple[str, ...], float] = defaultdict(float)  # emission adds to depolarizing
+    for outcome, chance in zip(channel.outcomes, chances, strict=True):
+        kinds = dict((local, kind) for kind, local in outcome)
+        by_pauli[tuple(kinds.get(local, "I") for local in qubits)] += float(chance)
+    order = [paulis for paulis in _product(len(qubits)) if set(paulis) != {"I"}]
+    args = ", ".join(repr(by_pauli[paulis]) for paulis in order)
+    return f"PAULI_CHANNEL_{len(qubits)}({args}) " + " ".join(f"{{{q}}}" for q in qubits)
+
+
+def _product(n: int) -> list[tuple[str, ...]]:
+    """Pauli strings on ``n`` qubits in stim's PAULI_CHANNEL argument order."""
+    strings: list[tuple[str, ...]] = [()]
+    for _ in range(n):
+        strings = [(*s, p) for s in strings for p in _PAULI_ORDER]
+    return strings
+
+
+def _steps(program: Program, corrected: set[int]) -> tuple[_Step, ...]:
+    """The classical pass's steps: runs of measurements (with only quantum operations between
+    them) as one group, corrections, and classical operations."""
+    steps: list[_Step] = []
+    run: list[tuple[int, BitRef]] = []
+    index = 0
+
+    def close() -> None:
+        if run:
+            steps.append(_group(run))
+            run.clear()
+
+    for position, operation in enumerate(program.operations):
+        inner = unconditioned(operation)
+        if isinstance(operation, Measure):
+            run.append((index, operation.target))
+            index += 1
+        elif position in corrected:
+            close()
+            steps.append((position, operation))  # type: ignore[arg-type]
+        elif not isinstance(inner, Gate | Reset | Barrier):
+            close()
+            steps.append(operation)
+    close()
+    return tuple(steps)
+
+
+def _group(run: list[tuple[int, BitRef]]) -> _MeasureGroup:
+    last: dict[str, dict[int, int]] = defaultdict(dict)  # register -> bit -> column
+    for column, (_, target) in enumerate(run):
+        last[target.register][target.index] = column
+    writes = tuple(
+        (
+            register,
+            np.array(list(bits), dtype=np.intp),
+            np.array(list(bits.values()), dtype=np.intp),
+            np.uint64(sum(1 << bit for bit in bits)),
+        )
+        for register, bits in last.items()
+    )
+    return _MeasureGroup(np.array([index for index, _ in run], dtype=np.intp), writes)
+
+
+def _block_seed(key: np.uint64) -> int:
+    return int(key) & (2**63 - 1)
