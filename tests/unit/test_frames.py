@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 
 from qstation.circuit.program import (
+    Assign,
     Binary,
     BitRef,
     Conditional,
@@ -24,6 +25,7 @@ from qstation.circuit.program import (
     ReadRegister,
     Record,
 )
+from qstation.engines import frames
 from qstation.engines.frames import SAMPLE_BLOCK, compile_frames
 from qstation.engines.stabilizer import StabilizerEngine, clifford_tableaus
 from qstation.engines.statevector import StateVectorEngine
@@ -96,10 +98,10 @@ def test_corrections_undo_every_flip_they_are_meant_to() -> None:
 @pytest.mark.parametrize("noise", NOISES.values(), ids=NOISES)
 def test_frames_sample_the_distribution_of_the_state_vector_engine(noise: NoiseModel) -> None:
     program = feedback_program()
-    frames = joint(STABILIZER.run(program, SHOTS, seed=5, noise=noise))
+    sampled = joint(STABILIZER.run(program, SHOTS, seed=5, noise=noise))
     reference = joint(STATE_VECTOR.run(program, SHOTS, seed=6, noise=noise))
-    outcomes = set(frames) | set(reference)
-    tvd = 0.5 * sum(abs(frames[k] - reference[k]) / SHOTS for k in outcomes)
+    outcomes = set(sampled) | set(reference)
+    tvd = 0.5 * sum(abs(sampled[k] - reference[k]) / SHOTS for k in outcomes)
     assert tvd < 2 * total_variation_bound(64, SHOTS)
     if noise != NoiseModel():  # the noise must show, or the comparison is blind to it
         noiseless = joint(STATE_VECTOR.run(program, SHOTS, seed=6))
@@ -148,3 +150,18 @@ def test_wasm_calls_run_in_each_shots_own_instance() -> None:
     assert 0 < sum(a) < shots
     assert [int(value, 2) for value in results["s"]] == [2 * bit for bit in a]
     assert [int(v, 2) for v in results["u"]] == [2 * bit + n for n, bit in enumerate(a, start=1)]
+
+
+def test_too_many_corrections_by_measurements_run_on_tableaus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(frames, "_MAX_FRAMES", 3 * 3 * 2 - 1)  # 3 X corrections, 9 measurements
+    assert frames_of(feedback_program(), NoiseModel()) is None
+    assert set(STABILIZER.run(feedback_program(), 500, seed=3)["m"]) == {"000"}
+
+
+def test_a_program_without_measurements_records_its_classical_values() -> None:
+    program = Program(1, {"c": 2}, (
+        Gate("H", (0,)), Assign("c", Const(2)), Record("c", ReadRegister("c"), 2),
+    ))  # fmt: skip
+    assert STABILIZER.run(program, 10, seed=1, noise=PAULI_NOISE) == {"c": ["10"] * 10}

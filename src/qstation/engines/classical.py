@@ -137,6 +137,11 @@ class ClassicalState:
         """Set many bits at once from ``bits`` (bool, shots x columns): for each register, its
         bit numbers, the columns that hold them, and the mask of those bits."""
         for register, numbers, columns, mask in writes:
+            if columns.size == 1:
+                self.set_bit(
+                    BitRef(register, int(numbers[0])), bits[:, columns[0]].astype(np.uint64)
+                )
+                continue
             spread = np.zeros((bits.shape[0], 64), dtype=bool)  # bit b of each word in column b
             spread[:, numbers] = bits[:, columns]
             word = np.packbits(spread, axis=1, bitorder="little").view("<u8")[:, 0]

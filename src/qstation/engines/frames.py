@@ -48,6 +48,9 @@ from qstation.noise.faults import Channel, Site, plan_noise
 from qstation.noise.model import NoiseModel
 
 SAMPLE_BLOCK = 1024
+_MAX_FRAMES = 1 << 26
+"""Measurements times corrections' Pauli frames above which finding what each correction flips
+would take more memory (one byte each) than running tableaus: a program with thousands of both."""
 _PASS_DOMAIN = 0x6E0153_0000_0003
 _PAULI_ORDER = ("I", "X", "Y", "Z")
 
@@ -58,14 +61,14 @@ class _ConditionedFaults:
 
     probability: float
     weights: np.ndarray  # cumulative, ending at 1.0
-    flips: np.ndarray  # bool, (outcomes, measurements): what each outcome flips
+    flipped: tuple[np.ndarray, ...]  # each outcome's: the measurements it flips
 
 
 @dataclass(frozen=True)
 class _Correction:
     """A Pauli gate under a condition, as the measurements it flips where it runs."""
 
-    flips: np.ndarray  # bool, (measurements,)
+    flipped: np.ndarray  # the measurements it flips (indices)
     faults: tuple[_ConditionedFaults, ...]
 
 
@@ -152,12 +155,13 @@ class FramePlan:
                 position, operation = step
                 taken = classical.taken(operation)
                 correction = self.corrections[position]
-                flipped ^= taken[:, None] & correction.flips
+                flipped[:, correction.flipped] ^= taken[:, None]
                 for faults in correction.faults:
                     hit = taken & (next(draws) < faults.probability)
                     choice = np.searchsorted(faults.weights, next(draws), side="right")
                     outcome = np.minimum(choice, len(faults.weights) - 1)
-                    flipped ^= hit[:, None] & faults.flips[outcome]
+                    for index, columns in enumerate(faults.flipped):
+                        flipped[np.ix_(np.flatnonzero(hit & (outcome == index)), columns)] ^= True
             else:
                 classical.apply(step)  # type: ignore[arg-type]
 
@@ -209,6 +213,8 @@ def compile_frames(
 
     circuit = stim.Circuit("\n".join(noisy))
     n_measurements = circuit.num_measurements
+    if n_measurements * 2 * sum(len(g.qubits) for _, g in conditioned.values()) > _MAX_FRAMES:
+        return None
     propagation = _Propagation(program.n_qubits, segments, conditioned, n_measurements)
     corrections = {
         position: _Correction(
@@ -280,11 +286,11 @@ class _Propagation:
         for qubit, kind in pauli.items():
             for part in {"I": "", "X": "X", "Y": "XZ", "Z": "Z"}[kind]:
                 result ^= self.flips[:, self.columns[position, qubit, part]]
-        return result
+        return np.flatnonzero(result)
 
     def of_site(self, position: int, site: Site) -> _ConditionedFaults:
         outcomes = [self.of(position, {f.qubit: f.kind for f in fault}) for fault in site.outcomes]
-        return _ConditionedFaults(site.probability, site.weights, np.array(outcomes))
+        return _ConditionedFaults(site.probability, site.weights, tuple(outcomes))
 
 
 def _noise_lines(site: Site) -> list[str]:
