@@ -134,6 +134,8 @@ def test_shots_depend_only_on_the_seed_and_their_index_in_chunks_on_blocks() -> 
     ]
     for label in ("r", "m"):
         assert pieces[0][label] + pieces[1][label] == whole[label]
+    shorter = STABILIZER.run(program, SAMPLE_BLOCK + 10, seed=9, noise=PAULI_NOISE)
+    assert shorter["m"] == whole["m"][: SAMPLE_BLOCK + 10]  # the last block's size: no matter
     other = STABILIZER.run(program, 500, seed=10, noise=PAULI_NOISE)
     assert other["r"] != whole["r"][:500]
 

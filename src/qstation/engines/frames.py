@@ -112,8 +112,13 @@ class FramePlan:
             count = min(SAMPLE_BLOCK, keys.size - first)
             sampled = self.sample(keys[first], count)
             uniforms = np.random.default_rng(_block_seed(keys[first]) ^ _PASS_DOMAIN)
-            readout = uniforms.random((count, self.n_measurements)) if any(self.p_meas) else None
-            drawn = uniforms.random((count, 2 * self._conditioned_sites()))
+            # whole blocks drawn, so a shot's uniforms do not depend on how many shots follow
+            readout = (
+                uniforms.random((SAMPLE_BLOCK, self.n_measurements))[:count]
+                if any(self.p_meas)
+                else None
+            )
+            drawn = uniforms.random((SAMPLE_BLOCK, 2 * self._conditioned_sites()))[:count]
             size = count if wasm is None else WASM_REPLAY_BLOCK
             for start in range(0, count, size):
                 part = slice(start, min(start + size, count))
