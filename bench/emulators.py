@@ -160,12 +160,14 @@ def qstation_program(benchmark: Benchmark) -> Program:
 
 def qstation_runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
     """``engine``: ``state-vector`` or ``stabilizer``, with ``, N processes`` to split the
-    shots as a worker with ``QSTATION_EXECUTION_PROCESSES=N`` does."""
+    shots as a worker with ``QSTATION_EXECUTION_PROCESSES=N`` does, or ``, single precision``
+    for the job option ``precision: single``."""
     noise = NOISE if noisy else NOISELESS
-    name, _, split = engine.partition(", ")
-    processes = int(split.split()[0]) if split else 1
+    name, _, variant = engine.partition(", ")
+    processes = int(variant.split()[0]) if variant.endswith("processes") else 1
+    precision = "single" if variant == "single precision" else "double"
     chosen = (
-        StateVectorEngine(2**34, processes)
+        StateVectorEngine(2**34, processes, precision)
         if name == "state-vector"
         else StabilizerEngine(processes)
     )
@@ -446,10 +448,12 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("qiskit-aer", "B1 seed", False, None),
     ("qulacs", "B1 seed", False, None),
     ("qstation state-vector", "B2 random20", False, None),
+    ("qstation state-vector, single precision", "B2 random20", False, None),
     ("qiskit-aer", "B2 random20", False, None),
     ("qulacs", "B2 random20", False, None),
     ("qstation state-vector", "B2 random20", True, None),
     ("qstation state-vector, 2 processes", "B2 random20", True, None),
+    ("qstation state-vector, single precision", "B2 random20", True, None),
     ("qiskit-aer", "B2 random20", True, 20),
     ("qiskit-aer shot branching", "B2 random20", True, 50),
     ("qulacs trajectories", "B2 random20", True, 200),
@@ -473,6 +477,7 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("stim, building its circuit per call", "B4 ghz56", False, None),
     ("qstation state-vector", "B5 tk2brick16", True, None),
     ("qstation state-vector, 2 processes", "B5 tk2brick16", True, None),
+    ("qstation state-vector, single precision", "B5 tk2brick16", True, None),
     ("qiskit-aer", "B5 tk2brick16", True, 100),
     ("qulacs trajectories", "B5 tk2brick16", True, 200),
 ]

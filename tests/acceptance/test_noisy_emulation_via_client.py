@@ -98,3 +98,21 @@ def test_a_simulator_no_engine_has_is_refused_at_submission(emulator: Quantinuum
             Language.QASM, NON_CLIFFORD, n_shots=5, options={"simulator": "tensor-network"}
         )
     assert "not 'tensor-network'" in str(refused.value)
+
+
+@pytest.mark.filterwarnings("ignore:Submission of programs to remote devices:DeprecationWarning")
+def test_single_precision_runs_the_job_and_a_bad_precision_fails_it_naming_it(
+    emulator: QuantinuumBackend,
+) -> None:
+    options = {"seed": 24, "error-params": {"scale": 20}}
+    double = bell_counts(emulator, options=options)
+    single = bell_counts(emulator, options={**options, "precision": "single"})
+    assert single == double  # the same seed, and 1e-7 rounding moves no shot of a Bell pair
+
+    handle = emulator.submit_program(
+        Language.QASM, NON_CLIFFORD, n_shots=5, options={"precision": "half"}
+    )
+    assert wait_until_done(emulator, handle) == StatusEnum.ERROR
+    assert (
+        f"job {handle[0]}: precision must be one of ['double', 'single'], not 'half'"
+    ) in emulator.circuit_status(handle).message

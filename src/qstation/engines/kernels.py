@@ -13,9 +13,11 @@ on tiles that stay in the core's cache:
   are fixed, so the diagonal is a phase per low bit (folded into that bit's gate), a table over
   the low bits for pairs inside them (built once per call), and a constant.
 
-States are flat complex128 arrays with the bit of compact qubit ``i`` at ``n - 1 - i`` (the
-first qubit most significant, as in :mod:`.statevector`). Kernels are compiled by numba on first
-use and cached on disk, so later processes load them instead of compiling.
+States are flat complex128 arrays (complex64 in single precision: the gates' entries are
+rounded to the state's precision, so the loops run twice as many amplitudes per vector
+instruction) with the bit of compact qubit ``i`` at ``n - 1 - i`` (the first qubit most
+significant, as in :mod:`.statevector`). Kernels are compiled by numba on first use, once per
+precision, and cached on disk, so later processes load them instead of compiling.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def _high_pass(
     gate_matrices: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     column = min(COLUMN, 1 << low_bits)
+    entries = np.empty(4, dtype=state.dtype)
     tile = 1 << low_bits
     for start in range(0, tile, column):
         for g in range(gate_bits.size):
@@ -89,8 +92,9 @@ def _high_pass(
             if bit < low_bits:
                 continue
             step = 1 << bit
-            m00, m01 = gate_matrices[g, 0, 0], gate_matrices[g, 0, 1]
-            m10, m11 = gate_matrices[g, 1, 0], gate_matrices[g, 1, 1]
+            for e in range(4):
+                entries[e] = gate_matrices[g, e // 2, e % 2]
+            m00, m01, m10, m11 = entries[0], entries[1], entries[2], entries[3]
             for block in range(0, state.size, 2 * step):
                 for row in range(block + start, block + step, tile):
                     _combine(
@@ -123,6 +127,7 @@ def _low_pass(
     if not has_low_gate and not has_diagonal:
         return
     low_table = _low_pair_table(low_bits, pair_a, pair_b, pair_phase)
+    entries = np.empty(4, dtype=state.dtype)  # a gate's entries in the state's precision
     angle = np.empty(low_bits)
     gated = np.zeros(low_bits, dtype=np.bool_)
     for g in range(gate_bits.size):
@@ -151,8 +156,9 @@ def _low_pass(
             if bit >= low_bits:
                 continue
             phase = np.exp(1j * angle[bit])
-            m00, m01 = gate_matrices[g, 0, 0], gate_matrices[g, 0, 1]
-            m10, m11 = phase * gate_matrices[g, 1, 0], phase * gate_matrices[g, 1, 1]
+            entries[0], entries[1] = gate_matrices[g, 0, 0], gate_matrices[g, 0, 1]
+            entries[2], entries[3] = phase * gate_matrices[g, 1, 0], phase * gate_matrices[g, 1, 1]
+            m00, m01, m10, m11 = entries[0], entries[1], entries[2], entries[3]
             step = 1 << bit
             if step >= _CONTIGUOUS_FROM:
                 for block in range(base, base + tile, 2 * step):
@@ -226,16 +232,18 @@ def sample_sorted(state: np.ndarray, targets: np.ndarray) -> np.ndarray:  # prag
 
 
 def warm_up() -> None:
-    """Compile (or load from the disk cache) every kernel signature the engine uses, so that
-    processes forked afterwards, a worker's job executions, start with them ready."""
+    """Compile (or load from the disk cache) every kernel signature the engine uses, in both
+    precisions, so that processes forked afterwards, a worker's job executions, start with
+    them ready."""
     n_bits = MIN_LOW_BITS + 4
-    state = np.zeros(1 << n_bits, dtype=np.complex128)
-    state[0] = 1.0
-    bits = np.array([0, MIN_LOW_BITS // 2, n_bits - 1], dtype=np.int64)
-    matrices = np.array([[[0, 1], [1, 0]]] * bits.size, dtype=np.complex128)
-    apply_stage(
-        state, n_bits, bits, matrices, np.full(n_bits, 0.5),
-        np.array([0, 1], dtype=np.int64), np.array([1, n_bits - 2], dtype=np.int64),
-        np.array([0.25, 0.5]),
-    )  # fmt: skip
-    sample_sorted(state, np.array([0.5]))
+    for dtype in (np.complex128, np.complex64):
+        state = np.zeros(1 << n_bits, dtype=dtype)
+        state[0] = 1.0
+        bits = np.array([0, MIN_LOW_BITS // 2, n_bits - 1], dtype=np.int64)
+        matrices = np.array([[[0, 1], [1, 0]]] * bits.size, dtype=np.complex128)
+        apply_stage(
+            state, n_bits, bits, matrices, np.full(n_bits, 0.5),
+            np.array([0, 1], dtype=np.int64), np.array([1, n_bits - 2], dtype=np.int64),
+            np.array([0.25, 0.5]),
+        )  # fmt: skip
+        sample_sorted(state, np.array([0.5]))

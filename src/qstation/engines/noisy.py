@@ -47,7 +47,7 @@ def apply_pauli(state: np.ndarray, axis: int, pauli: str) -> None:
 
 
 def probability_of_one(state: np.ndarray, axis: int) -> float:
-    return float(np.sum(np.abs(np.take(state, 1, axis=axis)) ** 2))
+    return float(np.sum(np.abs(np.take(state, 1, axis=axis)) ** 2, dtype=np.float64))
 
 
 def project_to_zero(state: np.ndarray, axis: int, outcome: int, probability: float) -> np.ndarray:

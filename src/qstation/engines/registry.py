@@ -24,10 +24,10 @@ class EngineKind:
     own; a bad value is a :class:`~qstation.errors.CompileError`)."""
 
 
-def _state_vector(limits: EngineLimits, _options: Mapping[str, Any]) -> Engine:
+def _state_vector(limits: EngineLimits, options: Mapping[str, Any]) -> Engine:
     from qstation.engines.statevector import StateVectorEngine  # workers only
 
-    return StateVectorEngine(limits.memory_bytes, limits.processes)
+    return StateVectorEngine.of(limits.memory_bytes, limits.processes, options)
 
 
 def _stabilizer(limits: EngineLimits, _options: Mapping[str, Any]) -> Engine:

@@ -13,7 +13,9 @@ memory a state needs is checked before allocating. Coherent dephasing joins the 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 
@@ -33,13 +35,14 @@ from qstation.engines.parallel import run_in_parts
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
-from qstation.errors import ExecutionError
+from qstation.errors import CompileError, ExecutionError
 from qstation.noise.dephasing import with_dephasing_points
 from qstation.noise.faults import Fault, NoisePlan, draw_shot_noise, plan_noise
 from qstation.noise.model import NOISELESS, NoiseModel
 from qstation.sizes import describe_bytes
 
-BYTES_PER_AMPLITUDE = 16
+PRECISIONS = {"double": np.complex128, "single": np.complex64}
+"""The ``precision`` option: the state's amplitudes, 16 or 8 bytes each."""
 PEAK_STATES = 2.25
 """Peak working memory in states: the state, a fault branch's copy, and a dense gate's working
 chunk (a sixteenth of a state twice; at least 22 qubits). Stages work in place."""
@@ -52,9 +55,24 @@ _PLAN_CACHE_LIMIT = 4096
 class StateVectorEngine:
     """Runs a program exactly; results depend only on the program, the shots and the seed."""
 
-    def __init__(self, memory_limit_bytes: int, processes: int = 1) -> None:
+    def __init__(
+        self, memory_limit_bytes: int, processes: int = 1, precision: str = "double"
+    ) -> None:
+        """``precision``: ``single`` halves the memory a state takes and doubles the
+        amplitudes a vector instruction takes, for errors of about 1e-6 per amplitude
+        (docs/noise-model.md, "Precision")."""
         self.memory_limit_bytes = memory_limit_bytes
         self.processes = processes
+        self.dtype = np.dtype(PRECISIONS[precision])
+
+    @classmethod
+    def of(cls, memory_limit_bytes: int, processes: int, options: Mapping[str, Any]) -> Self:
+        """The engine a job's options ask for (``precision``: ``double``, the default, or
+        ``single``)."""
+        precision = options.get("precision", "double")
+        if not isinstance(precision, str) or precision not in PRECISIONS:
+            raise CompileError(f"precision must be one of {list(PRECISIONS)}, not {precision!r}")
+        return cls(memory_limit_bytes, processes, precision)
 
     def fits(self, program: Program, device: Device) -> None:
         used = len(program.used_qubits())
@@ -94,7 +112,7 @@ class StateVectorEngine:
             return 1
         if noise.is_noiseless and quantum_part_is_fixed(program):
             return 1
-        needed = _state_bytes(len(program.used_qubits()))
+        needed = self._state_bytes(len(program.used_qubits()))
         return max(1, min(self.processes, self.memory_limit_bytes // needed))
 
     def _run(
@@ -109,7 +127,8 @@ class StateVectorEngine:
         program = with_dephasing_points(program, noise, holds_rotations=True)
         qubits = sorted(program.used_qubits())
         self._check_memory(len(qubits))
-        simulation = _Simulation(program, {q: i for i, q in enumerate(qubits)}, wasm)
+        compact = {q: i for i, q in enumerate(qubits)}
+        simulation = _Simulation(program, compact, wasm, self.dtype)
         keys = shot_keys(seed, first_shot, n_shots)
         plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=True)
         if quantum_part_is_fixed(program):
@@ -120,17 +139,16 @@ class StateVectorEngine:
         return gather(program, n_shots, run.parts(np.arange(n_shots)))
 
     def _check_memory(self, n_qubits: int) -> None:
-        needed = _state_bytes(n_qubits)
+        needed = self._state_bytes(n_qubits)
         if needed > self.memory_limit_bytes:
             raise ExecutionError(
                 f"a {n_qubits}-qubit state-vector emulation needs about {describe_bytes(needed)}, "
                 f"above this worker's limit of {describe_bytes(self.memory_limit_bytes)}"
             )
 
-
-def _state_bytes(n_qubits: int) -> int:
-    """The memory an emulation of ``n_qubits`` holds at its peak."""
-    return int(PEAK_STATES * BYTES_PER_AMPLITUDE * 2**n_qubits)
+    def _state_bytes(self, n_qubits: int) -> int:
+        """The memory an emulation of ``n_qubits`` holds at its peak."""
+        return int(PEAK_STATES * self.dtype.itemsize * 2**n_qubits)
 
 
 @dataclass(frozen=True)
@@ -145,8 +163,11 @@ class _Simulation:
     """A program's gates as fused stages (:mod:`.fusion`), applied in place to states shaped
     with one length-2 axis per simulated qubit."""
 
-    def __init__(self, program: Program, compact: dict[int, int], wasm: WasmModule | None) -> None:
+    def __init__(
+        self, program: Program, compact: dict[int, int], wasm: WasmModule | None, dtype: np.dtype
+    ) -> None:
         self.program = program
+        self.dtype = dtype
         self.wasm = wasm
         self.compact = compact
         self.n_qubits = len(compact)
@@ -167,7 +188,7 @@ class _Simulation:
         self._plans: dict[tuple[int, int, frozenset[int]], list[CompiledStage | DenseGate]] = {}
 
     def zero_state(self) -> np.ndarray:
-        state = np.zeros((2,) * self.n_qubits, dtype=np.complex128)
+        state = np.zeros((2,) * self.n_qubits, dtype=self.dtype)
         state[(0,) * self.n_qubits] = 1.0
         return state
 
@@ -227,7 +248,7 @@ class _Simulation:
         return plan
 
     def _apply_dense(self, state: np.ndarray, gate: DenseGate) -> None:
-        matrix = gate.matrix.reshape((2,) * (2 * len(gate.qubits)))
+        matrix = gate.matrix.astype(self.dtype).reshape((2,) * (2 * len(gate.qubits)))
         axes = list(gate.qubits)
         if self.n_qubits < CHUNKED_FROM_QUBITS:
             state[...] = _apply_matrix(matrix, state, axes)
