@@ -27,18 +27,14 @@ from qstation.circuit.program import (
 )
 from qstation.engines import frames
 from qstation.engines.frames import SAMPLE_BLOCK, compile_frames
-from qstation.engines.stabilizer import StabilizerEngine, clifford_tableaus
-from qstation.engines.statevector import StateVectorEngine
+from qstation.engines.stabilizer import clifford_tableaus
 from qstation.engines.wasm import WasmModule
 from qstation.noise.dephasing import with_dephasing_points
 from qstation.noise.model import NoiseModel
 from tests.unit.test_noisy_emulation import ALL, total_variation_bound
-from tests.unit.test_stabilizer import feedback_program
+from tests.unit.test_stabilizer import SHOTS, STABILIZER, STATE_VECTOR, feedback_program
 from tests.unit.test_wasm import WAT, accumulating_program, encoded
 
-STABILIZER = StabilizerEngine()
-STATE_VECTOR = StateVectorEngine(memory_limit_bytes=2**30)
-SHOTS = 20_000
 PAULI_NOISE = replace(ALL, coherent_dephasing=False, leakage_fraction=0.0, p_crosstalk_init=0.0)
 """Every channel of the model that is a Pauli: emission without leakage, no reset crosstalk,
 dephasing as Z (the stabilizer engine cannot hold its rotation)."""

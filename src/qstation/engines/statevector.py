@@ -43,6 +43,7 @@ from qstation.sizes import describe_bytes
 
 PRECISIONS = {"double": np.complex128, "single": np.complex64}
 """The ``precision`` option: the state's amplitudes, 16 or 8 bytes each."""
+_DOUBLE = np.dtype(np.complex128)
 PEAK_STATES = 2.25
 """Peak working memory in states: the state, a fault branch's copy, and a dense gate's working
 chunk (a sixteenth of a state twice; at least 22 qubits). Stages work in place."""
@@ -164,7 +165,11 @@ class _Simulation:
     with one length-2 axis per simulated qubit."""
 
     def __init__(
-        self, program: Program, compact: dict[int, int], wasm: WasmModule | None, dtype: np.dtype
+        self,
+        program: Program,
+        compact: dict[int, int],
+        wasm: WasmModule | None,
+        dtype: np.dtype = _DOUBLE,
     ) -> None:
         self.program = program
         self.dtype = dtype
