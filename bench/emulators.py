@@ -160,12 +160,12 @@ def qstation_program(benchmark: Benchmark) -> Program:
 
 def qstation_runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
     """``engine``: ``state-vector`` or ``stabilizer``, with ``, N processes`` to split the
-    shots as a worker with ``QSTATION_EXECUTION_PROCESSES=N`` does, or ``, single precision``
-    for the job option ``precision: single``."""
+    shots as a worker with ``QSTATION_EXECUTION_PROCESSES=N`` does, and/or ``, single
+    precision`` for the job option ``precision: single``."""
     noise = NOISE if noisy else NOISELESS
-    name, _, variant = engine.partition(", ")
-    processes = int(variant.split()[0]) if variant.endswith("processes") else 1
-    precision = "single" if variant == "single precision" else "double"
+    name, *variants = engine.split(", ")
+    processes = next((int(v.split()[0]) for v in variants if v.endswith("processes")), 1)
+    precision = "single" if "single precision" in variants else "double"
     chosen = (
         StateVectorEngine(2**34, processes, precision)
         if name == "state-vector"
@@ -454,6 +454,7 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("qstation state-vector", "B2 random20", True, None),
     ("qstation state-vector, 2 processes", "B2 random20", True, None),
     ("qstation state-vector, single precision", "B2 random20", True, None),
+    ("qstation state-vector, single precision, 2 processes", "B2 random20", True, None),
     ("qiskit-aer", "B2 random20", True, 20),
     ("qiskit-aer shot branching", "B2 random20", True, 50),
     ("qulacs trajectories", "B2 random20", True, 200),
@@ -478,6 +479,7 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("qstation state-vector", "B5 tk2brick16", True, None),
     ("qstation state-vector, 2 processes", "B5 tk2brick16", True, None),
     ("qstation state-vector, single precision", "B5 tk2brick16", True, None),
+    ("qstation state-vector, single precision, 2 processes", "B5 tk2brick16", True, None),
     ("qiskit-aer", "B5 tk2brick16", True, 100),
     ("qulacs trajectories", "B5 tk2brick16", True, 200),
 ]
