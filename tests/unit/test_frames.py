@@ -30,6 +30,7 @@ from qstation.engines.frames import SAMPLE_BLOCK, compile_frames
 from qstation.engines.stabilizer import clifford_tableaus
 from qstation.engines.wasm import WasmModule
 from qstation.noise.dephasing import with_dephasing_points
+from qstation.noise.faults import plan_noise
 from qstation.noise.model import NoiseModel
 from tests.unit.test_noisy_emulation import ALL, total_variation_bound
 from tests.unit.test_stabilizer import SHOTS, STABILIZER, STATE_VECTOR, feedback_program
@@ -47,7 +48,8 @@ NOISES = {
 
 def frames_of(program: Program, noise: NoiseModel) -> object:
     program = with_dephasing_points(program, noise, holds_rotations=False)
-    return compile_frames(program, clifford_tableaus(program), noise)
+    plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
+    return compile_frames(program, clifford_tableaus(program), plan)
 
 
 def joint(results: dict[str, list[str]]) -> Counter[str]:

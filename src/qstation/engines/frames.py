@@ -44,8 +44,7 @@ from qstation.circuit.program import (
 from qstation.engines.classical import ClassicalState, Words
 from qstation.engines.shots import WASM_REPLAY_BLOCK
 from qstation.engines.wasm import WasmModule
-from qstation.noise.faults import Channel, Site, plan_noise
-from qstation.noise.model import NoiseModel
+from qstation.noise.faults import Channel, NoisePlan, Site
 
 SAMPLE_BLOCK = 1024
 _MAX_FRAMES = 1 << 26
@@ -93,7 +92,8 @@ class FramePlan:
     corrections: dict[int, _Correction]
     steps: tuple[_Step, ...]
     n_measurements: int
-    p_meas: tuple[float, float]
+    readout: NoisePlan | None
+    """The plan whose readout flips the measurements take (None: no readout noise)."""
 
     def sample(self, key: np.uint64, count: int) -> np.ndarray:
         """The measurements of ``count`` shots of a block (bool, shots x measurements), as
@@ -115,7 +115,7 @@ class FramePlan:
             # whole blocks drawn, so a shot's uniforms do not depend on how many shots follow
             readout = (
                 uniforms.random((SAMPLE_BLOCK, self.n_measurements))[:count]
-                if any(self.p_meas)
+                if self.readout is not None
                 else None
             )
             drawn = uniforms.random((SAMPLE_BLOCK, 2 * self._conditioned_sites()))[:count]
@@ -145,15 +145,14 @@ class FramePlan:
         """The classical pass over some shots of a block."""
         flipped = np.zeros_like(sampled) if self.corrections else None
         draws = iter(drawn.T)
-        p_meas_0, p_meas_1 = self.p_meas
         for step in self.steps:
             if isinstance(step, _MeasureGroup):
                 measured = sampled[:, step.indices]
                 if flipped is not None:
                     measured = measured ^ flipped[:, step.indices]
                 if readout is not None:
-                    threshold = np.where(measured, p_meas_1, p_meas_0)
-                    measured = measured ^ (readout[:, step.indices] < threshold)
+                    assert self.readout is not None
+                    measured = self.readout.reported(measured, readout[:, step.indices])
                 classical.set_bits(step.writes, measured)
             elif isinstance(step, tuple):
                 assert flipped is not None
@@ -172,12 +171,13 @@ class FramePlan:
 
 
 def compile_frames(
-    program: Program, tableaus: dict[int, stim.Tableau], noise: NoiseModel
+    program: Program, tableaus: dict[int, stim.Tableau], plan: NoisePlan | None
 ) -> FramePlan | None:
     """The frame plan of a Clifford ``program`` (its gates' ``tableaus`` by position) under
-    ``noise``, or None when the program or the noise is not made of Paulis. ``program`` comes
-    from :func:`~qstation.noise.dephasing.with_dephasing_points` (dephasing as Z faults)."""
-    plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
+    its noise ``plan`` (None: noiseless), or None when the program or the noise is not made of
+    Paulis. ``program`` and ``plan`` come from
+    :func:`~qstation.noise.dephasing.with_dephasing_points` and
+    :func:`~qstation.noise.faults.plan_noise` without held rotations (dephasing as Z faults)."""
     sites: dict[int, list[Site]] = defaultdict(list)
     for site in plan.sites if plan else []:
         if not site.channel.is_pauli:
@@ -234,7 +234,7 @@ def compile_frames(
         corrections=corrections,
         steps=_steps(program, set(corrections)),
         n_measurements=n_measurements,
-        p_meas=(plan.p_meas_0, plan.p_meas_1) if plan else (0.0, 0.0),
+        readout=plan if plan and (plan.p_meas_0 or plan.p_meas_1) else None,
     )
 
 

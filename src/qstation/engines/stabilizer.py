@@ -78,17 +78,17 @@ class StabilizerEngine:
         program = with_dephasing_points(program, noise, holds_rotations=False)
         tableaus = clifford_tableaus(program)
         keys = shot_keys(seed, first_shot, n_shots)
-        frames = compile_frames(program, tableaus, noise)
+        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
+        frames = compile_frames(program, tableaus, plan)
         if frames is not None:
             return gather(program, n_shots, frames.parts(program, wasm, keys, first_shot))
 
-        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
         run = BranchingRun(
             program, wasm, keys, plan, lambda: _TableauState(tableaus, program.n_qubits), first_shot
         )
         if plan is None or not quantum_part_is_fixed(program):
             return gather(program, n_shots, run.parts(np.arange(n_shots)))
-        ideal = compile_frames(program, tableaus, NOISELESS)
+        ideal = compile_frames(program, tableaus, None)
         assert ideal is not None, "a program without feedback is a frame plan when noiseless"
         measured = _sample(ideal, keys)
         noises = [draw_shot_noise(plan, key) for key in keys]
