@@ -14,6 +14,7 @@ import pytest
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import BitRef, Gate, Measure, Program
+from qstation.engines import kernels
 from qstation.engines.noisy import FaultTree, LeafOutcomes
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.statevector import _Simulation
@@ -143,3 +144,39 @@ def test_every_shot_of_the_fault_tree_ends_in_its_own_faults_state(
                     matrix = PAULI[elementary.kind]
                     reference = reference_apply(reference, matrix, (elementary.qubit,))
         assert_same_up_to_phase(leaves.states[shot], reference)
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+@pytest.mark.parametrize(("n_bits", "seed"), [(4, 0), (7, 1), (12, 2), (13, 3), (15, 4), (15, 5)])
+def test_a_stage_on_any_bits_with_any_diagonal_is_its_gates_then_its_phases(
+    n_bits: int, seed: int, dtype: type
+) -> None:
+    """The kernel itself against dense numpy: gates on a random subset of the bits (low, high,
+    and the transposed lowest ones), single-bit and pair phases anywhere, or none at all."""
+    rng = np.random.default_rng(seed)
+    gate_bits = rng.choice(n_bits, int(rng.integers(0, n_bits + 1)), replace=False)
+    matrices = np.array([GATES["U1q"].unitary(tuple(rng.random(2))) for _ in gate_bits])
+    linear = np.where(rng.random(n_bits) < 0.5, rng.uniform(-3, 3, n_bits), 0.0)
+    pairs = rng.choice(n_bits, (int(rng.integers(0, n_bits)), 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    pair_phase = rng.uniform(-3, 3, len(pairs))
+    state = rng.normal(size=1 << n_bits) + 1j * rng.normal(size=1 << n_bits)
+    state /= np.linalg.norm(state)
+
+    reference = state.reshape((2,) * n_bits)  # axis i holds bit n_bits - 1 - i
+    for bit, matrix in zip(gate_bits, matrices, strict=True):
+        reference = reference_apply(reference, matrix, (n_bits - 1 - int(bit),))
+    index = np.arange(1 << n_bits)
+    angles = sum(linear[b] * ((index >> b) & 1) for b in range(n_bits))
+    for (a, b), delta in zip(pairs, pair_phase, strict=True):
+        angles = angles + delta * ((index >> a) & (index >> b) & 1)
+    reference = reference.reshape(-1) * np.exp(1j * angles)
+
+    applied = state.astype(dtype)
+    kernels.apply_stage(
+        applied, n_bits, gate_bits.astype(np.int64), matrices.reshape(-1, 2, 2).astype(complex),
+        linear, pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), pair_phase,
+    )  # fmt: skip
+
+    tolerance = 1e-12 if dtype is np.complex128 else 1e-6
+    assert np.max(np.abs(applied - reference)) < tolerance
