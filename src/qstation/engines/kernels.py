@@ -7,8 +7,8 @@ qubits, Rz, RZZ, ZZMax, CZ, S, T, ..., is of that form up to a global phase, whi
 sees). numpy needs one pass over the state per gate; here a stage takes at most two, each working
 on tiles that stay in the core's cache:
 
-- the *high* pass applies the one-qubit gates on bits ``>= low_bits``, a column of
-  :data:`COLUMN` adjacent amplitudes at a time across every combination of the high bits;
+- the *high* pass applies the one-qubit gates on bits ``>= low_bits``, two gates per trip
+  through the state, a column of :data:`COLUMN` adjacent amplitudes at a time;
 - the *low* pass walks contiguous tiles of ``2**low_bits`` amplitudes. In a tile the high bits
   are fixed, so the diagonal is a phase per low bit (folded into that bit's gate), a table over
   the low bits for pairs inside them (built once per call), and a constant (folded into the
@@ -115,6 +115,22 @@ def _times(
         target[r] = source[r] * factor
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _combine_two(
+    v00: np.ndarray, v01: np.ndarray, v10: np.ndarray, v11: np.ndarray, p: np.ndarray, q: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Two gates on quadruples: ``p`` (entries, row-major) on the first bit of ``vFS`` (pairs
+    ``v0S``, ``v1S``), then ``q`` on the second: one trip through memory for both."""
+    p00, p01, p10, p11 = p[0], p[1], p[2], p[3]
+    q00, q01, q10, q11 = q[0], q[1], q[2], q[3]
+    for r in range(v00.size):
+        a, b, c, d = v00[r], v01[r], v10[r], v11[r]
+        a, c = p00 * a + p01 * c, p10 * a + p11 * c
+        b, d = p00 * b + p01 * d, p10 * b + p11 * d
+        v00[r], v01[r] = q00 * a + q01 * b, q10 * a + q11 * b
+        v10[r], v11[r] = q00 * c + q01 * d, q10 * c + q11 * d
+
+
 @numba.njit(cache=True, nogil=True)
 def _high_pass(
     state: np.ndarray,
@@ -123,24 +139,41 @@ def _high_pass(
     gate_bits: np.ndarray,
     gate_matrices: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
+    """The gates on high bits two at a time, so the state streams through the cache once per
+    two gates (at 20 qubits it does not fit in a core's cache)."""
     column = min(COLUMN, 1 << low_bits)
-    entries = np.empty(4, dtype=state.dtype)
-    tile = 1 << low_bits
-    for start in range(0, tile, column):
-        for g in range(gate_bits.size):
-            bit = gate_bits[g]
-            if bit < low_bits:
-                continue
-            step = 1 << bit
-            for e in range(4):
-                entries[e] = gate_matrices[g, e // 2, e % 2]
-            m00, m01, m10, m11 = entries[0], entries[1], entries[2], entries[3]
-            for block in range(0, state.size, 2 * step):
-                for row in range(block + start, block + step, tile):
-                    _combine(
-                        state[row : row + column], state[row + step : row + step + column],
-                        m00, m01, m10, m11,
+    high = np.array([g for g in range(gate_bits.size) if gate_bits[g] >= low_bits], dtype=np.int64)
+    p = np.empty(4, dtype=state.dtype)  # entries in the state's precision
+    q = np.empty(4, dtype=state.dtype)
+    for i in range(0, high.size - 1, 2):
+        first, second = high[i], high[i + 1]
+        if gate_bits[first] < gate_bits[second]:
+            first, second = second, first
+        for e in range(4):
+            p[e] = gate_matrices[first, e // 2, e % 2]
+            q[e] = gate_matrices[second, e // 2, e % 2]
+        step_p, step_q = 1 << gate_bits[first], 1 << gate_bits[second]
+        for block_p in range(0, state.size, 2 * step_p):
+            for block_q in range(block_p, block_p + step_p, 2 * step_q):
+                for row in range(block_q, block_q + step_q, column):
+                    _combine_two(
+                        state[row : row + column],
+                        state[row + step_q : row + step_q + column],
+                        state[row + step_p : row + step_p + column],
+                        state[row + step_p + step_q : row + step_p + step_q + column],
+                        p, q,
                     )  # fmt: skip
+    if high.size % 2 == 1:
+        last = high[high.size - 1]
+        for e in range(4):
+            p[e] = gate_matrices[last, e // 2, e % 2]
+        step = 1 << gate_bits[last]
+        for block in range(0, state.size, 2 * step):
+            for row in range(block, block + step, column):
+                _combine(
+                    state[row : row + column], state[row + step : row + step + column],
+                    p[0], p[1], p[2], p[3],
+                )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True)
