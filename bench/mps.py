@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import write_section
 
 from qstation.api.wire import job_view
-from qstation.model import TRUNCATION_ERROR, JobStatus, NewJob, User
+from qstation.model import JobStatus, NewJob, User
 from qstation.service.clock import utc_now
 from qstation.store import JobStore, open_store
 
@@ -103,7 +103,7 @@ def main() -> int:
                 noise = "H2-1E's model" if noisy else "off"
                 rows.append(
                     f"| {noise} | {max_bond} | {shots:,} | {seconds:.1f} | "
-                    f"{status[TRUNCATION_ERROR]:.4f} | {'yes' if seconds < 60 else 'no'} |"
+                    f"{status['truncation-error']:.4f} | {'yes' if seconds < 60 else 'no'} |"
                 )
                 print(rows[-1], flush=True)
         finally:
@@ -122,8 +122,10 @@ def main() -> int:
         "(the largest estimated `1 - fidelity` of a state its shots were drawn from).\n\n"
         "| noise | mps-max-bond | shots | seconds | truncation-error | under a minute |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-        "Without noise the gates run once (about a second at bond 64) and the rest is "
-        "sampling, shot after shot, each with its own generator. Under the noise model nearly "
+        "Without noise the gates run once (about a second at bond 64), then every shot is "
+        "sampled at once, site by site (each shot's uniforms from its own generator); until "
+        "2026-12-06 quimb's sampler drew shot after shot, and the bond-64 row took 21.5 s. "
+        "Under the noise model nearly "
         "every shot of a circuit this size has a fault, and each distinct fault realisation is "
         "a trajectory simulated from its first fault on: most of a full simulation per shot.\n"
     )

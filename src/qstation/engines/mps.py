@@ -10,8 +10,8 @@ quimb's fidelity estimate, the product of the weight each truncation kept; its c
 the truncation error the job reports (:attr:`MPSEngine.truncation_error`).
 
 When no quantum step depends on a measurement and there is no noise, the program's gates run
-once and every shot samples the final state with its own generator (quimb's sequential
-sampler), then the classical operations are replayed. Everything else (noise trajectories,
+once and every shot samples the final state, all shots together site by site (each with its own
+generator), then the classical operations are replayed. Everything else (noise trajectories,
 feedback) runs in branching groups of shots (:mod:`qstation.engines.branching`), which draw each
 shot's outcomes and faults from the shot's own streams and apply faults by the rules every
 engine shares. Either way a shot's result depends only on the program, the seed and its index.
@@ -196,14 +196,45 @@ class _MPSState:
         return _MPSState(self.simulation, self.psi.copy(), dict(self.info))
 
     def sample(self, keys: np.ndarray) -> np.ndarray:
-        """Every site's bit in each shot (one row per shot), drawn by quimb's sequential
-        sampler with the shot's own generator."""
-        self._weights(0)  # right-canonical from site 0, as the sampler needs; notes the fidelity
-        rows = [
-            self.psi.sample_configuration(seed=shot_generator(key), info=self.info)[0]
-            for key in keys
-        ]
-        return np.array(rows, dtype=np.uint64).reshape(keys.size, self.psi.L)
+        """Every site's bit in each shot (one row per shot), all shots at once, site after
+        site. Right-canonical from site 0, the tensors to the right of a site hold no weight
+        of their own, so the chance of a site's bit given those drawn before it is the norm of
+        the shot's left environment times that bit's slice of the site's tensor: one matrix
+        product per site for every shot (quimb's sampler, shot by shot, took about 20 ms a
+        shot at 56 qubits). Each shot draws its uniforms from its own generator; its bit is
+        1 where the uniform is below the chance of 1, as in every other draw."""
+        self._weights(0)  # right-canonical from site 0; notes the fidelity
+        n_sites = self.psi.L
+        uniforms = np.array([shot_generator(key).random(n_sites) for key in keys])
+        uniforms = uniforms.reshape(keys.size, n_sites)
+        bits = np.zeros((keys.size, n_sites), dtype=np.uint64)
+        environment = np.ones((keys.size, 1), dtype=complex)
+        for site in range(n_sites):
+            tensor = self._site_array(site)  # (left, bit, right)
+            left, _, right = tensor.shape
+            both = (environment @ tensor.reshape(left, 2 * right)).reshape(keys.size, 2, right)
+            weights = np.einsum("sbr,sbr->sb", both, both.conj()).real
+            total = np.maximum(weights.sum(axis=1), np.finfo(float).tiny)
+            ones = uniforms[:, site] < weights[:, 1] / total
+            bits[:, site] = ones
+            environment = both[np.arange(keys.size), ones.astype(np.intp)]
+            kept = weights[np.arange(keys.size), ones.astype(np.intp)]
+            environment /= np.sqrt(np.maximum(kept, np.finfo(float).tiny))[:, None]
+        return bits
+
+    def _site_array(self, site: int) -> np.ndarray:
+        """The site's tensor as an array indexed (left bond, bit, right bond); a missing bond
+        at either end has length 1."""
+        psi = self.psi
+        left = psi.bond(site - 1, site) if site > 0 else None
+        right = psi.bond(site, site + 1) if site < psi.L - 1 else None
+        order = [index for index in (left, psi.site_ind(site), right) if index is not None]
+        array = np.asarray(psi[site].transpose(*order).data)
+        if left is None:
+            array = array[np.newaxis]
+        if right is None:
+            array = array[..., np.newaxis]
+        return array
 
     def _apply(self, matrix: np.ndarray, qubits: tuple[int, ...]) -> None:
         sites = tuple(self.simulation.sites[qubit] for qubit in qubits)
