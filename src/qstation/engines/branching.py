@@ -6,6 +6,13 @@ uniform, from its own stream, in the order a shot run alone would), at a conditi
 operation that holds in some of its shots only, and at a fault some of its shots have (when
 noisy). A program with k mid-circuit measurements thus needs at most 2^k simulations instead of
 one per shot, and every shot's result is exactly what running it alone would give.
+
+Where only gates and measurements that commute with them remain (a program's last
+measurements, which the QASM front end puts between the gates of other qubits), a group whose
+shots have no fault to come and whose state can measure many qubits at once
+(:class:`MeasuresInOrder`: the state vector's) runs those gates, then settles every remaining
+measurement together, by the chain rule in program order with the uniforms each shot would draw
+measuring one at a time: the same shots, without a group per outcome.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -51,6 +58,18 @@ class QuantumState(Protocol):
         """Keep the part where ``qubit`` is ``outcome`` (of that ``probability``), normalised."""
 
     def copy(self) -> QuantumState: ...
+
+
+@runtime_checkable
+class MeasuresInOrder(Protocol):
+    """A state that can settle a run of measurements at once (an engine's option)."""
+
+    def measure_in_order(self, qubits: list[int], uniforms: np.ndarray) -> np.ndarray:
+        """Each shot's outcomes (shots x measurements, uint64) of measuring ``qubits`` one
+        after another, shot ``s`` drawing measurement ``i`` with ``uniforms[s, i]``: 1 where it
+        is below the chance of 1 given the shot's outcomes before, as measuring one at a time
+        would draw."""
+        ...
 
 
 @dataclass
@@ -96,6 +115,7 @@ class BranchingRun:
         self.flip_index = (
             {position: index for index, position in enumerate(plan.measurements)} if plan else {}
         )
+        self.settled_from = _settled_from(program.operations)
 
     def parts(self, shots: np.ndarray) -> Parts:
         """Each final group's shots and outputs. With WASM calls the shots run in batches, as
@@ -131,6 +151,10 @@ class BranchingRun:
                 return
             group = remaining
             if position == len(self.operations):
+                yield group.shots, group.classical.outputs
+                return
+            if self._settles_the_rest(group, position):
+                self._measure_the_rest(group, position)
                 yield group.shots, group.classical.outputs
                 return
             branches = self._step(group, position, self.operations[position])
@@ -182,8 +206,45 @@ class BranchingRun:
                 )
         raise AssertionError(f"not a quantum operation: {operation!r}")  # pragma: no cover
 
-    def _record(self, group: _Group, position: int, target: object, outcome: int) -> None:
-        """Write a measured bit, after the measurement flip each shot draws, if noisy."""
+    def _settles_the_rest(self, group: _Group, position: int) -> bool:
+        """Whether the group can run the rest of the program as its gates, then every
+        measurement at once: the program allows it from here (:func:`_settled_from`), none of
+        its shots has a fault still to come, and its state can (:class:`MeasuresInOrder`)."""
+        return (
+            position >= self.settled_from
+            and isinstance(group.state, MeasuresInOrder)
+            and bool(np.all(group.due_at >= len(self.operations)))
+        )
+
+    def _measure_the_rest(self, group: _Group, position: int) -> None:
+        """The remaining operations: first their gates, then their measurements together,
+        then their classical operations with each measured bit written where it was measured.
+        The outcomes, and the uniforms each shot draws, are those of measuring one at a time
+        in program order, without a split into a group per outcome."""
+        rest = list(enumerate(self.operations[position:], position))
+        for at, operation in rest:
+            if isinstance(operation, Gate) and not group.leaked.intersection(operation.qubits):
+                group.state.apply_gate(at, operation)
+        measured = [op.qubit for _, op in rest if isinstance(op, Measure)]
+        live = [qubit for qubit in measured if qubit not in group.leaked]
+        outcomes = np.zeros((group.shots.size, 0), dtype=np.uint64)
+        if live:
+            uniforms = np.array([self.generators[int(s)].random(len(live)) for s in group.shots])
+            state: MeasuresInOrder = group.state  # type: ignore[assignment]
+            outcomes = state.measure_in_order(live, uniforms.reshape(group.shots.size, len(live)))
+        columns = iter(outcomes.T)
+        for at, operation in rest:
+            if isinstance(operation, Measure):
+                leaked = operation.qubit in group.leaked
+                self._record(group, at, operation.target, 1 if leaked else next(columns))
+            elif not isinstance(operation, Gate | Barrier):
+                group.classical.apply(operation)  # type: ignore[arg-type]
+
+    def _record(
+        self, group: _Group, position: int, target: object, outcome: int | np.ndarray
+    ) -> None:
+        """Write a measured bit (one, or each shot's), after the measurement flip each shot
+        draws, if noisy."""
         values = np.full(group.shots.size, outcome, dtype=np.uint64)
         if self.plan is not None:
             flip = self.flip_index[position]
@@ -283,3 +344,23 @@ class BranchingRun:
             return [group]
         generators = {int(s): self.noises[int(s)].generator for s in group.shots}
         return self._reset(replace(group, leaked=effect.leaked), fault.qubit, generators)
+
+
+def _settled_from(operations: tuple[Operation, ...]) -> int:
+    """The first position from which the rest of the program can run as its gates, then its
+    measurements together: no reset or conditioned quantum operation follows, and no gate acts
+    on a qubit after its measurement (so every measurement commutes with the gates after it).
+    The program's length when that holds nowhere."""
+    gated_later: set[int] = set()
+    start = len(operations)
+    for position in reversed(range(len(operations))):
+        operation = operations[position]
+        inner = unconditioned(operation)
+        if (isinstance(inner, _QUANTUM) and inner is not operation) or isinstance(inner, Reset):
+            break
+        if isinstance(inner, Measure) and inner.qubit in gated_later:
+            break
+        if isinstance(inner, Gate):
+            gated_later.update(inner.qubits)
+        start = position
+    return start

@@ -324,3 +324,38 @@ class _VectorState:
 
     def copy(self) -> _VectorState:
         return _VectorState(self.simulation, self.state.copy())
+
+    def measure_in_order(self, qubits: list[int], uniforms: np.ndarray) -> np.ndarray:
+        """One pass over the state for the whole run of measurements: the joint distribution
+        of the measured qubits, then the chain rule shot by shot (vectorised)."""
+        distinct = list(dict.fromkeys(qubits))
+        axes = [self.simulation.compact[qubit] for qubit in distinct]
+        weights = np.abs(self.state)
+        weights *= weights
+        others = tuple(axis for axis in range(self.state.ndim) if axis not in axes)
+        joint = weights.sum(axis=others, dtype=np.float64)  # its axes in ascending order
+        joint = np.transpose(joint, np.argsort(np.argsort(axes)))  # now in measurement order
+        return draw_in_order(joint.reshape(-1), [distinct.index(q) for q in qubits], uniforms)
+
+
+def draw_in_order(joint: np.ndarray, columns: list[int], uniforms: np.ndarray) -> np.ndarray:
+    """Outcomes by the chain rule: ``joint`` holds the probabilities of ``k`` qubits' values
+    (the first qubit most significant), measurement ``i`` measures qubit ``columns[i]`` (each
+    first measured in the order ``0, 1, ...``; a repeat gives the outcome before) with
+    ``uniforms[:, i]``."""
+    levels = [joint]  # levels[j]: the probabilities of the first j qubits' values
+    while levels[0].size > 1:
+        levels.insert(0, levels[0].reshape(-1, 2).sum(axis=1))
+    prefix = np.zeros(uniforms.shape[0], dtype=np.int64)  # each shot's outcomes so far
+    outcomes = np.zeros(uniforms.shape, dtype=np.uint64)
+    depth = 0
+    for index, column in enumerate(columns):
+        if column < depth:
+            outcomes[:, index] = (prefix >> (depth - 1 - column)) & 1
+            continue
+        whole, one = levels[depth][prefix], levels[depth + 1][2 * prefix + 1]
+        bits = uniforms[:, index] < one / np.maximum(whole, np.finfo(np.float64).tiny)
+        prefix = 2 * prefix + bits
+        outcomes[:, index] = bits
+        depth += 1
+    return outcomes
