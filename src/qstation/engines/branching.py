@@ -35,7 +35,7 @@ from qstation.circuit.program import (
     unconditioned,
 )
 from qstation.engines.classical import ClassicalState, Words
-from qstation.engines.randomness import shot_generator
+from qstation.engines.randomness import shot_draws
 from qstation.engines.shots import WASM_REPLAY_BLOCK
 from qstation.engines.wasm import WasmModule
 from qstation.noise.apply import Action, effect_of
@@ -110,7 +110,8 @@ class BranchingRun:
         self.keys = keys
         self.plan = plan
         self.new_state = new_state
-        self.generators: dict[int, np.random.Generator] = {}
+        self.draws = np.zeros(keys.size, dtype=np.uint64)
+        """How many outcome uniforms each shot has drawn (:func:`shot_draws`)."""
         self.noises: dict[int, ShotNoise] = {}
         self.flip_index = (
             {position: index for index, position in enumerate(plan.measurements)} if plan else {}
@@ -125,9 +126,8 @@ class BranchingRun:
             yield from self._batch(shots[first : first + size])
 
     def _batch(self, shots: np.ndarray) -> Parts:
-        for shot in map(int, shots):
-            self.generators[shot] = shot_generator(self.keys[shot])
-            if self.plan is not None:
+        if self.plan is not None:
+            for shot in map(int, shots):
                 self.noises[shot] = draw_shot_noise(self.plan, self.keys[shot])
         classical = ClassicalState(
             self.program, self.keys[shots], shots + self.first_shot, self.wasm
@@ -196,14 +196,13 @@ class BranchingRun:
                 if qubit in group.leaked:
                     self._record(group, position, target, 1)
                     return [group]
-                branches = self._collapse(group, qubit, self._draw(group, self.generators))
+                branches = self._collapse(group, qubit, self._draw(group)[:, 0])
                 for branch, outcome in branches:
                     self._record(branch, position, target, outcome)
                 return [branch for branch, _ in branches]
             case Reset(qubit):
-                return self._reset(
-                    replace(group, leaked=group.leaked - {qubit}), qubit, self.generators
-                )
+                group = replace(group, leaked=group.leaked - {qubit})
+                return self._reset(group, qubit, self._draw(group)[:, 0])
         raise AssertionError(f"not a quantum operation: {operation!r}")  # pragma: no cover
 
     def _settles_the_rest(self, group: _Group, position: int) -> bool:
@@ -229,9 +228,8 @@ class BranchingRun:
         live = [qubit for qubit in measured if qubit not in group.leaked]
         outcomes = np.zeros((group.shots.size, 0), dtype=np.uint64)
         if live:
-            uniforms = np.array([self.generators[int(s)].random(len(live)) for s in group.shots])
             state: MeasuresInOrder = group.state  # type: ignore[assignment]
-            outcomes = state.measure_in_order(live, uniforms.reshape(group.shots.size, len(live)))
+            outcomes = state.measure_in_order(live, self._draw(group, len(live)))
         columns = iter(outcomes.T)
         for at, operation in rest:
             if isinstance(operation, Measure):
@@ -252,9 +250,12 @@ class BranchingRun:
             values = self.plan.reported(values, uniforms)
         group.classical.set_bit(target, values)  # type: ignore[arg-type]
 
-    @staticmethod
-    def _draw(group: _Group, generators: dict[int, np.random.Generator]) -> np.ndarray:
-        return np.array([generators[int(shot)].random() for shot in group.shots])
+    def _draw(self, group: _Group, count: int = 1) -> np.ndarray:
+        """Each member's next ``count`` outcome uniforms (members x count)."""
+        made = self.draws[group.shots]
+        self.draws[group.shots] = made + np.uint64(count)
+        counters = made[:, np.newaxis] + np.arange(count, dtype=np.uint64)
+        return shot_draws(self.keys[group.shots][:, np.newaxis], counters)
 
     @staticmethod
     def _collapse(group: _Group, qubit: int, uniforms: np.ndarray) -> list[tuple[_Group, int]]:
@@ -273,10 +274,8 @@ class BranchingRun:
             (group.part(np.flatnonzero(~ones), zero_state), 0),
         ]
 
-    def _reset(
-        self, group: _Group, qubit: int, generators: dict[int, np.random.Generator]
-    ) -> list[_Group]:
-        branches = self._collapse(group, qubit, self._draw(group, generators))
+    def _reset(self, group: _Group, qubit: int, uniforms: np.ndarray) -> list[_Group]:
+        branches = self._collapse(group, qubit, uniforms)
         for branch, outcome in branches:
             if outcome:
                 branch.state.pauli(qubit, "X")
@@ -342,8 +341,8 @@ class BranchingRun:
             group.state.pauli(fault.qubit, fault.kind)
         if effect.action is not Action.COLLAPSE:
             return [group]
-        generators = {int(s): self.noises[int(s)].generator for s in group.shots}
-        return self._reset(replace(group, leaked=effect.leaked), fault.qubit, generators)
+        uniforms = np.array([self.noises[int(s)].generator.random() for s in group.shots])
+        return self._reset(replace(group, leaked=effect.leaked), fault.qubit, uniforms)
 
 
 def _settled_from(operations: tuple[Operation, ...]) -> int:

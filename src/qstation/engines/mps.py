@@ -10,8 +10,8 @@ quimb's fidelity estimate, the product of the weight each truncation kept; its c
 the truncation error the job reports (:attr:`MPSEngine.truncation_error`).
 
 When no quantum step depends on a measurement and there is no noise, the program's gates run
-once and every shot samples the final state, all shots together site by site (each with its own
-generator), then the classical operations are replayed. Everything else (noise trajectories,
+once and every shot samples the final state, all shots together site by site (each from its own
+stream of draws), then the classical operations are replayed. Everything else (noise trajectories,
 feedback) runs in branching groups of shots (:mod:`qstation.engines.branching`), which draw each
 shot's outcomes and faults from the shot's own streams and apply faults by the rules every
 engine shares. Either way a shot's result depends only on the program, the seed and its index.
@@ -32,7 +32,7 @@ from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Program, unconditioned
 from qstation.devices.catalogue import Device
 from qstation.engines.branching import BranchingRun
-from qstation.engines.randomness import shot_generator, shot_keys
+from qstation.engines.randomness import shot_draws, shot_keys
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
 from qstation.errors import CompileError, ExecutionError
@@ -201,12 +201,12 @@ class _MPSState:
         of their own, so the chance of a site's bit given those drawn before it is the norm of
         the shot's left environment times that bit's slice of the site's tensor: one matrix
         product per site for every shot (quimb's sampler, shot by shot, took about 20 ms a
-        shot at 56 qubits). Each shot draws its uniforms from its own generator; its bit is
-        1 where the uniform is below the chance of 1, as in every other draw."""
+        shot at 56 qubits). Each shot draws its uniforms from its own stream
+        (:func:`shot_draws`); its bit is 1 where the uniform is below the chance of 1, as in
+        every other draw."""
         self._weights(0)  # right-canonical from site 0; notes the fidelity
         n_sites = self.psi.L
-        uniforms = np.array([shot_generator(key).random(n_sites) for key in keys])
-        uniforms = uniforms.reshape(keys.size, n_sites)
+        uniforms = shot_draws(keys[:, np.newaxis], np.arange(n_sites))
         bits = np.zeros((keys.size, n_sites), dtype=np.uint64)
         environment = np.ones((keys.size, 1), dtype=complex)
         for site in range(n_sites):

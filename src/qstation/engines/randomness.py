@@ -14,6 +14,7 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _MASK64 = (1 << 64) - 1
 _STREAM_DOMAIN = np.uint64(0x5EED_0F_0000_0001)
+_DRAW_DOMAIN = np.uint64(0x5EED_0F_0000_0002)
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
@@ -46,6 +47,11 @@ def shot_uniforms(keys: np.ndarray) -> np.ndarray:
     return (_splitmix64(keys) >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def shot_generator(key: np.uint64) -> np.random.Generator:
-    """A full generator for shots that need more than one draw."""
-    return np.random.default_rng(int(key))
+def shot_draws(keys: np.ndarray, counters: np.ndarray) -> np.ndarray:
+    """Draw number ``counters`` (broadcast against ``keys``) of each shot's stream of uniforms
+    in [0, 1) for its measurement and reset outcomes: counter-based like the program's own
+    streams, so a shot's draws depend only on its key and how many it made before, and any
+    number of shots draw at once without a generator each."""
+    seeds = _splitmix64(keys ^ _DRAW_DOMAIN)
+    words = program_random_words(seeds, counters.astype(np.uint64))
+    return (words >> np.uint64(11)).astype(np.float64) * 2.0**-53
