@@ -123,7 +123,7 @@ def main() -> int:
         "| noise | mps-max-bond | shots | seconds | truncation-error | under a minute |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         "Without noise the gates run once (about a second at bond 64), then every shot is "
-        "sampled at once, site by site (each shot's uniforms from its own generator); until "
+        "sampled at once, site by site (each shot's uniforms from its own stream); until "
         "2026-12-06 quimb's sampler drew shot after shot, and the bond-64 row took 21.5 s. "
         "Under the noise model nearly "
         "every shot of a circuit this size has a fault, and each distinct fault realisation is "
