@@ -30,12 +30,18 @@ def small_circuit() -> Circuit:
 
 
 def slow_circuit() -> Circuit:
-    """A mid-circuit reset forces one trajectory per shot: each job runs for a while."""
+    """Each qubit measured mid-circuit, then turned again: the random outcomes split the shots
+    into up to 2^12 groups, each simulated on its own, so each job runs for a while (a program
+    whose measurements come last settles them in one go, however many shots)."""
     circuit = Circuit(12)
+    middle = circuit.add_c_register("middle", 12)
     for qubit in range(12):
         circuit.PhasedX(0.5, 0.1 * qubit, qubit)
     for qubit in range(11):
         circuit.ZZPhase(0.3, qubit, qubit + 1)
-    circuit.Reset(0)
-    circuit.PhasedX(0.5, 0.0, 0)
+    for qubit in range(12):
+        circuit.Measure(qubit, middle[qubit])
+        circuit.PhasedX(0.5, 0.0, qubit)
+    for qubit in range(11):
+        circuit.ZZPhase(0.3, qubit, qubit + 1)
     return circuit.measure_all()

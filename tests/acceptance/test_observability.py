@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 SMALL_JOBS = 3
 SHOTS = 20
-SLOW_SHOTS = 10_000  # about 2.5 s on one process, in one chunk (H1-1E runs at most 10,000)
+SLOW_SHOTS = 2_500  # about 3 s on one process, in one chunk
 
 
 @pytest.fixture(scope="module")
