@@ -42,6 +42,7 @@ from qstation.circuit.program import (
     unconditioned,
 )
 from qstation.engines.classical import ClassicalState, Words
+from qstation.engines.gauge import GaugeSampler, gauge_sampler
 from qstation.engines.shots import WASM_REPLAY_BLOCK
 from qstation.engines.wasm import WasmModule
 from qstation.noise.faults import Channel, NoisePlan, Site
@@ -51,6 +52,9 @@ _MAX_FRAMES = 1 << 26
 """Measurements times corrections' Pauli frames above which finding what each correction flips
 would take more memory (one byte each) than running tableaus: a program with thousands of both."""
 _PASS_DOMAIN = 0x6E0153_0000_0003
+_PASS_BYTES = 1 << 23
+"""Sampled records one classical pass settles at most (whole blocks, at least one): fewer,
+larger passes spend less on each numpy call."""
 _PAULI_ORDER = ("I", "X", "Y", "Z")
 
 
@@ -74,10 +78,11 @@ class _Correction:
 @dataclass(frozen=True)
 class _MeasureGroup:
     """Consecutive measurements, settled together: their indices in the measurement record,
-    and for each register they write, the bits and the record columns that write them."""
+    and for each register they write, the bits and the record columns that write them (slices
+    where adjacent, which numpy takes without a copy)."""
 
-    indices: np.ndarray
-    writes: tuple[tuple[str, np.ndarray, np.ndarray, np.uint64], ...]
+    indices: np.ndarray | slice
+    writes: tuple[tuple[str, np.ndarray, np.ndarray | slice, np.uint64], ...]
 
 
 _Step = _MeasureGroup | tuple[int, Conditional] | Operation
@@ -94,34 +99,37 @@ class FramePlan:
     n_measurements: int
     readout: NoisePlan | None
     """The plan whose readout flips the measurements take (None: no readout noise)."""
+    gauge: GaugeSampler | None
+    """For a noiseless circuit with few distinct flip patterns, the faster sampler."""
 
-    def sample(self, key: np.uint64, count: int) -> np.ndarray:
-        """The measurements of ``count`` shots of a block (bool, shots x measurements), as
-        they come out without corrections; the block is seeded by its first shot's ``key``."""
-        sampler = self.circuit.compile_sampler(
-            seed=_block_seed(key), reference_sample=self.reference
-        )
-        sampled: np.ndarray = sampler.sample(SAMPLE_BLOCK)
-        return sampled[:count]
+    def sample(self, keys: np.ndarray) -> np.ndarray:
+        """The measurements of the shots with these ``keys`` (bool, shots x measurements), as
+        they come out without corrections. stim's sampler runs a block at a time, seeded by
+        the block's first key, so ``keys`` start on a block; the gauge sampler draws per shot.
+        """
+        if self.gauge is not None:
+            return self.gauge.sample(keys)
+        blocks = [np.zeros((0, self.n_measurements), dtype=bool)]
+        for first in range(0, keys.size, SAMPLE_BLOCK):
+            sampler = self.circuit.compile_sampler(
+                seed=_block_seed(keys[first]), reference_sample=self.reference
+            )
+            blocks.append(sampler.sample(SAMPLE_BLOCK)[: keys.size - first])
+        return np.concatenate(blocks)
 
     def parts(
         self, program: Program, wasm: WasmModule | None, keys: np.ndarray, first_shot: int
     ) -> Iterator[tuple[np.ndarray, dict[str, tuple[Words, Record]]]]:
-        """Every shot's outputs, block by block."""
-        for first in range(0, keys.size, SAMPLE_BLOCK):
-            count = min(SAMPLE_BLOCK, keys.size - first)
-            sampled = self.sample(keys[first], count)
-            uniforms = np.random.default_rng(_block_seed(keys[first]) ^ _PASS_DOMAIN)
-            # whole blocks drawn, so a shot's uniforms do not depend on how many shots follow
-            readout = (
-                uniforms.random((SAMPLE_BLOCK, self.n_measurements))[:count]
-                if self.readout is not None
-                else None
-            )
-            drawn = uniforms.random((SAMPLE_BLOCK, 2 * self._conditioned_sites()))[:count]
-            size = count if wasm is None else WASM_REPLAY_BLOCK
-            for start in range(0, count, size):
-                part = slice(start, min(start + size, count))
+        """Every shot's outputs, a pass of whole blocks at a time (a block at a time, and
+        :data:`WASM_REPLAY_BLOCK` shots at a time in it, with WASM)."""
+        record = SAMPLE_BLOCK * max(1, self.n_measurements)
+        blocks = 1 if wasm is not None else max(1, _PASS_BYTES // record)
+        for first in range(0, keys.size, blocks * SAMPLE_BLOCK):
+            stop = min(first + blocks * SAMPLE_BLOCK, keys.size)
+            sampled, readout, drawn = self._draws(keys, first, stop)
+            size = stop - first if wasm is None else WASM_REPLAY_BLOCK
+            for start in range(0, stop - first, size):
+                part = slice(start, min(start + size, stop - first))
                 shots = np.arange(first + part.start, first + part.stop)
                 classical = ClassicalState(program, keys[shots], shots + first_shot, wasm)
                 self._settle(
@@ -131,6 +139,29 @@ class FramePlan:
                     drawn[part],
                 )
                 yield shots, classical.outputs
+
+    def _draws(
+        self, keys: np.ndarray, first: int, stop: int
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """The sampled records of shots ``first`` to ``stop - 1`` (whole blocks but perhaps
+        the last), their readout uniforms and the uniforms of their corrections' faults."""
+        sampled = self.sample(keys[first:stop])
+        sites = self._conditioned_sites()
+        if self.readout is None and not sites:
+            return sampled, None, np.empty((stop - first, 0))
+        readout, drawn = [], []
+        for block in range(first, stop, SAMPLE_BLOCK):
+            count = min(SAMPLE_BLOCK, stop - block)
+            uniforms = np.random.default_rng(_block_seed(keys[block]) ^ _PASS_DOMAIN)
+            # whole blocks drawn, so a shot's uniforms do not depend on how many shots follow
+            if self.readout is not None:
+                readout.append(uniforms.random((SAMPLE_BLOCK, self.n_measurements))[:count])
+            drawn.append(uniforms.random((SAMPLE_BLOCK, 2 * sites))[:count])
+        return (
+            sampled,
+            np.concatenate(readout) if readout else None,
+            np.concatenate(drawn),
+        )
 
     def _conditioned_sites(self) -> int:
         return sum(len(correction.faults) for correction in self.corrections.values())
@@ -228,13 +259,15 @@ def compile_frames(
         )
         for position in conditioned
     }
+    reference = circuit.reference_sample()
     return FramePlan(
         circuit=circuit,
-        reference=circuit.reference_sample(),
+        reference=reference,
         corrections=corrections,
         steps=_steps(program, set(corrections)),
         n_measurements=n_measurements,
         readout=plan if plan and (plan.p_meas_0 or plan.p_meas_1) else None,
+        gauge=gauge_sampler(noisy, program.n_qubits, reference) if plan is None else None,
     )
 
 
@@ -361,12 +394,19 @@ def _group(run: list[tuple[int, BitRef]]) -> _MeasureGroup:
         (
             register,
             np.array(list(bits), dtype=np.intp),
-            np.array(list(bits.values()), dtype=np.intp),
+            _adjacent(list(bits.values())),
             np.uint64(sum(1 << bit for bit in bits)),
         )
         for register, bits in last.items()
     )
-    return _MeasureGroup(np.array([index for index, _ in run], dtype=np.intp), writes)
+    return _MeasureGroup(_adjacent([index for index, _ in run]), writes)
+
+
+def _adjacent(indices: list[int]) -> np.ndarray | slice:
+    """``indices`` as a slice when they run up by one, else as an array."""
+    if indices == list(range(indices[0], indices[0] + len(indices))):
+        return slice(indices[0], indices[0] + len(indices))
+    return np.array(indices, dtype=np.intp)
 
 
 def _block_seed(key: np.uint64) -> int:

@@ -15,6 +15,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _MASK64 = (1 << 64) - 1
 _STREAM_DOMAIN = np.uint64(0x5EED_0F_0000_0001)
 _DRAW_DOMAIN = np.uint64(0x5EED_0F_0000_0002)
+_BITS_DOMAIN = np.uint64(0x5EED_0F_0000_0003)
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
@@ -55,3 +56,9 @@ def shot_draws(keys: np.ndarray, counters: np.ndarray) -> np.ndarray:
     seeds = _splitmix64(keys ^ _DRAW_DOMAIN)
     words = program_random_words(seeds, counters.astype(np.uint64))
     return (words >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def shot_bits(keys: np.ndarray) -> np.ndarray:
+    """64 random bits per shot, from a stream of their own (the choices of
+    :mod:`~qstation.engines.gauge`)."""
+    return _splitmix64(keys ^ _BITS_DOMAIN)

@@ -127,11 +127,8 @@ def clifford_tableaus(program: Program) -> dict[int, stim.Tableau]:
 
 
 def _sample(ideal: FramePlan, keys: np.ndarray) -> list[np.ndarray]:
-    """Each measurement's ideal bit in every shot, block by block."""
-    bits = np.zeros((keys.size, ideal.n_measurements), dtype=np.uint64)
-    for first in range(0, keys.size, SAMPLE_BLOCK):
-        count = min(SAMPLE_BLOCK, keys.size - first)
-        bits[first : first + count] = ideal.sample(keys[first], count)
+    """Each measurement's ideal bit in every shot."""
+    bits = ideal.sample(keys).astype(np.uint64)
     return [bits[:, index].copy() for index in range(ideal.n_measurements)]
 
 
