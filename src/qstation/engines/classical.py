@@ -116,7 +116,8 @@ class ClassicalState:
         self.words = {name: np.zeros(n_shots, dtype=np.uint64) for name in self.widths}
         self.outputs: dict[str, tuple[Words, Record]] = {}
         self.shot_numbers = shots.astype(np.uint64) + _ONE
-        self.stream_seeds = program_stream_seeds(keys)
+        self._keys = keys
+        self._stream_seeds: Words | None = None
         self.stream_positions = np.zeros(n_shots, dtype=np.uint64)
         self.random_bounds = np.zeros(n_shots, dtype=np.uint64)
         self.active = np.ones(n_shots, dtype=bool)
@@ -134,7 +135,8 @@ class ClassicalState:
             label: (values[members], record) for label, (values, record) in self.outputs.items()
         }
         part.shot_numbers = self.shot_numbers[members]
-        part.stream_seeds = self.stream_seeds[members]
+        part._keys = self._keys[members]
+        part._stream_seeds = None if self._stream_seeds is None else self._stream_seeds[members]
         part.stream_positions = self.stream_positions[members]
         part.random_bounds = self.random_bounds[members]
         part.active = self.active[members]
@@ -145,6 +147,18 @@ class ClassicalState:
             if int(old) in self.wasm_shots
         }
         return part
+
+    @property
+    def stream_seeds(self) -> Words:
+        """Each shot's seed for the program's own random numbers: derived from its key the
+        first time a program asks (most never draw)."""
+        if self._stream_seeds is None:
+            self._stream_seeds = program_stream_seeds(self._keys)
+        return self._stream_seeds
+
+    @stream_seeds.setter
+    def stream_seeds(self, seeds: Words) -> None:
+        self._stream_seeds = seeds
 
     def set_bit(self, target: BitRef, values: Words) -> None:
         bit = np.uint64(1) << np.uint64(target.index)

@@ -218,7 +218,7 @@ def compile_frames(
     segments: list[list[str]] = [[]]  # noiseless circuit text, cut at each correction
     noisy: list[str] = [line for site in sites.get(-1, []) for line in _noise_lines(site)]
     conditioned: dict[int, tuple[stim.PauliString, Gate]] = {}
-    templates: dict[tuple[str, tuple[float, ...]], list[tuple[str, list[int]]]] = {}
+    templates: dict[tuple[str, tuple[float, ...]], list[str]] = {}  # with {0}, {1} for qubits
     for position, operation in enumerate(program.operations):
         inner = unconditioned(operation)
         if isinstance(operation, Conditional) and isinstance(inner, Gate | Measure | Reset):
@@ -232,20 +232,20 @@ def compile_frames(
             key = (inner.name, inner.params)
             if key not in templates:
                 templates[key] = [
-                    (instruction.name, [target.value for target in instruction.targets_copy()])
+                    " ".join(
+                        [instruction.name, *(f"{{{t.value}}}" for t in instruction.targets_copy())]
+                    )
                     for instruction in tableaus[position].to_circuit(method="elimination")
                 ]
-            lines = [
-                f"{name} {' '.join(str(inner.qubits[t]) for t in targets)}"
-                for name, targets in templates[key]
-            ]
+            lines = [template.format(*inner.qubits) for template in templates[key]]
         elif isinstance(inner, Measure | Reset):
             lines = [f"{'M' if isinstance(inner, Measure) else 'R'} {inner.qubit}"]
         else:
             continue
         segments[-1].extend(lines)
         noisy.extend(lines)
-        noisy.extend(line for site in sites.get(position, []) for line in _noise_lines(site))
+        if position in sites:
+            noisy.extend(line for site in sites[position] for line in _noise_lines(site))
 
     circuit = stim.Circuit("\n".join(noisy))
     n_measurements = circuit.num_measurements
