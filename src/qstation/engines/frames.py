@@ -16,7 +16,9 @@ cannot be frames: :func:`compile_frames` returns None and the engine runs tablea
 
 Randomness comes in blocks of :data:`SAMPLE_BLOCK` shots seeded by the key of the block's first
 shot (stim's sampler and the pass's own uniforms), so a shot's outcome depends only on the job
-seed and its index, whatever the chunks and processes, as long as they start on a block.
+seed and its index, whatever the chunks and processes, as long as they start on a block. A
+noiseless circuit with few distinct flip patterns is sampled per shot instead, without stim's
+sampler (:mod:`qstation.engines.gauge`).
 """
 
 from __future__ import annotations

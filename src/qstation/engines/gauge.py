@@ -25,8 +25,9 @@ MAX_FLIP_CELLS = 1 << 26
 """Measurements times injection points above which the flips would take more memory (a byte
 each) than the sampler could save: stim's sampler then."""
 MAX_GENERATORS = 16
-"""Distinct flip patterns above which stim's sampler is the faster way (each costs one pass
-over the shots' records); at most 64, the bits :func:`shot_bits` gives a shot."""
+"""Distinct flip patterns above which stim's sampler is left to do it (every eight patterns
+cost a table of 256 records and one lookup per shot); at most 64, the bits :func:`shot_bits`
+gives a shot."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ turn, ``ZZ``, ``H``, ``CX``, ...); any other gate fails the job with a message n
 
 Programs whose noise is Pauli channels and whose feedback is Pauli corrections (nearly all:
 the H-Series model without leakage and reset crosstalk) run as stim circuits on stim's compiled
-sampler, in blocks of :data:`SAMPLE_BLOCK` shots (:mod:`qstation.engines.frames`). Under
+sampler, in blocks of :data:`SAMPLE_BLOCK` shots (:mod:`qstation.engines.frames`), or without
+noise, when their outcomes have few independent parts, from their affine space
+(:mod:`qstation.engines.gauge`). Under
 leakage or reset crosstalk the shots without faults take the ideal circuit's samples and the
 shots with faults run in branching groups on tableaus (:mod:`qstation.engines.branching`), as
 do programs with feedback that is not a Pauli, whatever the noise.
