@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qstation.circuit.program import (
+    Barrier,
     Binary,
     BitRef,
     Conditional,
@@ -155,3 +156,18 @@ def test_the_rest_settles_from_where_only_commuting_measurements_and_gates_follo
     assert _settled_from((measure(0), Conditional(condition, measure(1)))) == 2
     assert _settled_from((h0, measure(0), Conditional(condition, SetBit(BitRef("c", 1),
                           Const(1))))) == 0  # fmt: skip
+
+
+def test_a_conditioned_barrier_among_the_last_measurements_is_skipped_as_a_plain_one() -> None:
+    """QIR wraps every operation of an ``if`` block, barriers too, in its condition."""
+    condition = Binary("eq", ReadBit(BitRef("c", 0)), Const(1))
+    h0 = Gate("H", (0,))
+    body = [h0, Measure(0, BitRef("c", 0)), h0, Measure(0, BitRef("c", 1))]
+    record = Record("c", ReadRegister("c"), 2)
+    with_barrier = Program(2, {"c": 2}, (*body, Conditional(condition, Barrier((1,))), record))
+    without = Program(2, {"c": 2}, (*body, record))
+
+    shots = StateVectorEngine(2**30).run(with_barrier, 300, seed=3)
+
+    assert shots == StateVectorEngine(2**30).run(without, 300, seed=3)
+    assert len(set(shots["c"])) == 4

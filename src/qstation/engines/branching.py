@@ -235,7 +235,7 @@ class BranchingRun:
             if isinstance(operation, Measure):
                 leaked = operation.qubit in group.leaked
                 self._record(group, at, operation.target, 1 if leaked else next(columns))
-            elif not isinstance(operation, Gate | Barrier):
+            elif not isinstance(unconditioned(operation), Gate | Barrier):
                 group.classical.apply(operation)  # type: ignore[arg-type]
 
     def _record(

@@ -21,9 +21,11 @@ import stim
 
 from qstation.engines.randomness import shot_bits
 
-MAX_FLIP_CELLS = 1 << 26
-"""Measurements times injection points above which the flips would take more memory (a byte
-each) than the sampler could save: stim's sampler then."""
+MAX_FLIP_CELLS = 1 << 22
+"""Measurements, or stretches between them, times injection points above which finding the
+flips (a byte each, a circuit parsed per stretch) would cost more than the sampler could save:
+stim's sampler then. A circuit with so many measurements has more independent outcomes than
+:data:`MAX_GENERATORS` anyway, unless most are repeats."""
 MAX_GENERATORS = 16
 """Distinct flip patterns above which stim's sampler is left to do it (every eight patterns
 cost a table of 256 records and one lookup per shot); at most 64, the bits :func:`shot_bits`
@@ -76,24 +78,21 @@ def gauge_sampler(lines: list[str], n_qubits: int, reference: np.ndarray) -> Gau
         if collapses:
             segments[-1][1].append(int(line.split()[1]))
     n_frames = n_qubits + sum(len(qubits) for _, qubits in segments)
-    if reference.size * n_frames > MAX_FLIP_CELLS:
+    if max(reference.size, len(segments)) * n_frames > MAX_FLIP_CELLS:
         return None
     if n_frames == 0:
         return GaugeSampler(reference.astype(bool), np.zeros((0, reference.size), dtype=bool))
     simulator = stim.FlipSimulator(
         batch_size=n_frames, num_qubits=n_qubits, disable_stabilizer_randomization=True
     )
-    start = np.zeros((n_qubits, n_frames), dtype=bool)
-    start[np.arange(n_qubits), np.arange(n_qubits)] = True
-    simulator.broadcast_pauli_errors(pauli="Z", mask=start)
+    for qubit in range(n_qubits):  # frame q: a Z on qubit q at the start
+        simulator.set_pauli_flip("Z", qubit_index=qubit, instance_index=qubit)
     frame = n_qubits
     for instructions, qubits in segments:
         simulator.do(stim.Circuit("\n".join(instructions)))
-        if qubits:
-            mask = np.zeros((n_qubits, n_frames), dtype=bool)
-            mask[qubits, np.arange(frame, frame + len(qubits))] = True
-            simulator.broadcast_pauli_errors(pauli="Z", mask=mask)
-            frame += len(qubits)
+        for qubit in qubits:  # a frame of its own for the Z after each measurement and reset
+            simulator.set_pauli_flip("Z", qubit_index=qubit, instance_index=frame)
+            frame += 1
     flips = simulator.get_measurement_flips()  # measurements x frames
     patterns = flips[:, flips.any(axis=0)].T
     if len(patterns) > MAX_GENERATORS:  # a pattern twice spans no more than once

@@ -95,8 +95,8 @@ def _replay(
     for operation in program.operations:
         if isinstance(operation, Measure):
             classical.set_bit(operation.target, next(bits))
-        elif not isinstance(operation, (*_QUANTUM, Barrier)):
-            classical.apply(operation)
+        elif not isinstance(unconditioned(operation), (*_QUANTUM, Barrier)):
+            classical.apply(operation)  # type: ignore[arg-type]  # classical, or conditioned
     return classical.outputs
 
 

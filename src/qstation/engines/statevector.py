@@ -333,9 +333,12 @@ class _VectorState:
         weights = np.abs(self.state)
         weights *= weights
         others = tuple(axis for axis in range(self.state.ndim) if axis not in axes)
-        joint = weights.sum(axis=others, dtype=np.float64)  # its axes in ascending order
-        joint = np.transpose(joint, np.argsort(np.argsort(axes)))  # now in measurement order
-        return draw_in_order(joint.reshape(-1), [distinct.index(q) for q in qubits], uniforms)
+        joint = weights.sum(axis=others, dtype=np.float64) if others else weights
+        del weights  # at most one state-sized array of probabilities at a time
+        joint = np.transpose(joint, np.argsort(np.argsort(axes)))  # in measurement order
+        flat = joint.reshape(-1).astype(np.float64, copy=False)  # copies only if reordered
+        del joint
+        return draw_in_order(flat, [distinct.index(q) for q in qubits], uniforms)
 
 
 def draw_in_order(joint: np.ndarray, columns: list[int], uniforms: np.ndarray) -> np.ndarray:
