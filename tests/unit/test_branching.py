@@ -129,7 +129,7 @@ def test_settling_the_rest_at_once_gives_the_shots_of_measuring_one_at_a_time(
 
     def run(new_state: Callable[[], QuantumState]) -> tuple[dict[str, list[str]], int]:
         parts = list(BranchingRun(program, None, keys, plan, new_state).parts(np.arange(600)))
-        return gather(program, 600, iter(parts)), len(parts)
+        return gather(program.outputs(), 600, iter(parts)), len(parts)
 
     settled, settled_groups = run(lambda: _VectorState(simulation))
     one_at_a_time, groups = run(lambda: _OneAtATime(_VectorState(simulation)))

@@ -26,7 +26,8 @@ from qstation.circuit.program import (
     Record,
 )
 from qstation.engines import frames
-from qstation.engines.frames import SAMPLE_BLOCK, compile_frames
+from qstation.engines.frame_pass import SAMPLE_BLOCK
+from qstation.engines.frames import compile_frames
 from qstation.engines.stabilizer import clifford_tableaus
 from qstation.engines.wasm import WasmModule
 from qstation.noise.dephasing import with_dephasing_points

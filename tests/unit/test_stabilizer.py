@@ -22,7 +22,7 @@ from qstation.circuit.program import (
     Record,
     Reset,
 )
-from qstation.engines.frames import SAMPLE_BLOCK
+from qstation.engines.frame_pass import SAMPLE_BLOCK
 from qstation.engines.stabilizer import StabilizerEngine
 from qstation.engines.statevector import StateVectorEngine
 from qstation.errors import ExecutionError

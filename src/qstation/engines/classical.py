@@ -7,8 +7,9 @@ then replays the classical operations in program order, vectorised over shots.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
+import numba
 import numpy as np
 
 from qstation.circuit.program import (
@@ -33,33 +34,13 @@ from qstation.circuit.program import (
     ShotNumber,
     Unary,
 )
-from qstation.engines.randomness import program_random_words, program_stream_seeds
+from qstation.engines.randomness import GOLDEN_GAMMA, program_random_words, program_stream_seeds
 from qstation.engines.wasm import WasmModule, WasmShot
 
 Words = np.ndarray  # uint64, one entry per shot
 
 _ONE = np.uint64(1)
 _WORD32 = np.uint64(0xFFFF_FFFF)
-
-
-_GATHER_BITS = np.uint64(0x0102040810204080)
-"""Times a word of eight 0-or-1 bytes, its top byte holds them as bits, the first lowest."""
-
-
-def pack_words(bits: np.ndarray) -> Words:
-    """Each row of ``bits`` (bool, shots x at most 64) as a word whose bit ``j`` is column
-    ``j``: eight columns per multiplication (numpy's packbits took six times as long)."""
-    n_shots, width = bits.shape
-    lanes = (width + 7) // 8
-    padded = np.zeros((n_shots, lanes * 8), dtype=np.uint8)
-    padded[:, :width] = bits
-    packed = padded.view("<u8")  # in place: fresh temporaries made it four times slower
-    packed *= _GATHER_BITS
-    packed >>= np.uint64(56)
-    words = packed[:, 0].copy()
-    for lane in range(1, lanes):
-        words |= packed[:, lane] << np.uint64(8 * lane)
-    return words
 
 
 def _mask(width: int) -> np.uint64:
@@ -165,28 +146,6 @@ class ClassicalState:
         current = self.words[target.register]
         self.words[target.register] = (current & ~bit) | ((values & _ONE) * bit)
 
-    def set_bits(
-        self,
-        writes: Iterable[tuple[str, np.ndarray, np.ndarray | slice, np.uint64]],
-        bits: np.ndarray,
-    ) -> None:
-        """Set many bits at once from ``bits`` (bool, shots x columns): for each register, its
-        bit numbers, the columns that hold them (a slice when they are adjacent), and the mask
-        of those bits."""
-        for register, numbers, columns, mask in writes:
-            if numbers.size == 1:
-                column = bits[:, columns][:, 0]
-                self.set_bit(BitRef(register, int(numbers[0])), column.astype(np.uint64))
-                continue
-            width = int(numbers.max()) + 1
-            if numbers.size == width and bool(np.all(numbers == np.arange(width))):
-                spread = bits[:, columns]  # bit b of each word in column b already
-            else:
-                spread = np.zeros((bits.shape[0], width), dtype=bool)
-                spread[:, numbers] = bits[:, columns]
-            word = pack_words(spread)
-            self.words[register] = (self.words[register] & ~mask) | word
-
     def taken(self, operation: Operation) -> np.ndarray:
         """In which shots a (possibly nested) conditional operation runs."""
         taken = np.ones(self.n_shots, dtype=bool)
@@ -286,10 +245,47 @@ def format_outputs(outputs: dict[str, tuple[Words, Record]]) -> dict[str, list[s
     """Output values as MSB-first binary strings of their recorded width, one per shot."""
     formatted: dict[str, list[str]] = {}
     for label, (values, record) in outputs.items():
-        distinct, inverse = np.unique(values, return_inverse=True)
-        texts = np.array([format_output(int(v), record) for v in distinct], dtype=object)
-        formatted[label] = texts[inverse.reshape(-1)].tolist()
+        distinct, inverse = _distinct(np.ascontiguousarray(values, dtype=np.uint64))
+        texts = np.array(_texts(distinct, record), dtype=object)  # each written once
+        formatted[label] = texts[inverse].tolist()
     return formatted
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct(values: Words) -> tuple[Words, np.ndarray]:
+    """The distinct ``values`` in order of first appearance, and where each value is among
+    them: one pass with an open-addressing table (a sort costs several times more)."""
+    bits = 1
+    while (1 << bits) < 2 * values.size:
+        bits += 1
+    slots = np.full(1 << bits, -1, dtype=np.int64)
+    distinct = np.empty(values.size, dtype=np.uint64)
+    inverse = np.empty(values.size, dtype=np.int64)
+    count = 0
+    for i in range(values.size):
+        value = values[i]
+        slot = np.int64((value * GOLDEN_GAMMA) >> np.uint64(64 - bits))
+        while slots[slot] >= 0 and distinct[slots[slot]] != value:
+            slot = (slot + 1) & ((1 << bits) - 1)
+        if slots[slot] < 0:
+            slots[slot] = count
+            distinct[count] = value
+            count += 1
+        inverse[i] = slots[slot]
+    return distinct[:count], inverse
+
+
+def _texts(distinct: Words, record: Record) -> list[str]:
+    """The strings of ``distinct`` values: built as one text at once, unless some value needs a
+    sign."""
+    width = record.width
+    if not 0 < width <= 64 or (record.signed and np.any(distinct >> np.uint64(width - 1))):
+        return [format_output(int(v), record) for v in distinct]
+    shifts = np.arange(width - 1, -1, -1, dtype=np.uint64)
+    digits = np.full((distinct.size, width + 1), ord(" "), dtype=np.uint8)  # a space after each
+    digits[:, :width] = (distinct[:, None] >> shifts) & _ONE
+    digits[:, :width] += np.uint8(ord("0"))
+    return digits.tobytes().decode("ascii").split()
 
 
 def format_output(value: int, record: Record) -> str:

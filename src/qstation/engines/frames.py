@@ -5,17 +5,18 @@ as B3's conditional X) runs as one stim circuit without them, and stim's compile
 every measurement as it would come out with no correction applied, gate and preparation noise
 included. A Pauli that runs in some shots only changes nothing but which later measurements
 flip, and which ones it flips is fixed by the circuit (its propagation, found once for every
-correction with stim's ``FlipSimulator``). A classical pass in program order, vectorised over
-shots, then settles each measurement (the sampled bit, flipped by the corrections its shot took
-so far), applies its readout flip (which depends on the measured value, so a stim circuit
-cannot hold it) and runs the classical operations, conditions included, as the program would.
-The faults of a correction happen only where it runs, so the pass draws them too.
+correction with stim's ``FlipSimulator``). A classical pass in program order, compiled
+(:mod:`qstation.engines.frame_pass`), then settles each measurement (the sampled bit, flipped by
+the corrections its shot took so far), applies its readout flip (which depends on the measured
+value, so a stim circuit cannot hold it) and runs the classical operations, conditions
+included, as the program would. The faults of a correction happen only where it runs, so the
+pass draws them too.
 
 Noise that is not a Pauli channel (leakage, reset crosstalk) and feedback that is not a Pauli
 cannot be frames: :func:`compile_frames` returns None and the engine runs tableaus instead.
 
 Randomness comes in blocks of :data:`SAMPLE_BLOCK` shots seeded by the key of the block's first
-shot (stim's sampler and the pass's own uniforms), so a shot's outcome depends only on the job
+shot (stim's sampler and the pass's own streams), so a shot's outcome depends only on the job
 seed and its index, whatever the chunks and processes, as long as they start on a block. A
 noiseless circuit with few distinct flip patterns is sampled per shot instead, without stim's
 sampler (:mod:`qstation.engines.gauge`).
@@ -32,62 +33,33 @@ import numpy as np
 import stim
 
 from qstation.circuit.program import (
-    Barrier,
-    BitRef,
     Conditional,
     Gate,
     Measure,
-    Operation,
     Program,
     Record,
     Reset,
     unconditioned,
 )
 from qstation.engines.classical import ClassicalState, Words
+from qstation.engines.frame_pass import (
+    SAMPLE_BLOCK,
+    ConditionedFaults,
+    Correction,
+    FramePass,
+)
 from qstation.engines.gauge import GaugeSampler, gauge_sampler
 from qstation.engines.shots import WASM_REPLAY_BLOCK
 from qstation.engines.wasm import WasmModule
 from qstation.noise.faults import Channel, NoisePlan, Site
 
-SAMPLE_BLOCK = 1024
 _MAX_FRAMES = 1 << 26
 """Measurements times corrections' Pauli frames above which finding what each correction flips
 would take more memory (one byte each) than running tableaus: a program with thousands of both."""
-_PASS_DOMAIN = 0x6E0153_0000_0003
 _PASS_BYTES = 1 << 23
 """Sampled records one classical pass settles at most (whole blocks, at least one): fewer,
-larger passes spend less on each numpy call."""
+larger passes spend less on each call."""
 _PAULI_ORDER = ("I", "X", "Y", "Z")
-
-
-@dataclass(frozen=True)
-class _ConditionedFaults:
-    """A fault site of a correction: drawn only in the shots where the correction runs."""
-
-    probability: float
-    weights: np.ndarray  # cumulative, ending at 1.0
-    flipped: tuple[np.ndarray, ...]  # each outcome's: the measurements it flips
-
-
-@dataclass(frozen=True)
-class _Correction:
-    """A Pauli gate under a condition, as the measurements it flips where it runs."""
-
-    flipped: np.ndarray  # the measurements it flips (indices)
-    faults: tuple[_ConditionedFaults, ...]
-
-
-@dataclass(frozen=True)
-class _MeasureGroup:
-    """Consecutive measurements, settled together: their indices in the measurement record,
-    and for each register they write, the bits and the record columns that write them (slices
-    where adjacent, which numpy takes without a copy)."""
-
-    indices: np.ndarray | slice
-    writes: tuple[tuple[str, np.ndarray, np.ndarray | slice, np.uint64], ...]
-
-
-_Step = _MeasureGroup | tuple[int, Conditional] | Operation
 
 
 @dataclass(frozen=True)
@@ -96,11 +68,9 @@ class FramePlan:
     """The program's quantum part and its noise, without the corrections."""
     reference: np.ndarray
     """stim's noiseless reference sample of ``circuit``, computed once for every block."""
-    corrections: dict[int, _Correction]
-    steps: tuple[_Step, ...]
+    settling: FramePass
+    """The classical pass: corrections, readout flips and classical operations."""
     n_measurements: int
-    readout: NoisePlan | None
-    """The plan whose readout flips the measurements take (None: no readout noise)."""
     gauge: GaugeSampler | None
     """For a noiseless circuit with few distinct flip patterns, the faster sampler."""
 
@@ -128,79 +98,20 @@ class FramePlan:
         blocks = 1 if wasm is not None else max(1, _PASS_BYTES // record)
         for first in range(0, keys.size, blocks * SAMPLE_BLOCK):
             stop = min(first + blocks * SAMPLE_BLOCK, keys.size)
-            sampled, readout, drawn = self._draws(keys, first, stop)
+            sampled = self.sample(keys[first:stop])
+            seeds = keys[first:stop:SAMPLE_BLOCK] & _SEED_MASK
             size = stop - first if wasm is None else WASM_REPLAY_BLOCK
             for start in range(0, stop - first, size):
                 part = slice(start, min(start + size, stop - first))
                 shots = np.arange(first + part.start, first + part.stop)
                 classical = ClassicalState(program, keys[shots], shots + first_shot, wasm)
-                self._settle(
+                self.settling.settle(
                     classical,
                     sampled[part],
-                    None if readout is None else readout[part],
-                    drawn[part],
+                    seeds[start // SAMPLE_BLOCK :],
+                    start % SAMPLE_BLOCK,
                 )
                 yield shots, classical.outputs
-
-    def _draws(
-        self, keys: np.ndarray, first: int, stop: int
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """The sampled records of shots ``first`` to ``stop - 1`` (whole blocks but perhaps
-        the last), their readout uniforms and the uniforms of their corrections' faults."""
-        sampled = self.sample(keys[first:stop])
-        sites = self._conditioned_sites()
-        if self.readout is None and not sites:
-            return sampled, None, np.empty((stop - first, 0))
-        readout, drawn = [], []
-        for block in range(first, stop, SAMPLE_BLOCK):
-            count = min(SAMPLE_BLOCK, stop - block)
-            uniforms = np.random.default_rng(_block_seed(keys[block]) ^ _PASS_DOMAIN)
-            # whole blocks drawn, so a shot's uniforms do not depend on how many shots follow
-            if self.readout is not None:
-                readout.append(uniforms.random((SAMPLE_BLOCK, self.n_measurements))[:count])
-            drawn.append(uniforms.random((SAMPLE_BLOCK, 2 * sites))[:count])
-        return (
-            sampled,
-            np.concatenate(readout) if readout else None,
-            np.concatenate(drawn),
-        )
-
-    def _conditioned_sites(self) -> int:
-        return sum(len(correction.faults) for correction in self.corrections.values())
-
-    def _settle(
-        self,
-        classical: ClassicalState,
-        sampled: np.ndarray,
-        readout: np.ndarray | None,
-        drawn: np.ndarray,
-    ) -> None:
-        """The classical pass over some shots of a block."""
-        flipped = np.zeros_like(sampled) if self.corrections else None
-        draws = iter(drawn.T)
-        for step in self.steps:
-            if isinstance(step, _MeasureGroup):
-                measured = sampled[:, step.indices]
-                if flipped is not None:
-                    measured = measured ^ flipped[:, step.indices]
-                if readout is not None:
-                    assert self.readout is not None
-                    measured = self.readout.reported(measured, readout[:, step.indices])
-                classical.set_bits(step.writes, measured)
-            elif isinstance(step, tuple):
-                assert flipped is not None
-                position, operation = step
-                taken = classical.taken(operation)
-                correction = self.corrections[position]
-                flipped[:, correction.flipped] ^= taken[:, None]
-                for faults in correction.faults:
-                    hit = taken & (next(draws) < faults.probability)
-                    choice = np.searchsorted(faults.weights, next(draws), side="right")
-                    outcome = np.minimum(choice, len(faults.weights) - 1)
-                    for index, columns in enumerate(faults.flipped):
-                        flipped[np.ix_(np.flatnonzero(hit & (outcome == index)), columns)] ^= True
-            else:
-                classical.apply(step)  # type: ignore[arg-type]
 
 
 def compile_frames(
@@ -255,7 +166,7 @@ def compile_frames(
         return None
     propagation = _Propagation(program.n_qubits, segments, conditioned, n_measurements)
     corrections = {
-        position: _Correction(
+        position: Correction(
             propagation.of_gate(position),
             tuple(propagation.of_site(position, site) for site in sites[position]),
         )
@@ -265,10 +176,10 @@ def compile_frames(
     return FramePlan(
         circuit=circuit,
         reference=reference,
-        corrections=corrections,
-        steps=_steps(program, set(corrections)),
+        settling=FramePass(
+            program, corrections, plan.p_meas_0 if plan else 0.0, plan.p_meas_1 if plan else 0.0
+        ),
         n_measurements=n_measurements,
-        readout=plan if plan and (plan.p_meas_0 or plan.p_meas_1) else None,
         gauge=gauge_sampler(noisy, program.n_qubits, reference) if plan is None else None,
     )
 
@@ -328,9 +239,9 @@ class _Propagation:
                 result ^= self.flips[:, self.columns[position, qubit, part]]
         return np.flatnonzero(result)
 
-    def of_site(self, position: int, site: Site) -> _ConditionedFaults:
+    def of_site(self, position: int, site: Site) -> ConditionedFaults:
         outcomes = [self.of(position, {f.qubit: f.kind for f in fault}) for fault in site.outcomes]
-        return _ConditionedFaults(site.probability, site.weights, tuple(outcomes))
+        return ConditionedFaults(site.probability, site.weights, tuple(outcomes))
 
 
 def _noise_lines(site: Site) -> list[str]:
@@ -341,16 +252,21 @@ def _noise_lines(site: Site) -> list[str]:
 def _stim_noise(channel: Channel, probability: float) -> str:
     """A Pauli channel on one or two qubits (every fault site's) as stim noise, the site's
     qubits left as ``{0}`` and ``{1}``: with ``probability`` one of its outcomes."""
-    chances = probability * np.diff(channel.weights, prepend=0.0)
-    chances /= max(1.0, float(chances.sum()))  # stim refuses a total a rounding above 1
+    shares = probability * np.diff(channel.weights, prepend=0.0)
+    shares /= max(1.0, float(shares.sum()))  # stim refuses a total a rounding above 1
     qubits = sorted({local for outcome in channel.outcomes for _, local in outcome})
     by_pauli: dict[tuple[str, ...], float] = defaultdict(float)  # emission adds to depolarizing
-    for outcome, chance in zip(channel.outcomes, chances, strict=True):
+    for outcome, chance in zip(channel.outcomes, shares, strict=True):
         kinds = dict((local, kind) for kind, local in outcome)
         by_pauli[tuple(kinds.get(local, "I") for local in qubits)] += float(chance)
     order = [paulis for paulis in _product(len(qubits)) if set(paulis) != {"I"}]
-    args = ", ".join(repr(by_pauli[paulis]) for paulis in order)
-    return f"PAULI_CHANNEL_{len(qubits)}({args}) " + " ".join(f"{{{q}}}" for q in qubits)
+    targets = " ".join(f"{{{q}}}" for q in qubits)
+    chances = [by_pauli[paulis] for paulis in order]
+    if max(chances) - min(chances) <= 1e-12 * max(chances):  # stim samples these faster
+        return f"DEPOLARIZE{len(qubits)}({sum(chances)!r}) {targets}"
+    if len(qubits) == 1 and chances.count(0.0) == 2:
+        return f"{'XYZ'[chances.index(max(chances))]}_ERROR({max(chances)!r}) {targets}"
+    return f"PAULI_CHANNEL_{len(qubits)}({', '.join(map(repr, chances))}) {targets}"
 
 
 def _product(n: int) -> list[tuple[str, ...]]:
@@ -361,55 +277,8 @@ def _product(n: int) -> list[tuple[str, ...]]:
     return strings
 
 
-def _steps(program: Program, corrected: set[int]) -> tuple[_Step, ...]:
-    """The classical pass's steps: runs of measurements (with only quantum operations between
-    them) as one group, corrections, and classical operations."""
-    steps: list[_Step] = []
-    run: list[tuple[int, BitRef]] = []
-    index = 0
-
-    def close() -> None:
-        if run:
-            steps.append(_group(run))
-            run.clear()
-
-    for position, operation in enumerate(program.operations):
-        inner = unconditioned(operation)
-        if isinstance(operation, Measure):
-            run.append((index, operation.target))
-            index += 1
-        elif position in corrected:
-            close()
-            steps.append((position, operation))  # type: ignore[arg-type]
-        elif not isinstance(inner, Gate | Reset | Barrier):
-            close()
-            steps.append(operation)
-    close()
-    return tuple(steps)
-
-
-def _group(run: list[tuple[int, BitRef]]) -> _MeasureGroup:
-    last: dict[str, dict[int, int]] = defaultdict(dict)  # register -> bit -> column
-    for column, (_, target) in enumerate(run):
-        last[target.register][target.index] = column
-    writes = tuple(
-        (
-            register,
-            np.array(list(bits), dtype=np.intp),
-            _adjacent(list(bits.values())),
-            np.uint64(sum(1 << bit for bit in bits)),
-        )
-        for register, bits in last.items()
-    )
-    return _MeasureGroup(_adjacent([index for index, _ in run]), writes)
-
-
-def _adjacent(indices: list[int]) -> np.ndarray | slice:
-    """``indices`` as a slice when they run up by one, else as an array."""
-    if indices == list(range(indices[0], indices[0] + len(indices))):
-        return slice(indices[0], indices[0] + len(indices))
-    return np.array(indices, dtype=np.intp)
+_SEED_MASK = np.uint64(2**63 - 1)
 
 
 def _block_seed(key: np.uint64) -> int:
-    return int(key) & (2**63 - 1)
+    return int(key & _SEED_MASK)

@@ -108,7 +108,7 @@ class MPSEngine:
                 results = simulation.sample_then_replay(keys, wasm, first_shot)
             else:
                 run = BranchingRun(program, wasm, keys, plan, simulation.zero_state, first_shot)
-                results = gather(program, n_shots, run.parts(np.arange(n_shots)))
+                results = gather(program.outputs(), n_shots, run.parts(np.arange(n_shots)))
         self.truncation_error = simulation.truncation_error
         return results
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+"""SplitMix64's increment, 2^64 over the golden ratio (which also spreads values over hash
+slots)."""
+MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX_2 = np.uint64(0x94D049BB133111EB)
 _MASK64 = (1 << 64) - 1
 _STREAM_DOMAIN = np.uint64(0x5EED_0F_0000_0001)
 _DRAW_DOMAIN = np.uint64(0x5EED_0F_0000_0002)
@@ -19,17 +21,29 @@ _BITS_DOMAIN = np.uint64(0x5EED_0F_0000_0003)
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
-    z = values + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
+    z = values + GOLDEN_GAMMA
+    z ^= z >> np.uint64(30)
+    z *= MIX_1
+    z ^= z >> np.uint64(27)
+    z *= MIX_2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def _splitmix64_of(value: int) -> int:
+    """:func:`_splitmix64` of one value, on Python ints (a one-element array costs more)."""
+    z = (value + int(GOLDEN_GAMMA)) & _MASK64
+    z = ((z ^ (z >> 30)) * int(MIX_1)) & _MASK64
+    z = ((z ^ (z >> 27)) * int(MIX_2)) & _MASK64
+    return z ^ (z >> 31)
 
 
 def shot_keys(seed: int, first_shot: int, n_shots: int) -> np.ndarray:
     """One 64-bit key per shot, a pure function of ``seed`` and the shot's index in the job."""
-    seed_key = _splitmix64(np.array([seed & _MASK64], dtype=np.uint64))[0]
+    seed_key = np.uint64(_splitmix64_of(seed & _MASK64))
     indices = np.arange(first_shot, first_shot + n_shots, dtype=np.uint64)
-    return _splitmix64(indices ^ seed_key)
+    indices ^= seed_key
+    return _splitmix64(indices)
 
 
 def program_stream_seeds(keys: np.ndarray) -> np.ndarray:

@@ -65,7 +65,9 @@ def replay(
 ) -> dict[str, list[str]]:
     """The outputs of all shots of the run (the job's shots from ``first_shot`` on), given
     each measurement's bit (in program order) in every shot."""
-    return gather(program, keys.size, replay_parts(program, wasm, keys, measured, first_shot))
+    return gather(
+        program.outputs(), keys.size, replay_parts(program, wasm, keys, measured, first_shot)
+    )
 
 
 def replay_parts(
@@ -101,12 +103,12 @@ def _replay(
 
 
 def gather(
-    program: Program,
+    records: dict[str, Record],
     n_shots: int,
     parts: Iterable[tuple[np.ndarray, dict[str, tuple[Words, Record]]]],
 ) -> dict[str, list[str]]:
-    """Every output of every shot, from the outputs of consecutive runs of shots."""
-    records = program.outputs()
+    """Every output (``records``: the program's, :meth:`Program.outputs`) of every shot, from
+    the outputs of consecutive runs of shots."""
     values = {label: np.zeros(n_shots, dtype=np.uint64) for label in records}
     for shots, outputs in parts:
         for label, (value, _) in outputs.items():

@@ -25,7 +25,8 @@ from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Program, unconditioned
 from qstation.devices.catalogue import Device
 from qstation.engines.branching import BranchingRun
-from qstation.engines.frames import SAMPLE_BLOCK, FramePlan, compile_frames
+from qstation.engines.frame_pass import SAMPLE_BLOCK
+from qstation.engines.frames import FramePlan, compile_frames
 from qstation.engines.parallel import run_in_parts
 from qstation.engines.randomness import shot_keys
 from qstation.engines.shots import gather, quantum_part_is_fixed, replay_parts
@@ -55,41 +56,65 @@ class StabilizerEngine:
         first_shot: int = 0,
     ) -> dict[str, list[str]]:
         """Shots ``first_shot`` on, as in a whole run when ``first_shot`` is a multiple of
-        :data:`SAMPLE_BLOCK` (the sampler's blocks are seeded by their first shot). Faulty
-        shots and programs with feedback are split over the engine's processes, in whole
-        blocks; stim samples an exact run faster than a fork would help."""
-        shots = range(first_shot, first_shot + n_shots)
-        exact = noise.is_noiseless and quantum_part_is_fixed(program)
-        processes = 1 if exact or wasm is not None else self.processes
+        :data:`SAMPLE_BLOCK` (the sampler's blocks are seeded by their first shot)."""
+        return self.compile(program, noise).run(n_shots, seed, wasm, first_shot)
+
+    def compile(self, program: Program, noise: NoiseModel = NOISELESS) -> CompiledProgram:
+        """What a run of ``program`` under ``noise`` needs whatever its shots and seed, for a
+        caller that runs it many times (as stim's users build a circuit once)."""
+        program = with_dephasing_points(program, noise, holds_rotations=False)
+        tableaus = clifford_tableaus(program)
+        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
+        return CompiledProgram(
+            program, tableaus, plan, compile_frames(program, tableaus, plan), self.processes
+        )
+
+
+class CompiledProgram:
+    """A program compiled for the stabilizer engine under one noise model."""
+
+    def __init__(
+        self,
+        program: Program,
+        tableaus: dict[int, stim.Tableau],
+        plan: NoisePlan | None,
+        frames: FramePlan | None,
+        processes: int,
+    ) -> None:
+        self.program = program
+        self.tableaus = tableaus
+        self.plan = plan
+        self.frames = frames
+        self.processes = processes
+        self.exact = plan is None and quantum_part_is_fixed(program)
+        self.records = program.outputs()
+
+    def run(
+        self, n_shots: int, seed: int, wasm: WasmModule | None = None, first_shot: int = 0
+    ) -> dict[str, list[str]]:
+        """Faulty shots and programs with feedback are split over the engine's processes, in
+        whole blocks; stim samples an exact run faster than a fork would help."""
+        processes = 1 if self.exact or wasm is not None else self.processes
         return run_in_parts(
-            lambda part: self._run(program, len(part), seed, wasm, noise, part.start),
-            shots,
+            lambda part: self._run(len(part), seed, wasm, part.start),
+            range(first_shot, first_shot + n_shots),
             processes,
             SAMPLE_BLOCK,
         )
 
     def _run(
-        self,
-        program: Program,
-        n_shots: int,
-        seed: int,
-        wasm: WasmModule | None,
-        noise: NoiseModel,
-        first_shot: int,
+        self, n_shots: int, seed: int, wasm: WasmModule | None, first_shot: int
     ) -> dict[str, list[str]]:
-        program = with_dephasing_points(program, noise, holds_rotations=False)
-        tableaus = clifford_tableaus(program)
+        program, tableaus, plan = self.program, self.tableaus, self.plan
         keys = shot_keys(seed, first_shot, n_shots)
-        plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=False)
-        frames = compile_frames(program, tableaus, plan)
-        if frames is not None:
-            return gather(program, n_shots, frames.parts(program, wasm, keys, first_shot))
+        if self.frames is not None:
+            return gather(self.records, n_shots, self.frames.parts(program, wasm, keys, first_shot))
 
         run = BranchingRun(
             program, wasm, keys, plan, lambda: _TableauState(tableaus, program.n_qubits), first_shot
         )
         if plan is None or not quantum_part_is_fixed(program):
-            return gather(program, n_shots, run.parts(np.arange(n_shots)))
+            return gather(self.records, n_shots, run.parts(np.arange(n_shots)))
         ideal = compile_frames(program, tableaus, None)
         assert ideal is not None, "a program without feedback is a frame plan when noiseless"
         measured = _sample(ideal, keys)
@@ -97,7 +122,7 @@ class StabilizerEngine:
         _flip(measured, noises, plan)
         faulty = np.array([shot for shot, noise in enumerate(noises) if noise.events], dtype=int)
         return gather(
-            program,
+            self.records,
             n_shots,
             chain(  # the faulty shots' own run replaces what the replay gave them
                 replay_parts(program, wasm, keys, measured, first_shot), run.parts(faulty)

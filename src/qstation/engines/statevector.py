@@ -137,7 +137,7 @@ class StateVectorEngine:
                 return simulation.sample_then_replay(keys, first_shot)
             return simulation.sample_noisy_then_replay(keys, plan, first_shot)
         run = BranchingRun(program, wasm, keys, plan, lambda: _VectorState(simulation), first_shot)
-        return gather(program, n_shots, run.parts(np.arange(n_shots)))
+        return gather(program.outputs(), n_shots, run.parts(np.arange(n_shots)))
 
     def _check_memory(self, n_qubits: int) -> None:
         needed = self._state_bytes(n_qubits)
