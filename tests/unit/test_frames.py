@@ -166,3 +166,20 @@ def test_a_program_without_measurements_records_its_classical_values() -> None:
         Gate("H", (0,)), Assign("c", Const(2)), Record("c", ReadRegister("c"), 2),
     ))  # fmt: skip
     assert STABILIZER.run(program, 10, seed=1, noise=PAULI_NOISE) == {"c": ["10"] * 10}
+
+
+@pytest.mark.parametrize(("p1", "written"), [(0.3, "DEPOLARIZE1"), (0.9, "PAULI_CHANNEL_1")])
+def test_depolarizing_is_written_as_stims_own_channel_where_stim_takes_it(
+    p1: float, written: str
+) -> None:
+    """stim samples DEPOLARIZE1 faster than the same PAULI_CHANNEL_1, but takes at most 3/4;
+    either way an X, Y or Z follows the gate with probability p1, and X and Y flip it."""
+    program = Program(1, {"m": 1}, (
+        Gate("X", (0,)), Measure(0, BitRef("m", 0)), Record("m", ReadRegister("m"), 1),
+    ))  # fmt: skip
+    noise = NoiseModel(p1=p1)
+    plan = frames_of(program, noise)
+    assert isinstance(plan, frames.FramePlan)
+    assert written in str(plan.circuit)
+    results = STABILIZER.run(program, SHOTS, seed=2, noise=noise)["m"]
+    assert abs(results.count("0") / SHOTS - p1 * 2 / 3) < 0.015

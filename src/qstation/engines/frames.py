@@ -262,7 +262,8 @@ def _stim_noise(channel: Channel, probability: float) -> str:
     order = [paulis for paulis in _product(len(qubits)) if set(paulis) != {"I"}]
     targets = " ".join(f"{{{q}}}" for q in qubits)
     chances = [by_pauli[paulis] for paulis in order]
-    if max(chances) - min(chances) <= 1e-12 * max(chances):  # stim samples these faster
+    uniform = max(chances) - min(chances) <= 1e-12 * max(chances)
+    if uniform and sum(chances) <= 1 - 4.0 ** -len(qubits):  # stim samples these faster
         return f"DEPOLARIZE{len(qubits)}({sum(chances)!r}) {targets}"
     if len(qubits) == 1 and chances.count(0.0) == 2:
         return f"{'XYZ'[chances.index(max(chances))]}_ERROR({max(chances)!r}) {targets}"
