@@ -9,7 +9,8 @@ block's seed, that gives the next shot (or readout candidate) in the block by a 
 A shot's draws therefore depend only on its block and its place in it, whichever part of a
 block a pass settles and in whatever order the pass's stretches run. A readout candidate is
 drawn at the larger of the two flip probabilities and kept with the ratio of the measured
-value's own to it.
+value's own to it: the rule of :meth:`~qstation.noise.faults.NoisePlan.reported` (flip where a
+uniform falls below the flip probability of the measured value), drawn only where it can flip.
 """
 
 from __future__ import annotations
@@ -209,6 +210,8 @@ def _next_event(state: np.uint64, place: int, probability: float) -> tuple[np.ui
     with chance ``probability``: a geometric gap."""
     if probability >= 1.0:
         return state, place + 1
+    if probability <= 0.0:
+        return state, 1 << 62  # never
     state, uniform = _uniform(state)
     gap = np.floor(np.log(uniform) / np.log1p(-probability))
     return state, place + 1 + int(min(gap, 4.0e18))
