@@ -194,14 +194,14 @@ def qstation_runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], obje
 
 
 def aer_runner(
-    noisy: bool, method: str, branching: bool = False
+    noisy: bool, method: str, branching: bool = False, precision: str = "double"
 ) -> Callable[[Benchmark, int], object]:
     from qiskit import QuantumCircuit, transpile
     from qiskit_aer import AerSimulator
     from qiskit_aer.noise import NoiseModel as AerNoise
     from qiskit_aer.noise import ReadoutError, depolarizing_error
 
-    options: dict[str, object] = {"method": method, "seed_simulator": 1}
+    options: dict[str, object] = {"method": method, "seed_simulator": 1, "precision": precision}
     if branching:
         options["shot_branching_enable"] = True
     if noisy:
@@ -458,12 +458,14 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("qstation state-vector", "B2 random20", False, None),
     ("qstation state-vector, single precision", "B2 random20", False, None),
     ("qiskit-aer", "B2 random20", False, None),
+    ("qiskit-aer, single precision", "B2 random20", False, None),
     ("qulacs", "B2 random20", False, None),
     ("qstation state-vector", "B2 random20", True, None),
     ("qstation state-vector, 2 processes", "B2 random20", True, None),
     ("qstation state-vector, single precision", "B2 random20", True, None),
     ("qstation state-vector, single precision, 2 processes", "B2 random20", True, None),
     ("qiskit-aer", "B2 random20", True, 20),
+    ("qiskit-aer, single precision", "B2 random20", True, 20),
     ("qiskit-aer shot branching", "B2 random20", True, 50),
     ("qulacs trajectories", "B2 random20", True, 200),
     ("PECOS state-vector", "B2 random20", False, 3),
@@ -492,6 +494,7 @@ PLAN: list[tuple[str, str, bool, int | None]] = [  # engine, benchmark, noisy, s
     ("qstation state-vector, single precision", "B5 tk2brick16", True, None),
     ("qstation state-vector, single precision, 2 processes", "B5 tk2brick16", True, None),
     ("qiskit-aer", "B5 tk2brick16", True, 100),
+    ("qiskit-aer, single precision", "B5 tk2brick16", True, 100),
     ("qulacs trajectories", "B5 tk2brick16", True, 200),
 ]
 
@@ -501,6 +504,8 @@ def runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
         return qstation_runner(engine.removeprefix("qstation "), noisy)
     if engine == "qiskit-aer":
         return aer_runner(noisy, "statevector")
+    if engine == "qiskit-aer, single precision":
+        return aer_runner(noisy, "statevector", precision="single")
     if engine == "qiskit-aer shot branching":
         return aer_runner(noisy, "statevector", branching=True)
     if engine == "qiskit-aer stabilizer":
