@@ -351,6 +351,11 @@ def stim_runner(noisy: bool, prebuilt: bool = True) -> Callable[[Benchmark, int]
     return run
 
 
+MIN_SAMPLE = 0.2
+"""Seconds a timed sample lasts at least: a call shorter than that is repeated within the
+sample, so calls of 0.1 ms are not timed one at a time (their medians varied by half)."""
+
+
 class SelfTimed(float):
     """Seconds an anchor measured itself (in its own process, without its start-up)."""
 
@@ -437,12 +442,16 @@ def measure(
 ) -> Row:
     try:
         run(benchmark, min(shots, 10))  # warm-up: imports, compilation, caches
-        times = []
-        for _ in range(repeats):
+        times, calls = [], 1
+        while len(times) < repeats:
             start = time.perf_counter()
-            result = run(benchmark, shots)
-            elapsed = time.perf_counter() - start
+            for _ in range(calls):
+                result = run(benchmark, shots)
+            elapsed = (time.perf_counter() - start) / calls
             times.append(float(result) if isinstance(result, SelfTimed) else elapsed)
+            if calls == 1 and elapsed < MIN_SAMPLE and not isinstance(result, SelfTimed):
+                calls = int(MIN_SAMPLE / max(elapsed, 1e-7)) + 1  # that one was a probe
+                times.clear()
     except (NotImplementedError, MemoryError) as error:
         return Row(engine, benchmark.name, noisy, shots, None, str(error) or type(error).__name__)
     row = Row(engine, benchmark.name, noisy, shots, statistics.median(times))

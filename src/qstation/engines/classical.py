@@ -242,19 +242,26 @@ class ClassicalState:
 
 
 def format_outputs(outputs: dict[str, tuple[Words, Record]]) -> dict[str, list[str]]:
-    """Output values as MSB-first binary strings of their recorded width, one per shot."""
+    """Output values as MSB-first binary strings of their recorded width, one per shot; each
+    distinct value is written once."""
     formatted: dict[str, list[str]] = {}
     for label, (values, record) in outputs.items():
-        distinct, inverse = _distinct(np.ascontiguousarray(values, dtype=np.uint64))
-        texts = np.array(_texts(distinct, record), dtype=object)  # each written once
-        formatted[label] = texts[inverse].tolist()
+        width = max(0, min(record.width, 64))
+        distinct, digits, inverse = _distinct(np.ascontiguousarray(values, dtype=np.uint64), width)
+        whole = 0 < width == record.width
+        if not whole or (record.signed and np.any(distinct >> np.uint64(width - 1))):
+            texts = [format_output(int(v), record) for v in distinct]
+        else:  # the digits, a space after each value's
+            texts = digits.tobytes().decode("ascii").split()
+        formatted[label] = np.array(texts, dtype=object)[inverse].tolist()
     return formatted
 
 
 @numba.njit(cache=True, nogil=True)
-def _distinct(values: Words) -> tuple[Words, np.ndarray]:
-    """The distinct ``values`` in order of first appearance, and where each value is among
-    them: one pass with an open-addressing table (a sort costs several times more)."""
+def _distinct(values: Words, width: int) -> tuple[Words, np.ndarray, np.ndarray]:
+    """The distinct ``values`` in order of first appearance, their ``width`` binary digits
+    (ASCII, most significant first, a space after each value's), and where each value is
+    among them: one pass with an open-addressing table (a sort costs several times more)."""
     bits = 1
     while (1 << bits) < 2 * values.size:
         bits += 1
@@ -272,20 +279,12 @@ def _distinct(values: Words) -> tuple[Words, np.ndarray]:
             distinct[count] = value
             count += 1
         inverse[i] = slots[slot]
-    return distinct[:count], inverse
-
-
-def _texts(distinct: Words, record: Record) -> list[str]:
-    """The strings of ``distinct`` values: built as one text at once, unless some value needs a
-    sign."""
-    width = record.width
-    if not 0 < width <= 64 or (record.signed and np.any(distinct >> np.uint64(width - 1))):
-        return [format_output(int(v), record) for v in distinct]
-    shifts = np.arange(width - 1, -1, -1, dtype=np.uint64)
-    digits = np.full((distinct.size, width + 1), ord(" "), dtype=np.uint8)  # a space after each
-    digits[:, :width] = (distinct[:, None] >> shifts) & _ONE
-    digits[:, :width] += np.uint8(ord("0"))
-    return digits.tobytes().decode("ascii").split()
+    digits = np.empty((count, width + 1), dtype=np.uint8)
+    for k in range(count):
+        for j in range(width):
+            digits[k, j] = 48 + np.uint8((distinct[k] >> np.uint64(width - 1 - j)) & np.uint64(1))
+        digits[k, width] = 32
+    return distinct[:count], digits, inverse
 
 
 def format_output(value: int, record: Record) -> str:
