@@ -26,6 +26,7 @@ from qstation.circuit.program import (
     Record,
     Reset,
 )
+from qstation.engines import frame_kernels
 from qstation.engines.classical import ClassicalState, format_outputs
 from qstation.engines.frame_pass import SAMPLE_BLOCK, _simple_condition
 from qstation.engines.randomness import shot_keys
@@ -147,3 +148,32 @@ def test_a_pass_over_part_of_a_block_gives_those_shots_of_the_whole_block(split:
     first, rest = settled(slice(0, split)), settled(slice(split, SAMPLE_BLOCK))
     assert {label: first[label] + rest[label] for label in whole} == whole
     assert len(set(whole["m"])) == 8
+
+
+@pytest.mark.parametrize(("held", "constant"), [(2**64 - 1, -1), (1, 2**64 + 1), (3, 7)])
+def test_a_constant_is_read_as_a_64_bit_word_as_the_classical_state_reads_it(
+    held: int, constant: int
+) -> None:
+    """``-1`` is the 64-bit word of all ones, and ``2**64 + 1`` is 1; 7 is just not 3."""
+
+    def program(condition: Expression) -> Program:
+        return Program(1, {"a": 64, "m": 1}, (
+            Assign("a", Const(held)), Conditional(condition, Gate("X", (0,))),
+            Measure(0, BitRef("m", 0)), Record("m", ReadRegister("m"), 1),
+        ))  # fmt: skip
+
+    readable = program(Binary("eq", ReadRegister("a"), Const(constant)))
+    conditional = readable.operations[1]
+    assert isinstance(conditional, Conditional)
+    assert _simple_condition(conditional, {"a": 0, "m": 1}) is not None
+    unreadable = program(Binary("uge", ReadRegister("a"), Const(constant)))
+    expected = STABILIZER.run(unreadable, 50, seed=1)["m"]  # held >= constant as 64-bit words
+    assert set(expected) == {"1" if held == constant % 2**64 else "0"}
+    assert STABILIZER.run(readable, 50, seed=1)["m"] == expected
+
+
+def test_no_readout_stream_is_a_fault_sites_stream() -> None:
+    """Streams are numbered within their family below 2**32; the families differ above."""
+    low = np.uint64(2**32 - 1)
+    assert int(frame_kernels._READOUT_DOMAIN & low) == 0 == int(frame_kernels._SITE_DOMAIN & low)
+    assert frame_kernels._READOUT_DOMAIN != frame_kernels._SITE_DOMAIN

@@ -34,7 +34,7 @@ from qstation.circuit.program import (
     ShotNumber,
     Unary,
 )
-from qstation.engines.randomness import GOLDEN_GAMMA, program_random_words, program_stream_seeds
+from qstation.engines.randomness import mix64, program_random_words, program_stream_seeds
 from qstation.engines.wasm import WasmModule, WasmShot
 
 Words = np.ndarray  # uint64, one entry per shot
@@ -246,22 +246,28 @@ def format_outputs(outputs: dict[str, tuple[Words, Record]]) -> dict[str, list[s
     distinct value is written once."""
     formatted: dict[str, list[str]] = {}
     for label, (values, record) in outputs.items():
-        width = max(0, min(record.width, 64))
-        distinct, digits, inverse = _distinct(np.ascontiguousarray(values, dtype=np.uint64), width)
-        whole = 0 < width == record.width
-        if not whole or (record.signed and np.any(distinct >> np.uint64(width - 1))):
+        distinct, inverse = _distinct(np.ascontiguousarray(values, dtype=np.uint64))
+        width = record.width
+        if not 0 < width <= 64 or (record.signed and np.any(distinct >> np.uint64(width - 1))):
             texts = [format_output(int(v), record) for v in distinct]
-        else:  # the digits, a space after each value's
-            texts = digits.tobytes().decode("ascii").split()
+        else:
+            texts = []
+            for start in range(0, distinct.size, _TEXTS_AT_ONCE):
+                digits = _digits(distinct[start : start + _TEXTS_AT_ONCE], width)
+                texts += digits.tobytes().decode("ascii").split()
         formatted[label] = np.array(texts, dtype=object)[inverse].tolist()
     return formatted
 
 
+_TEXTS_AT_ONCE = 1 << 16
+"""Distinct values written as one text: bounds the text's copies for outputs of many shots."""
+
+
 @numba.njit(cache=True, nogil=True)
-def _distinct(values: Words, width: int) -> tuple[Words, np.ndarray, np.ndarray]:
-    """The distinct ``values`` in order of first appearance, their ``width`` binary digits
-    (ASCII, most significant first, a space after each value's), and where each value is
-    among them: one pass with an open-addressing table (a sort costs several times more)."""
+def _distinct(values: Words) -> tuple[Words, np.ndarray]:
+    """The distinct ``values`` in order of first appearance, and where each value is among
+    them: one pass with an open-addressing table (a sort costs several times more), its slots
+    chosen by SplitMix64's finaliser, so that no regular pattern of values piles up."""
     bits = 1
     while (1 << bits) < 2 * values.size:
         bits += 1
@@ -271,7 +277,7 @@ def _distinct(values: Words, width: int) -> tuple[Words, np.ndarray, np.ndarray]
     count = 0
     for i in range(values.size):
         value = values[i]
-        slot = np.int64((value * GOLDEN_GAMMA) >> np.uint64(64 - bits))
+        slot = np.int64(mix64(value) >> np.uint64(64 - bits))
         while slots[slot] >= 0 and distinct[slots[slot]] != value:
             slot = (slot + 1) & ((1 << bits) - 1)
         if slots[slot] < 0:
@@ -279,12 +285,18 @@ def _distinct(values: Words, width: int) -> tuple[Words, np.ndarray, np.ndarray]
             distinct[count] = value
             count += 1
         inverse[i] = slots[slot]
-    digits = np.empty((count, width + 1), dtype=np.uint8)
-    for k in range(count):
+    return distinct[:count], inverse
+
+
+@numba.njit(cache=True, nogil=True)
+def _digits(values: Words, width: int) -> np.ndarray:
+    """Each value's ``width`` binary digits in ASCII, most significant first, and a space."""
+    digits = np.empty((values.size, width + 1), dtype=np.uint8)
+    for k in range(values.size):
         for j in range(width):
-            digits[k, j] = 48 + np.uint8((distinct[k] >> np.uint64(width - 1 - j)) & np.uint64(1))
+            digits[k, j] = 48 + np.uint8((values[k] >> np.uint64(width - 1 - j)) & np.uint64(1))
         digits[k, width] = 32
-    return distinct[:count], digits, inverse
+    return digits
 
 
 def format_output(value: int, record: Record) -> str:

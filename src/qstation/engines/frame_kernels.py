@@ -20,12 +20,14 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from qstation.engines.randomness import GOLDEN_GAMMA, MIX_1, MIX_2
+from qstation.engines.randomness import GOLDEN_GAMMA, mix64
 
 GROUP, CORRECTION = 0, 1
 """The kinds of a kernel op, a row (kind, index): a run of measurements, or a correction."""
-_READOUT_DOMAIN = np.uint64(0x6E0153_0000_0004)
-_SITE_DOMAIN = np.uint64(0x6E0153_0001_0000)
+_READOUT_DOMAIN = np.uint64(0x6E01_5304_0000_0000)
+_SITE_DOMAIN = np.uint64(0x6E01_5305_0000_0000)
+"""Stream families, in the high 32 bits: a measurement's or a site's number (below 2**32) is
+added in the low ones, so no readout stream is a fault site's."""
 
 
 class PassTables(NamedTuple):
@@ -34,7 +36,8 @@ class PassTables(NamedTuple):
     measure: np.ndarray
     """Each measurement's (register, bit)."""
     survives: np.ndarray
-    """Whether each measurement's bit is still its own at the end of its run."""
+    """Whether each measurement's bit is still its own at the end of its group (the
+    measurements between two corrections or classical operations)."""
     runs: np.ndarray
     """(register, first bit, first measurement, length): measurements writing adjacent bits."""
     run_bounds: np.ndarray
@@ -191,17 +194,10 @@ def _fault(site: int, uniform: float, flipped: np.ndarray, row: int, tables: Pas
 
 
 @numba.njit(cache=True, nogil=True)
-def _mix(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> np.uint64(30))) * MIX_1
-    z = (z ^ (z >> np.uint64(27))) * MIX_2
-    return z ^ (z >> np.uint64(31))
-
-
-@numba.njit(cache=True, nogil=True)
 def _uniform(state: np.uint64) -> tuple[np.uint64, float]:
     """The next state of a SplitMix64 stream and its uniform in (0, 1]."""
     state += GOLDEN_GAMMA
-    return state, float((_mix(state) >> np.uint64(11)) + np.uint64(1)) * 2.0**-53
+    return state, float((mix64(state) >> np.uint64(11)) + np.uint64(1)) * 2.0**-53
 
 
 @numba.njit(cache=True, nogil=True)
@@ -230,5 +226,5 @@ def _block_of(
     in it, and how many of the rows from ``row`` on it holds. Every block walks its streams
     from their start, so a row's events do not depend on which rows a pass settles with it."""
     local = (first_local + row) % tables.block
-    state = seeds[(first_local + row) // tables.block] ^ _mix(stream)
+    state = seeds[(first_local + row) // tables.block] ^ mix64(stream)
     return state, local, min(n_shots - row, tables.block - local)

@@ -157,8 +157,8 @@ class FramePass:
         ``first_local`` the first shot's place in its block."""
         n_shots = sampled.shape[0]
         words = np.zeros((len(self.registers), n_shots), dtype=np.uint64)
-        for row, name in enumerate(self.registers):
-            classical.words[name] = words[row]
+        rows = list(words)  # one view per register, the arrays the classical state holds
+        classical.words.update(zip(self.registers, rows, strict=True))
         sampled = np.ascontiguousarray(sampled.T)  # a measurement per row
         flipped = np.zeros(sampled.shape if self.has_corrections else (0, 0), dtype=np.bool_)
         taken = np.zeros(0, dtype=np.bool_)  # none given: the kernel reads the condition
@@ -172,10 +172,10 @@ class FramePass:
                 run_ops(ops, sampled, flipped, words, seeds, first_local, given, self.tables)
             else:
                 classical.apply(stretch)  # type: ignore[arg-type]
-                for row, name in enumerate(self.registers):  # it may have replaced arrays
-                    if classical.words[name] is not words[row]:
-                        words[row] = classical.words[name]
-                        classical.words[name] = words[row]
+                for name, row in zip(self.registers, rows, strict=True):
+                    if classical.words[name] is not row:  # it wrote a new array
+                        row[:] = classical.words[name]
+                        classical.words[name] = row
 
 
 def _simple_condition(
@@ -201,7 +201,8 @@ def _simple_condition(
         register, shift, mask = read.register, 0, _ALL_BITS
     else:
         return None
-    if not 0 <= value <= mask:  # never equal
+    value &= _ALL_BITS  # as the classical state reads a constant: a 64-bit word
+    if value > mask:  # never equal
         value, mask = 1, 0
     return number[register], shift, mask, value, negated
 
@@ -229,12 +230,7 @@ def _runs(
         for index in group:
             register, bit = measured[index]
             last = runs[-1] if len(runs) > bounds[-1] else None
-            if (
-                last is not None
-                and last[0] == register
-                and last[1] + last[3] == bit
-                and last[2] + last[3] == index
-            ):
+            if last is not None and last[0] == register and last[1] + last[3] == bit:
                 runs[-1] = (register, last[1], last[2], last[3] + 1)
             else:
                 runs.append((register, bit, index, 1))

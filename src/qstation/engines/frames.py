@@ -60,6 +60,7 @@ _PASS_BYTES = 1 << 23
 """Sampled records one classical pass settles at most (whole blocks, at least one): fewer,
 larger passes spend less on each call."""
 _PAULI_ORDER = ("I", "X", "Y", "Z")
+_SEED_MASK = np.uint64(2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -276,9 +277,6 @@ def _product(n: int) -> list[tuple[str, ...]]:
     for _ in range(n):
         strings = [(*s, p) for s in strings for p in _PAULI_ORDER]
     return strings
-
-
-_SEED_MASK = np.uint64(2**63 - 1)
 
 
 def _block_seed(key: np.uint64) -> int:

@@ -7,13 +7,13 @@ SplitMix64 hash of ``(seed, k)``: counter-based, vectorisable, and cheap to crea
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-"""SplitMix64's increment, 2^64 over the golden ratio (which also spreads values over hash
-slots)."""
-MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-MIX_2 = np.uint64(0x94D049BB133111EB)
+"""SplitMix64's increment: 2^64 over the golden ratio."""
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
 _MASK64 = (1 << 64) - 1
 _STREAM_DOMAIN = np.uint64(0x5EED_0F_0000_0001)
 _DRAW_DOMAIN = np.uint64(0x5EED_0F_0000_0002)
@@ -23,18 +23,27 @@ _BITS_DOMAIN = np.uint64(0x5EED_0F_0000_0003)
 def _splitmix64(values: np.ndarray) -> np.ndarray:
     z = values + GOLDEN_GAMMA
     z ^= z >> np.uint64(30)
-    z *= MIX_1
+    z *= _MIX_1
     z ^= z >> np.uint64(27)
-    z *= MIX_2
+    z *= _MIX_2
     z ^= z >> np.uint64(31)
     return z
+
+
+@numba.njit(cache=True, nogil=True)
+def mix64(z: np.uint64) -> np.uint64:
+    """SplitMix64's finaliser of one word, for compiled code: a bijection whose every output
+    bit depends on every input bit."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX_1
+    z = (z ^ (z >> np.uint64(27))) * _MIX_2
+    return z ^ (z >> np.uint64(31))
 
 
 def _splitmix64_of(value: int) -> int:
     """:func:`_splitmix64` of one value, on Python ints (a one-element array costs more)."""
     z = (value + int(GOLDEN_GAMMA)) & _MASK64
-    z = ((z ^ (z >> 30)) * int(MIX_1)) & _MASK64
-    z = ((z ^ (z >> 27)) * int(MIX_2)) & _MASK64
+    z = ((z ^ (z >> 30)) * int(_MIX_1)) & _MASK64
+    z = ((z ^ (z >> 27)) * int(_MIX_2)) & _MASK64
     return z ^ (z >> 31)
 
 
