@@ -39,17 +39,9 @@ def mix64(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-def _splitmix64_of(value: int) -> int:
-    """:func:`_splitmix64` of one value, on Python ints (a one-element array costs more)."""
-    z = (value + int(GOLDEN_GAMMA)) & _MASK64
-    z = ((z ^ (z >> 30)) * int(_MIX_1)) & _MASK64
-    z = ((z ^ (z >> 27)) * int(_MIX_2)) & _MASK64
-    return z ^ (z >> 31)
-
-
 def shot_keys(seed: int, first_shot: int, n_shots: int) -> np.ndarray:
     """One 64-bit key per shot, a pure function of ``seed`` and the shot's index in the job."""
-    seed_key = np.uint64(_splitmix64_of(seed & _MASK64))
+    seed_key = mix64(np.uint64(((seed & _MASK64) + int(GOLDEN_GAMMA)) & _MASK64))
     indices = np.arange(first_shot, first_shot + n_shots, dtype=np.uint64)
     indices ^= seed_key
     return _splitmix64(indices)

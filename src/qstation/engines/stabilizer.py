@@ -16,6 +16,7 @@ do programs with feedback that is not a Pauli, whatever the noise.
 
 from __future__ import annotations
 
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -89,6 +90,14 @@ class CompiledProgram:
         self.exact = plan is None and quantum_part_is_fixed(program)
         self.records = program.outputs()
 
+    @cached_property
+    def ideal(self) -> FramePlan:
+        """The noiseless frame plan, whose samples the shots without faults take (under noise
+        that is not made of Paulis, when the program has no feedback)."""
+        ideal = compile_frames(self.program, self.tableaus, None)
+        assert ideal is not None, "a program without feedback is a frame plan when noiseless"
+        return ideal
+
     def run(
         self, n_shots: int, seed: int, wasm: WasmModule | None = None, first_shot: int = 0
     ) -> dict[str, list[str]]:
@@ -115,9 +124,7 @@ class CompiledProgram:
         )
         if plan is None or not quantum_part_is_fixed(program):
             return gather(self.records, n_shots, run.parts(np.arange(n_shots)))
-        ideal = compile_frames(program, tableaus, None)
-        assert ideal is not None, "a program without feedback is a frame plan when noiseless"
-        measured = _sample(ideal, keys)
+        measured = _sample(self.ideal, keys)
         noises = [draw_shot_noise(plan, key) for key in keys]
         _flip(measured, noises, plan)
         faulty = np.array([shot for shot, noise in enumerate(noises) if noise.events], dtype=int)
