@@ -141,13 +141,34 @@ def test_a_pass_over_part_of_a_block_gives_those_shots_of_the_whole_block(split:
     def settled(rows: slice) -> dict[str, list[str]]:
         shots = np.arange(SAMPLE_BLOCK)[rows]
         classical = ClassicalState(compiled.program, keys[rows], shots, None)
-        frames.settling.settle(classical, sampled[rows], seeds, rows.start or 0)
-        return format_outputs(classical.outputs)
+        return format_outputs(
+            frames.settling.settle(sampled[rows], seeds, rows.start or 0, classical)
+        )
 
     whole = settled(slice(0, SAMPLE_BLOCK))
     first, rest = settled(slice(0, split)), settled(slice(split, SAMPLE_BLOCK))
     assert {label: first[label] + rest[label] for label in whole} == whole
     assert len(set(whole["m"])) == 8
+
+
+def test_a_pass_of_kernels_and_records_needs_no_classical_state_and_gives_its_outputs() -> None:
+    """Records of registers, one taken mid-program and one label recorded twice, are written
+    by the pass itself: the same outputs as a pass that keeps a classical state."""
+    base = rounds(READABLE["bit equals one"])
+    operations = list(base.operations)
+    operations.insert(7, Record("early", ReadRegister("r"), 3))  # after round one's correction
+    operations.append(Record("m", ReadRegister("r"), 2))  # "m" again: the last record counts
+    program = replace(base, operations=tuple(operations))
+    frames = StabilizerEngine().compile(program, NOISE).frames
+    assert frames is not None and not frames.settling.needs_classical
+    keys = shot_keys(3, 0, SAMPLE_BLOCK)
+    sampled, seeds = frames.sample(keys), keys[:1] & np.uint64(2**63 - 1)
+    alone = format_outputs(frames.settling.settle(sampled, seeds, 0))
+    classical = ClassicalState(program, keys, np.arange(SAMPLE_BLOCK), None)
+    assert format_outputs(frames.settling.settle(sampled, seeds, 0, classical)) == alone
+    assert set(alone) == {"r", "m", "early"}
+    assert all(len(value) == 2 for value in alone["m"])
+    assert len(set(alone["early"])) > 1 and all(value[0] == "0" for value in alone["early"])
 
 
 @pytest.mark.parametrize(("held", "constant"), [(2**64 - 1, -1), (1, 2**64 + 1), (3, 7)])

@@ -28,10 +28,11 @@ from qstation.circuit.program import (
     Program,
     ReadBit,
     ReadRegister,
+    Record,
     Reset,
     unconditioned,
 )
-from qstation.engines.classical import ClassicalState
+from qstation.engines.classical import ClassicalState, Words
 from qstation.engines.frame_kernels import CORRECTION, GROUP, PassTables, run_ops
 
 SAMPLE_BLOCK = 1024
@@ -57,9 +58,18 @@ class Correction:
     faults: tuple[ConditionedFaults, ...]
 
 
-_Stretch = np.ndarray | Operation | tuple[int, Conditional]
-"""Kernel ops (rows of (kind, index)), a classical operation, or a correction (by number) whose
-condition the kernel cannot read."""
+@dataclass(frozen=True)
+class _RegisterRecord:
+    """A record of a register's value as it stands (most programs' only classical steps)."""
+
+    register: int
+    mask: np.uint64
+    record: Record
+
+
+_Stretch = np.ndarray | _RegisterRecord | Operation | tuple[int, Conditional]
+"""Kernel ops (rows of (kind, index)), a register's record, a classical operation, or a
+correction (by number) whose condition the kernel cannot read."""
 
 
 class FramePass:
@@ -112,11 +122,20 @@ class FramePass:
                 else:
                     close_ops()
                     stretches.append((index, operation))
+            elif isinstance(operation, Record) and isinstance(operation.value, ReadRegister):
+                close_ops()
+                register = number[operation.value.register]
+                mask = np.uint64((1 << operation.width) - 1)
+                stretches.append(_RegisterRecord(register, mask, operation))
             elif not isinstance(inner, Gate | Reset | Barrier):
                 close_ops()
                 stretches.append(operation)
         close_ops()
         self.stretches = tuple(stretches)
+        self.needs_classical = any(
+            not isinstance(stretch, np.ndarray | _RegisterRecord) for stretch in stretches
+        )
+        """Whether the pass runs operations of a classical state (given to :meth:`settle`)."""
 
         every_site = [site for per_correction in sites for site in per_correction]
         flip_bounds, flip_columns = _flattened(flips)
@@ -147,35 +166,46 @@ class FramePass:
 
     def settle(
         self,
-        classical: ClassicalState,
         sampled: np.ndarray,
         seeds: np.ndarray,
         first_local: int,
-    ) -> None:
-        """Run the pass over some shots: ``sampled`` (bool, shots x measurements) their
-        records as stim drew them, ``seeds`` the seeds of the blocks they lie in, and
-        ``first_local`` the first shot's place in its block."""
+        classical: ClassicalState | None = None,
+    ) -> dict[str, tuple[Words, Record]]:
+        """Run the pass over some shots, and return their outputs: ``sampled`` (bool, shots x
+        measurements) their records as stim drew them, ``seeds`` the seeds of the blocks they
+        lie in, and ``first_local`` the first shot's place in its block. ``classical``, the
+        shots' classical state, is needed when :attr:`needs_classical`; the pass writes its
+        registers and outputs."""
         n_shots = sampled.shape[0]
         words = np.zeros((len(self.registers), n_shots), dtype=np.uint64)
         rows = list(words)  # one view per register, the arrays the classical state holds
-        classical.words.update(zip(self.registers, rows, strict=True))
+        outputs: dict[str, tuple[Words, Record]] = {}
+        if classical is not None:
+            classical.words.update(zip(self.registers, rows, strict=True))
+            outputs = classical.outputs
         sampled = np.ascontiguousarray(sampled.T)  # a measurement per row
         flipped = np.zeros(sampled.shape if self.has_corrections else (0, 0), dtype=np.bool_)
         taken = np.zeros(0, dtype=np.bool_)  # none given: the kernel reads the condition
         for stretch in self.stretches:
             if isinstance(stretch, np.ndarray):
                 run_ops(stretch, sampled, flipped, words, seeds, first_local, taken, self.tables)
+            elif isinstance(stretch, _RegisterRecord):
+                value = rows[stretch.register] & stretch.mask
+                outputs[stretch.record.label] = (value, stretch.record)
             elif isinstance(stretch, tuple):
+                assert classical is not None, "a pass that needs a classical state is given one"
                 index, operation = stretch
                 ops = np.array([(CORRECTION, index)], dtype=np.int64)
                 given = classical.taken(operation)
                 run_ops(ops, sampled, flipped, words, seeds, first_local, given, self.tables)
             else:
+                assert classical is not None, "a pass that needs a classical state is given one"
                 classical.apply(stretch)  # type: ignore[arg-type]
                 for name, row in zip(self.registers, rows, strict=True):
                     if classical.words[name] is not row:  # it wrote a new array
                         row[:] = classical.words[name]
                         classical.words[name] = row
+        return outputs
 
 
 def _simple_condition(

@@ -82,13 +82,15 @@ class FramePlan:
         """
         if self.gauge is not None:
             return self.gauge.sample(keys)
-        blocks = [np.zeros((0, self.n_measurements), dtype=bool)]
-        for first in range(0, keys.size, SAMPLE_BLOCK):
-            sampler = self.circuit.compile_sampler(
+        blocks = [
+            self.circuit.compile_sampler(
                 seed=_block_seed(keys[first]), reference_sample=self.reference
-            )
-            blocks.append(sampler.sample(SAMPLE_BLOCK)[: keys.size - first])
-        return np.concatenate(blocks)
+            ).sample(SAMPLE_BLOCK)[: keys.size - first]
+            for first in range(0, keys.size, SAMPLE_BLOCK)
+        ]
+        if len(blocks) == 1:
+            return blocks[0]  # type: ignore[no-any-return]  # stim's arrays are untyped
+        return np.concatenate(blocks or [np.zeros((0, self.n_measurements), dtype=bool)])
 
     def parts(
         self, program: Program, wasm: WasmModule | None, keys: np.ndarray, first_shot: int
@@ -105,14 +107,13 @@ class FramePlan:
             for start in range(0, stop - first, size):
                 part = slice(start, min(start + size, stop - first))
                 shots = np.arange(first + part.start, first + part.stop)
-                classical = ClassicalState(program, keys[shots], shots + first_shot, wasm)
-                self.settling.settle(
-                    classical,
-                    sampled[part],
-                    seeds[start // SAMPLE_BLOCK :],
-                    start % SAMPLE_BLOCK,
-                )
-                yield shots, classical.outputs
+                classical = None
+                if self.settling.needs_classical:
+                    in_job = shots + first_shot
+                    classical = ClassicalState(program, keys[shots], in_job, wasm)
+                block_seeds = seeds[start // SAMPLE_BLOCK :]
+                local = start % SAMPLE_BLOCK
+                yield shots, self.settling.settle(sampled[part], block_seeds, local, classical)
 
 
 def compile_frames(

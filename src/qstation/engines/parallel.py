@@ -39,7 +39,7 @@ def run_in_parts(
 ) -> Results:
     """``run(shots)``, with the shots split over up to ``processes`` processes: this one runs
     the first run of shots while forked ones run the others."""
-    parts = split_shots(shots, processes, alignment)
+    parts = split_shots(shots, processes, alignment) if processes > 1 else [shots]
     if len(parts) == 1:
         return run(shots)
     helpers = [_start(run, part) for part in parts[1:]]

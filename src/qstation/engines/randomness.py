@@ -42,9 +42,17 @@ def mix64(z: np.uint64) -> np.uint64:
 def shot_keys(seed: int, first_shot: int, n_shots: int) -> np.ndarray:
     """One 64-bit key per shot, a pure function of ``seed`` and the shot's index in the job."""
     seed_key = mix64(np.uint64(((seed & _MASK64) + int(GOLDEN_GAMMA)) & _MASK64))
-    indices = np.arange(first_shot, first_shot + n_shots, dtype=np.uint64)
-    indices ^= seed_key
-    return _splitmix64(indices)
+    return _keys(np.uint64(seed_key), np.uint64(first_shot), n_shots)  # numba returns an int
+
+
+@numba.njit(cache=True, nogil=True)
+def _keys(seed_key: np.uint64, first_shot: np.uint64, n_shots: int) -> np.ndarray:
+    """SplitMix64 of each shot's index mixed with the seed's key, in one pass (numpy's
+    expression took six, a tenth of a compiled stabilizer run)."""
+    keys = np.empty(n_shots, dtype=np.uint64)
+    for k in range(n_shots):
+        keys[k] = mix64(((first_shot + np.uint64(k)) ^ seed_key) + GOLDEN_GAMMA)
+    return keys
 
 
 def program_stream_seeds(keys: np.ndarray) -> np.ndarray:
