@@ -15,6 +15,7 @@ import pytest
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import BitRef, Gate, Measure, Program
 from qstation.engines import kernels
+from qstation.engines.fusion import as_rotation
 from qstation.engines.noisy import FaultTree, LeafOutcomes
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.statevector import _Simulation
@@ -146,16 +147,39 @@ def test_every_shot_of_the_fault_tree_ends_in_its_own_faults_state(
         assert_same_up_to_phase(leaves.states[shot], reference)
 
 
+def test_any_one_qubit_unitary_is_a_phase_a_real_rotation_and_a_phase() -> None:
+    """Random unitaries, U1q at angles near 0 and 1 (one of ``c``, ``s`` tiny), X, Y, H."""
+    rng = np.random.default_rng(7)
+    unitaries = [GATES["U1q"].unitary((float(a), float(b))) for a, b in rng.uniform(-4, 4, (50, 2))]
+    unitaries += [GATES["U1q"].unitary((t, 0.3)) for t in (1e-12, 1e-7, 1 - 1e-9, 1.0, 2.0)]
+    unitaries += [PAULI["X"], PAULI["Y"], GATES["H"].unitary(())]
+    for _ in range(50):  # Haar-like: QR of a complex Gaussian matrix
+        q, r = np.linalg.qr(rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2)))
+        unitaries.append(q @ np.diag(np.diag(r) / np.abs(np.diag(r))))
+    for unitary in unitaries:
+        before, (c, s), after = as_rotation(unitary)
+        rebuilt = np.diag([1, np.exp(1j * after)]) @ [[c, -s], [s, c]]
+        rebuilt = rebuilt @ np.diag([1, np.exp(1j * before)])
+        assert_same_up_to_phase(rebuilt.reshape(-1) / 2**0.5, unitary.reshape(-1) / 2**0.5)
+
+
 @pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
 @pytest.mark.parametrize(("n_bits", "seed"), [(4, 0), (7, 1), (12, 2), (13, 3), (15, 4), (15, 5)])
 def test_a_stage_on_any_bits_with_any_diagonal_is_its_gates_then_its_phases(
     n_bits: int, seed: int, dtype: type
 ) -> None:
-    """The kernel itself against dense numpy: gates on a random subset of the bits (low, high,
-    and the transposed lowest ones), single-bit and pair phases anywhere, or none at all."""
+    """The kernel itself against dense numpy: rotations with a phase before them on a random
+    subset of the bits (low, high, and the transposed lowest ones), single-bit and pair phases
+    anywhere, or none at all."""
     rng = np.random.default_rng(seed)
     gate_bits = rng.choice(n_bits, int(rng.integers(0, n_bits + 1)), replace=False)
-    matrices = np.array([GATES["U1q"].unitary(tuple(rng.random(2))) for _ in gate_bits])
+    turns = rng.uniform(-3, 3, gate_bits.size)
+    rotations = np.stack([np.cos(turns), np.sin(turns)], axis=1).reshape(-1, 2)
+    before = np.where(rng.random(n_bits) < 0.7, rng.uniform(-3, 3, n_bits), 0.0)
+    matrices = [
+        np.array([[c, -s], [s, c]]) @ np.diag([1.0, np.exp(1j * before[bit])])
+        for bit, (c, s) in zip(gate_bits, rotations, strict=True)
+    ]
     linear = np.where(rng.random(n_bits) < 0.5, rng.uniform(-3, 3, n_bits), 0.0)
     pairs = rng.choice(n_bits, (int(rng.integers(0, n_bits)), 2))
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
@@ -174,7 +198,7 @@ def test_a_stage_on_any_bits_with_any_diagonal_is_its_gates_then_its_phases(
 
     applied = state.astype(dtype)
     kernels.apply_stage(
-        applied, n_bits, gate_bits.astype(np.int64), matrices.reshape(-1, 2, 2).astype(complex),
+        applied, n_bits, gate_bits.astype(np.int64), rotations, before,
         linear, pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), pair_phase,
     )  # fmt: skip
 

@@ -4,16 +4,21 @@ A stage is what H-Series programs are made of between their entangling layers: a
 one-qubit gate per qubit, then a diagonal phase ``exp(i * (sum_q linear[q] * b_q + sum_pairs
 delta * b_a * b_b))`` over the bits ``b`` of the basis index (every diagonal gate on one or two
 qubits, Rz, RZZ, ZZMax, CZ, S, T, ..., is of that form up to a global phase, which sampling never
-sees). numpy needs one pass over the state per gate; here a stage takes at most two, each working
-on tiles that stay in the core's cache:
+sees). Each dense gate comes as a phase before it, a real rotation, and a phase after it that
+joins the diagonal (:func:`~qstation.engines.fusion.as_rotation`): a real rotation costs a third
+of a complex 2x2 matrix on complex128 amplitudes (three quarters on complex64). numpy needs one pass
+over the state per gate; here a stage takes at most two, each working on tiles that stay in the
+core's cache:
 
-- the *high* pass applies the one-qubit gates on bits ``>= low_bits``, two gates per trip
-  through the state, a column of :data:`COLUMN` adjacent amplitudes at a time;
-- the *low* pass walks contiguous tiles of ``2**low_bits`` amplitudes. In a tile the high bits
-  are fixed, so the diagonal is a phase per low bit (folded into that bit's gate), a table over
-  the low bits for pairs inside them (built once per call), and a constant (folded into the
-  tile's first gate). Gates on the lower half of the low bits run on a transposed copy of the
-  tile, where their pairs are long contiguous runs too.
+- the *high* pass applies the gates on bits ``>= low_bits``, two gates per trip through the
+  state, a column of :data:`COLUMN` adjacent amplitudes at a time, with their phases before
+  folded in (there the pass is bound by memory, not arithmetic);
+- the *low* pass walks contiguous tiles of ``2**low_bits`` amplitudes: the phases before the
+  low bits' rotations (a table over the low bits, built once per call), the rotations, then the
+  diagonal. In a tile the high bits are fixed, so the diagonal is a phase per low bit, a table
+  over the low bits for pairs inside them (built once per call), and a constant. Rotations on
+  the lower half of the low bits run on a transposed copy of the tile, where their pairs are
+  long contiguous runs too.
 
 States are flat complex128 arrays (complex64 in single precision: the gates' entries are
 rounded to the state's precision, so the loops run twice as many amplitudes per vector
@@ -54,20 +59,24 @@ def apply_stage(
     state: np.ndarray,
     n_bits: int,
     gate_bits: np.ndarray,
-    gate_matrices: np.ndarray,
+    rotations: np.ndarray,
+    before: np.ndarray,
     linear: np.ndarray,
     pair_a: np.ndarray,
     pair_b: np.ndarray,
     pair_phase: np.ndarray,
 ) -> None:
-    """Apply the one-qubit gates ``gate_matrices`` on ``gate_bits`` (distinct), then the
+    """Apply the real rotations ``rotations`` (rows of cos, sin) on ``gate_bits`` (distinct),
+    each after a phase of its bit's ``before`` angle (other bits' are not read), then the
     diagonal phase with ``linear`` angles per bit and ``pair_phase`` on ``(pair_a, pair_b)``.
     One thread: a second one (on these two-core machines a hyperthread sharing the cache) was
     measured to gain 12% on an ideal B2 and nothing under noise."""
     low_bits = low_bits_for(n_bits)
     if any(bit >= low_bits for bit in gate_bits):
-        _high_pass(state, n_bits, low_bits, gate_bits, gate_matrices)
-    _low_pass(state, n_bits, low_bits, gate_bits, gate_matrices, linear, pair_a, pair_b, pair_phase)
+        _high_pass(state, n_bits, low_bits, gate_bits, rotations, before)
+    _low_pass(
+        state, n_bits, low_bits, gate_bits, rotations, before, linear, pair_a, pair_b, pair_phase
+    )
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -80,6 +89,19 @@ def _combine(
         b = ones[r]
         zeros[r] = m00 * a + m01 * b
         ones[r] = m10 * a + m11 * b
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _rotate(
+    zeros: np.ndarray, ones: np.ndarray, c: float, s: float
+) -> None:  # pragma: no cover - compiled
+    """The real rotation [[c, -s], [s, c]] on pairs: a third of :func:`_combine`'s time on
+    complex128 tiles, three quarters on complex64 (``c`` and ``s`` in the state's precision)."""
+    for r in range(zeros.size):
+        a = zeros[r]
+        b = ones[r]
+        zeros[r] = c * a - s * b
+        ones[r] = s * a + c * b
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -137,10 +159,12 @@ def _high_pass(
     n_bits: int,
     low_bits: int,
     gate_bits: np.ndarray,
-    gate_matrices: np.ndarray,
+    rotations: np.ndarray,
+    before: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """The gates on high bits two at a time, so the state streams through the cache once per
-    two gates (at 20 qubits it does not fit in a core's cache)."""
+    two gates (at 20 qubits it does not fit in a core's cache), each with the phase before it
+    folded in: there the pass is memory's, not arithmetic's."""
     column = min(COLUMN, 1 << low_bits)
     high = np.array([g for g in range(gate_bits.size) if gate_bits[g] >= low_bits], dtype=np.int64)
     p = np.empty(4, dtype=state.dtype)  # entries in the state's precision
@@ -149,9 +173,8 @@ def _high_pass(
         first, second = high[i], high[i + 1]
         if gate_bits[first] < gate_bits[second]:
             first, second = second, first
-        for e in range(4):
-            p[e] = gate_matrices[first, e // 2, e % 2]
-            q[e] = gate_matrices[second, e // 2, e % 2]
+        _entries(rotations[first], before[gate_bits[first]], p)
+        _entries(rotations[second], before[gate_bits[second]], q)
         step_p, step_q = 1 << gate_bits[first], 1 << gate_bits[second]
         for block_p in range(0, state.size, 2 * step_p):
             for block_q in range(block_p, block_p + step_p, 2 * step_q):
@@ -165,8 +188,7 @@ def _high_pass(
                     )  # fmt: skip
     if high.size % 2 == 1:
         last = high[high.size - 1]
-        for e in range(4):
-            p[e] = gate_matrices[last, e // 2, e % 2]
+        _entries(rotations[last], before[gate_bits[last]], p)
         step = 1 << gate_bits[last]
         for block in range(0, state.size, 2 * step):
             for row in range(block, block + step, column):
@@ -177,17 +199,28 @@ def _high_pass(
 
 
 @numba.njit(cache=True, nogil=True)
+def _entries(rotation: np.ndarray, before: float, entries: np.ndarray) -> None:  # pragma: no cover
+    """The rotation with the phase before it, ``R diag(1, e^{i before})``, row-major."""
+    turn = np.exp(1j * before)
+    entries[0], entries[1] = rotation[0], -rotation[1] * turn
+    entries[2], entries[3] = rotation[1], rotation[0] * turn
+
+
+@numba.njit(cache=True, nogil=True)
 def _low_pass(
     state: np.ndarray,
     n_bits: int,
     low_bits: int,
     gate_bits: np.ndarray,
-    gate_matrices: np.ndarray,
+    rotations: np.ndarray,
+    before: np.ndarray,
     linear: np.ndarray,
     pair_a: np.ndarray,
     pair_b: np.ndarray,
     pair_phase: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
+    """The rotations on low bits between two phase passes over each tile (the phases before
+    them, on the low bits; the diagonal after them), so that every rotation stays real."""
     tile = 1 << low_bits
     gated = np.zeros(low_bits, dtype=np.bool_)
     for g in range(gate_bits.size):
@@ -198,6 +231,10 @@ def _low_pass(
     low_table = np.empty(0 if pair_a.size == 0 else tile, dtype=state.dtype)
     if not _low_pair_table(low_bits, pair_a, pair_b, pair_phase, low_table):
         low_table = low_table[:0]
+    ahead = np.where(gated, before[:low_bits], 0.0)  # high bits' are in the high pass's gates
+    ahead_table = np.empty(tile if (ahead != 0.0).any() else 0, dtype=state.dtype)
+    if ahead_table.size > 0:
+        _phase_table(ahead, 1.0 + 0.0j, ahead_table)
     split = low_bits // 2 if low_bits >= _TRANSPOSE_FROM else 0
     width, rows = 1 << split, tile >> split
     transposed = np.empty(tile if gated[:split].any() else 0, dtype=state.dtype)
@@ -207,13 +244,14 @@ def _low_pass(
         base = t << low_bits
         here = state[base : base + tile]
         constant = _tile_angles(base, n_bits, low_bits, linear, pair_a, pair_b, pair_phase, angle)
-        factor = np.exp(1j * constant)  # folded into the tile's first gate, if it has one
+        if ahead_table.size > 0:
+            _scale(here, ahead_table)
         if transposed.size > 0:
             _transpose(here, transposed, rows, width)
-            factor = _gates_on(transposed, rows, 0, split, gate_bits, gate_matrices, angle, factor)
+            _rotations_on(transposed, rows, 0, split, gate_bits, rotations)
             _transpose(transposed, here, width, rows)
-        factor = _gates_on(here, 1, split, low_bits, gate_bits, gate_matrices, angle, factor)
-        _phases_on(here, gated, angle, factor, low_table, phases)
+        _rotations_on(here, 1, split, low_bits, gate_bits, rotations)
+        _phases_on(here, angle, np.exp(1j * constant), low_table, phases)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -250,75 +288,64 @@ def _tile_angles(
 
 
 @numba.njit(cache=True, nogil=True)
-def _gates_on(
+def _rotations_on(
     tile: np.ndarray,
     stride: int,
     first_bit: int,
     stop_bit: int,
     gate_bits: np.ndarray,
-    gate_matrices: np.ndarray,
-    angle: np.ndarray,
-    factor: complex,
-) -> complex:  # pragma: no cover - compiled
-    """The gates on bits ``first_bit`` to ``stop_bit - 1``, whose pairs lie ``stride << bit``
-    apart in ``tile``, each with its bit's phase folded into its second row; the first also
-    takes ``factor``. Returns the factor still to apply (1 once a gate took it)."""
-    entries = np.empty(4, dtype=tile.dtype)  # a gate's entries in the state's precision
+    rotations: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """The rotations on bits ``first_bit`` to ``stop_bit - 1``, whose pairs lie ``stride <<
+    bit`` apart in ``tile``."""
+    entries = np.empty(2, dtype=tile.dtype)  # for cos and sin in the state's precision
     size = tile.size
     for g in range(gate_bits.size):
         bit = gate_bits[g]
         if bit < first_bit or bit >= stop_bit:
             continue
-        phase = factor * np.exp(1j * angle[bit])
-        entries[0], entries[1] = factor * gate_matrices[g, 0, 0], factor * gate_matrices[g, 0, 1]
-        entries[2], entries[3] = phase * gate_matrices[g, 1, 0], phase * gate_matrices[g, 1, 1]
-        factor = 1.0 + 0.0j
-        m00, m01, m10, m11 = entries[0], entries[1], entries[2], entries[3]
+        entries[0], entries[1] = rotations[g, 0], rotations[g, 1]
+        c, s = entries[0].real, entries[1].real
         step = stride << bit
         if step >= _CONTIGUOUS_FROM:
             for block in range(0, size, 2 * step):
-                _combine(
-                    tile[block : block + step], tile[block + step : block + 2 * step],
-                    m00, m01, m10, m11,
-                )  # fmt: skip
+                _rotate(tile[block : block + step], tile[block + step : block + 2 * step], c, s)
         else:  # only in tiles too small to transpose
             for r in range(step):
-                _combine(
-                    tile[r : size : 2 * step], tile[r + step : size : 2 * step],
-                    m00, m01, m10, m11,
-                )  # fmt: skip
-    return factor
+                _rotate(tile[r : size : 2 * step], tile[r + step : size : 2 * step], c, s)
 
 
 @numba.njit(cache=True, nogil=True)
 def _phases_on(
     tile: np.ndarray,
-    gated: np.ndarray,
     angle: np.ndarray,
     factor: complex,
     low_table: np.ndarray,
     phases: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """The diagonal left after the gates: the phases of the low bits without a gate and the
-    ``factor`` no gate took, built by doubling into ``phases``, and the pair table."""
-    separable = factor != 1.0
-    for bit in range(gated.size):
-        if not gated[bit] and angle[bit] != 0.0:
-            separable = True
-    if separable:
-        phases[0] = factor
-        for bit in range(gated.size):
-            half = 1 << bit
-            if gated[bit] or angle[bit] == 0.0:
-                phases[half : 2 * half] = phases[:half]
-            else:
-                _times(phases[:half], np.exp(1j * angle[bit]), phases[half : 2 * half])
+    """The diagonal after the rotations: the low bits' phases and the tile's constant
+    ``factor``, built by doubling into ``phases``, and the pair table."""
+    if factor != 1.0 or (angle != 0.0).any():
+        _phase_table(angle, factor, phases)
         if low_table.size > 0:
             _scale_twice(tile, phases, low_table)
         else:
             _scale(tile, phases)
     elif low_table.size > 0:
         _scale(tile, low_table)
+
+
+@numba.njit(cache=True, nogil=True)
+def _phase_table(angle: np.ndarray, factor: complex, table: np.ndarray) -> None:  # pragma: no cover
+    """``factor`` times each bit's ``e^{i angle}`` where the bit is set, over a tile, built by
+    doubling: one multiply per entry."""
+    table[0] = factor
+    for bit in range(angle.size):
+        half = 1 << bit
+        if angle[bit] == 0.0:
+            table[half : 2 * half] = table[:half]
+        else:
+            _times(table[:half], np.exp(1j * angle[bit]), table[half : 2 * half])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -368,9 +395,9 @@ def warm_up() -> None:
         state = np.zeros(1 << n_bits, dtype=dtype)
         state[0] = 1.0
         bits = np.array([0, MIN_LOW_BITS // 2, n_bits - 1], dtype=np.int64)
-        matrices = np.array([[[0, 1], [1, 0]]] * bits.size, dtype=np.complex128)
+        rotations = np.array([[0.0, 1.0]] * bits.size)
         apply_stage(
-            state, n_bits, bits, matrices, np.full(n_bits, 0.5),
+            state, n_bits, bits, rotations, np.full(n_bits, 0.25), np.full(n_bits, 0.5),
             np.array([0, 1], dtype=np.int64), np.array([1, n_bits - 2], dtype=np.int64),
             np.array([0.25, 0.5]),
         )  # fmt: skip
