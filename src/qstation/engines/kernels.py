@@ -12,7 +12,7 @@ core's cache:
 
 - the *high* pass applies the gates on bits ``>= low_bits``, two gates per trip through the
   state, a column of :data:`COLUMN` adjacent amplitudes at a time, with their phases before
-  folded in (there the pass is bound by memory, not arithmetic);
+  folded into their entries (a phase pass of its own would be one more trip through the state);
 - the *low* pass walks contiguous tiles of ``2**low_bits`` amplitudes: the phases before the
   low bits' rotations (a table over the low bits, built once per call), the rotations, then the
   diagonal. In a tile the high bits are fixed, so the diagonal is a phase per low bit, a table
@@ -164,7 +164,8 @@ def _high_pass(
 ) -> None:  # pragma: no cover - compiled
     """The gates on high bits two at a time, so the state streams through the cache once per
     two gates (at 20 qubits it does not fit in a core's cache), each with the phase before it
-    folded in: there the pass is memory's, not arithmetic's."""
+    folded into its entries. Measured against groups of 3 to 10 gates a trip (single gates
+    on 2**k rows of a shorter column): two fused gates were faster at 16 and 20 qubits."""
     column = min(COLUMN, 1 << low_bits)
     high = np.array([g for g in range(gate_bits.size) if gate_bits[g] >= low_bits], dtype=np.int64)
     p = np.empty(4, dtype=state.dtype)  # entries in the state's precision
