@@ -43,7 +43,8 @@ _ONE = np.uint64(1)
 _WORD32 = np.uint64(0xFFFF_FFFF)
 
 
-def _mask(width: int) -> np.uint64:
+def width_mask(width: int) -> np.uint64:
+    """The word of a ``width``-bit register's bits: what every write to it keeps."""
     return np.uint64((1 << width) - 1)
 
 
@@ -177,11 +178,11 @@ class ClassicalState:
     def apply(self, operation: ClassicalOperation | Conditional) -> None:
         match operation:
             case Assign(register, value):
-                self.words[register] = self.evaluate(value) & _mask(self.widths[register])
+                self.words[register] = self.evaluate(value) & width_mask(self.widths[register])
             case SetBit(target, value):
                 self.set_bit(target, self.evaluate(value))
             case Record(label, value, width):
-                self.outputs[label] = (self.evaluate(value) & _mask(width), operation)
+                self.outputs[label] = (self.evaluate(value) & width_mask(width), operation)
             case Conditional(condition, inner):
                 self._apply_where(self.evaluate(condition) != 0, inner)
             case SeedRandom(seed):
@@ -196,7 +197,7 @@ class ClassicalState:
                 words = program_random_words(self.stream_seeds, self.stream_positions)
                 self.stream_positions = self.stream_positions + _ONE
                 drawn = np.where(bounds == 0, words & _WORD32, words % np.maximum(bounds, _ONE))
-                self.words[register] = drawn & _mask(self.widths[register])
+                self.words[register] = drawn & width_mask(self.widths[register])
             case CallWasm():
                 self._call_wasm(operation)
             case _:
@@ -214,7 +215,7 @@ class ClassicalState:
                 self.wasm_shots[shot] = instance
             returned = instance.call(call.function, [int(values[shot]) for values in arguments])
             for register, value in zip(call.results, returned, strict=False):
-                results[register][shot] = value & int(_mask(self.widths[register]))
+                results[register][shot] = value & int(width_mask(self.widths[register]))
         self.words.update(results)
 
     def _apply_where(self, taken: np.ndarray, operation: Operation) -> None:

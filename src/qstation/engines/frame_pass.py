@@ -32,7 +32,7 @@ from qstation.circuit.program import (
     Reset,
     unconditioned,
 )
-from qstation.engines.classical import ClassicalState, Words
+from qstation.engines.classical import ClassicalState, Words, width_mask
 from qstation.engines.frame_kernels import CORRECTION, GROUP, PassTables, run_ops
 
 SAMPLE_BLOCK = 1024
@@ -125,7 +125,7 @@ class FramePass:
             elif isinstance(operation, Record) and isinstance(operation.value, ReadRegister):
                 close_ops()
                 register = number[operation.value.register]
-                mask = np.uint64((1 << operation.width) - 1)
+                mask = width_mask(operation.width)
                 stretches.append(_RegisterRecord(register, mask, operation))
             elif not isinstance(inner, Gate | Reset | Barrier):
                 close_ops()
