@@ -16,7 +16,7 @@ from qstation.circuit.gates import GATES
 from qstation.circuit.program import BitRef, Gate, Measure, Program
 from qstation.engines import kernels
 from qstation.engines.fusion import as_rotation
-from qstation.engines.noisy import FaultTree, LeafOutcomes
+from qstation.engines.noisy import FaultTree, LeafOutcomes, apply_pauli
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.statevector import _Simulation
 from qstation.noise.faults import draw_shot_noise, plan_noise
@@ -204,3 +204,20 @@ def test_a_stage_on_any_bits_with_any_diagonal_is_its_gates_then_its_phases(
 
     tolerance = 1e-12 if dtype is np.complex128 else 1e-6
     assert np.max(np.abs(applied - reference)) < tolerance
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+@pytest.mark.parametrize("kind", ["X", "Y", "Z"])
+def test_a_pauli_on_any_axis_is_its_matrix_up_to_phase(kind: str, dtype: type) -> None:
+    """The Pauli kernel, on every axis of a 7-qubit state (bits inside and across words of
+    the vector instructions), against the Pauli's matrix applied by numpy."""
+    matrices = {"X": [[0, 1], [1, 0]], "Y": [[0, -1j], [1j, 0]], "Z": [[1, 0], [0, -1]]}
+    rng = np.random.default_rng(7)
+    for axis in range(7):
+        state = rng.normal(size=(2,) * 7) + 1j * rng.normal(size=(2,) * 7)
+        state /= np.linalg.norm(state)
+        reference = reference_apply(state, np.array(matrices[kind]), (axis,))
+        applied = state.astype(dtype)
+        apply_pauli(applied, axis, kind)
+        overlap = abs(np.vdot(reference.reshape(-1), applied.reshape(-1).astype(complex)))
+        assert overlap == pytest.approx(1.0, abs=1e-12 if dtype is np.complex128 else 1e-6)

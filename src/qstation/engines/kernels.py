@@ -369,6 +369,25 @@ def _low_pair_table(
     return inside
 
 
+def pauli(state: np.ndarray, bit: int, kind: str) -> None:
+    """X, Y or Z on ``bit`` of a flat state, in place, in one trip through it (global phase
+    dropped: Y as ``iY``, which sends the one half, negated, to the zero half's place)."""
+    _pauli(state, bit, kind != "Z", kind != "X")
+
+
+@numba.njit(cache=True, nogil=True)
+def _pauli(state: np.ndarray, bit: int, swap: bool, negate: bool) -> None:  # pragma: no cover
+    step = 1 << bit
+    for block in range(0, state.size, 2 * step):
+        for r in range(block, block + step):
+            zero, one = state[r], state[r + step]
+            if swap:
+                state[r] = one
+                state[r + step] = -zero if negate else zero
+            else:
+                state[r + step] = -one
+
+
 @numba.njit(cache=True, nogil=True)
 def sample_sorted(state: np.ndarray, targets: np.ndarray) -> np.ndarray:  # pragma: no cover
     """For ascending ``targets``, the first index whose cumulative probability exceeds each
@@ -403,3 +422,5 @@ def warm_up() -> None:
             np.array([0.25, 0.5]),
         )  # fmt: skip
         sample_sorted(state, np.array([0.5]))
+        for kind in "XYZ":
+            pauli(state, 1, kind)

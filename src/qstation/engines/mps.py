@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 import quimb.tensor as qtn
-from threadpoolctl import threadpool_limits
 
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Program, unconditioned
 from qstation.devices.catalogue import Device
 from qstation.engines.branching import BranchingRun
+from qstation.engines.parallel import one_blas_thread
 from qstation.engines.randomness import shot_draws, shot_keys
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
@@ -103,7 +103,7 @@ class MPSEngine:
         simulation = _Simulation(program, self.options)
         keys = shot_keys(seed, first_shot, n_shots)
         plan = None if noise.is_noiseless else plan_noise(program, noise, holds_rotations=True)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             if plan is None and quantum_part_is_fixed(program):
                 results = simulation.sample_then_replay(keys, wasm, first_shot)
             else:

@@ -32,18 +32,9 @@ from qstation.noise.faults import ElementaryFault, Fault, NoisePlan, ShotNoise
 
 
 def apply_pauli(state: np.ndarray, axis: int, pauli: str) -> None:
-    """In place, on a state shaped with one length-2 axis per qubit (global phase dropped)."""
-    zero: list[slice | int] = [slice(None)] * state.ndim
-    one = list(zero)
-    zero[axis], one[axis] = 0, 1
-    if pauli == "Z":
-        state[tuple(one)] *= -1
-        return
-    swapped = state[tuple(zero)].copy()
-    state[tuple(zero)] = state[tuple(one)]
-    state[tuple(one)] = swapped
-    if pauli == "Y":  # i Y = [[0, 1], [-1, 0]]
-        state[tuple(one)] *= -1
+    """In place, on a contiguous state shaped with one length-2 axis per qubit (global phase
+    dropped)."""
+    kernels.pauli(state.reshape(-1), state.ndim - 1 - axis, pauli)
 
 
 def probability_of_one(state: np.ndarray, axis: int) -> float:
