@@ -105,6 +105,21 @@ def test_runs_are_near_equal_and_keep_seeded_blocks_whole() -> None:
     assert split_shots(range(0, 500), 4, 1024) == [range(0, 500)]
 
 
+def test_runs_by_work_carry_near_equal_work_and_cover_every_shot() -> None:
+    """A fault tree's work lies in its faulty shots: three heavy shots among light ones."""
+    weights = [1.0] * 12
+    weights[1] = weights[2] = weights[9] = 40.0
+    assert split_shots(range(100, 112), 2, weights=weights) == [range(100, 103), range(103, 112)]
+    assert split_shots(range(0, 12), 3, weights=weights) == [
+        range(0, 2), range(2, 8), range(8, 12)
+    ]  # fmt: skip
+    assert split_shots(range(0, 2), 3, weights=[1.0, 5.0]) == [range(0, 1), range(1, 2)]
+    assert split_shots(range(0, 5), 3, weights=[100, 1, 1, 1, 1]) == [
+        range(0, 1), range(1, 2), range(2, 5)
+    ]  # fmt: skip
+    assert split_shots(range(0, 4), 2, weights=[0.0] * 4) == [range(0, 2), range(2, 4)]
+
+
 def _pid_of_each_shot(shots: range) -> dict[str, list[str]]:
     return {"pid": [str(os.getpid())] * len(shots)}
 

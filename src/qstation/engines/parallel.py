@@ -15,12 +15,14 @@ instead of 0.7 s, most of it in the state vector's one ``vdot`` per sample.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from qstation.errors import ExecutionError, JobFailure
@@ -29,12 +31,17 @@ from qstation.processes import die_with_parent
 Results = dict[str, list[str]]
 
 
-def split_shots(shots: range, parts: int, alignment: int = 1) -> list[range]:
-    """At most ``parts`` runs of consecutive shots covering ``shots``, of near-equal length,
-    each a multiple of ``alignment`` long but the last (an engine whose shots come in seeded
-    blocks keeps its blocks whole)."""
+def split_shots(
+    shots: range, parts: int, alignment: int = 1, weights: Sequence[float] | None = None
+) -> list[range]:
+    """At most ``parts`` runs of consecutive shots covering ``shots``. Without ``weights``, of
+    near-equal length, each a multiple of ``alignment`` long but the last (an engine whose
+    shots come in seeded blocks keeps its blocks whole); with them (each shot's estimated
+    work), of near-equal work."""
     if not shots:
         return [shots]
+    if weights is not None and math.fsum(weights) > 0:
+        return _split_by_work(shots, parts, weights)
     length = math.ceil(len(shots) / max(parts, 1) / alignment) * alignment
     return [
         range(start, min(start + length, shots.stop))
@@ -42,12 +49,34 @@ def split_shots(shots: range, parts: int, alignment: int = 1) -> list[range]:
     ]
 
 
+def _split_by_work(shots: range, parts: int, weights: Sequence[float]) -> list[range]:
+    """Each cut where the work before it comes nearest its share."""
+    before = np.concatenate([[0.0], np.cumsum(weights)])  # work before each shot
+    parts = min(parts, len(shots))
+    cuts = [0]
+    for part in range(1, parts):
+        target = before[-1] * part / parts
+        cut = int(np.searchsorted(before, target))
+        if cut > 0 and target - before[cut - 1] < before[cut] - target:
+            cut -= 1
+        cuts.append(min(max(cut, cuts[-1] + 1), len(shots) - (parts - part)))
+    cuts.append(len(shots))
+    return [
+        range(shots.start + start, shots.start + stop) for start, stop in itertools.pairwise(cuts)
+    ]
+
+
 def run_in_parts(
-    run: Callable[[range], Results], shots: range, processes: int, alignment: int = 1
+    run: Callable[[range], Results],
+    shots: range,
+    processes: int,
+    alignment: int = 1,
+    weights: Sequence[float] | None = None,
 ) -> Results:
-    """``run(shots)``, with the shots split over up to ``processes`` processes: this one runs
-    the first run of shots while forked ones run the others."""
-    parts = split_shots(shots, processes, alignment) if processes > 1 else [shots]
+    """``run(shots)``, with the shots split over up to ``processes`` processes
+    (:func:`split_shots`): this one runs the first run of shots while forked ones run the
+    others."""
+    parts = split_shots(shots, processes, alignment, weights) if processes > 1 else [shots]
     with one_blas_thread():
         if len(parts) == 1:
             return run(shots)
