@@ -128,7 +128,7 @@ def test_every_shot_of_the_fault_tree_ends_in_its_own_faults_state(
     simulation = _Simulation(program, {q: q for q in range(n_qubits)}, None)
     leaves = _KeptLeaves(shot_uniforms(keys), n_qubits)
 
-    FaultTree(simulation, leaves).run(simulation.zero_state(), noises)
+    FaultTree(simulation, leaves, final_phases=True).run(simulation.zero_state(), noises)
 
     assert sorted(leaves.states) == list(range(60))
     assert sum(len(noise.events) > 1 for noise in noises) > 10  # most shots have several faults
@@ -145,6 +145,29 @@ def test_every_shot_of_the_fault_tree_ends_in_its_own_faults_state(
                     matrix = PAULI[elementary.kind]
                     reference = reference_apply(reference, matrix, (elementary.qubit,))
         assert_same_up_to_phase(leaves.states[shot], reference)
+
+
+def test_the_fault_tree_drops_only_a_last_phase_that_no_probability_sees() -> None:
+    """As engines run it, a state that reaches the end goes without the program's last
+    diagonal (here its last RZZ layer): the same probabilities and samples as with it."""
+    rng = np.random.default_rng(5)
+    program = layered_program(11, 3, rng)
+    plan = plan_noise(program, NoiseModel(p1=0.01, p2=0.05), holds_rotations=True)
+    keys = shot_keys(3, 0, 200)
+    simulation = _Simulation(program, {q: q for q in range(11)}, None)
+    runs = []
+    for final_phases in (True, False):
+        leaves = _KeptLeaves(shot_uniforms(keys), 11)
+        noises = [draw_shot_noise(plan, key) for key in keys]
+        FaultTree(simulation, leaves, final_phases).run(simulation.zero_state(), noises)
+        runs.append(leaves)
+    exact, sampled = runs
+    assert np.array_equal(sampled.indices, exact.indices)
+    overlaps = []
+    for shot, state in sampled.states.items():
+        assert np.allclose(np.abs(state) ** 2, np.abs(exact.states[shot]) ** 2, atol=1e-12)
+        overlaps.append(abs(np.vdot(state, exact.states[shot])))
+    assert min(overlaps) < 0.99  # the phase was dropped, not just kept the same
 
 
 def test_any_one_qubit_unitary_is_a_phase_a_real_rotation_and_a_phase() -> None:
@@ -165,21 +188,16 @@ def test_any_one_qubit_unitary_is_a_phase_a_real_rotation_and_a_phase() -> None:
 
 @pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
 @pytest.mark.parametrize(("n_bits", "seed"), [(4, 0), (7, 1), (12, 2), (13, 3), (15, 4), (15, 5)])
-def test_a_stage_on_any_bits_with_any_diagonal_is_its_gates_then_its_phases(
+def test_a_stage_on_any_bits_with_any_diagonal_is_its_phases_then_its_rotations(
     n_bits: int, seed: int, dtype: type
 ) -> None:
-    """The kernel itself against dense numpy: rotations with a phase before them on a random
-    subset of the bits (low, high, and the transposed lowest ones), single-bit and pair phases
-    anywhere, or none at all."""
+    """The kernel itself against dense numpy: single-bit and pair phases anywhere, or none at
+    all, then real rotations on a random subset of the bits (low, high, and the transposed
+    lowest ones)."""
     rng = np.random.default_rng(seed)
     gate_bits = rng.choice(n_bits, int(rng.integers(0, n_bits + 1)), replace=False)
     turns = rng.uniform(-3, 3, gate_bits.size)
     rotations = np.stack([np.cos(turns), np.sin(turns)], axis=1).reshape(-1, 2)
-    before = np.where(rng.random(n_bits) < 0.7, rng.uniform(-3, 3, n_bits), 0.0)
-    matrices = [
-        np.array([[c, -s], [s, c]]) @ np.diag([1.0, np.exp(1j * before[bit])])
-        for bit, (c, s) in zip(gate_bits, rotations, strict=True)
-    ]
     linear = np.where(rng.random(n_bits) < 0.5, rng.uniform(-3, 3, n_bits), 0.0)
     pairs = rng.choice(n_bits, (int(rng.integers(0, n_bits)), 2))
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
@@ -187,23 +205,22 @@ def test_a_stage_on_any_bits_with_any_diagonal_is_its_gates_then_its_phases(
     state = rng.normal(size=1 << n_bits) + 1j * rng.normal(size=1 << n_bits)
     state /= np.linalg.norm(state)
 
-    reference = state.reshape((2,) * n_bits)  # axis i holds bit n_bits - 1 - i
-    for bit, matrix in zip(gate_bits, matrices, strict=True):
-        reference = reference_apply(reference, matrix, (n_bits - 1 - int(bit),))
     index = np.arange(1 << n_bits)
     angles = sum(linear[b] * ((index >> b) & 1) for b in range(n_bits))
     for (a, b), delta in zip(pairs, pair_phase, strict=True):
         angles = angles + delta * ((index >> a) & (index >> b) & 1)
-    reference = reference.reshape(-1) * np.exp(1j * angles)
+    reference = (state * np.exp(1j * angles)).reshape((2,) * n_bits)  # axis i: bit n - 1 - i
+    for bit, (c, s) in zip(gate_bits, rotations, strict=True):
+        reference = reference_apply(reference, np.array([[c, -s], [s, c]]), (n_bits - 1 - bit,))
 
     applied = state.astype(dtype)
     kernels.apply_stage(
-        applied, n_bits, gate_bits.astype(np.int64), rotations, before,
-        linear, pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), pair_phase,
+        applied, n_bits, gate_bits.astype(np.int64), rotations, linear,
+        pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), pair_phase,
     )  # fmt: skip
 
     tolerance = 1e-12 if dtype is np.complex128 else 1e-6
-    assert np.max(np.abs(applied - reference)) < tolerance
+    assert np.max(np.abs(applied - reference.reshape(-1))) < tolerance
 
 
 @pytest.mark.parametrize("dtype", [np.complex128, np.complex64])

@@ -103,52 +103,89 @@ def fuse(gates: Sequence[tuple[int, tuple[int, ...], np.ndarray]]) -> list[Step]
 
 @dataclass
 class CompiledStage:
-    """A stage's arrays in the kernel's bit numbering, built once and applied many times: each
-    dense gate as a phase on its bit, a real rotation, and a phase folded into the diagonal
-    (:func:`as_rotation`), because a real rotation costs the kernels a third of a complex
-    matrix in double precision."""
+    """A diagonal phase, then real rotations, in the kernel's bit numbering: built once and
+    applied many times (:func:`compile_steps`)."""
 
     n_bits: int
     gate_bits: np.ndarray
     rotations: np.ndarray
     """Each gate's (cos, sin): the rotation [[cos, -sin], [sin, cos]]."""
-    before: np.ndarray
-    """Each bit's phase angle before the rotations."""
     linear: np.ndarray
+    """Each bit's phase angle."""
     pair_a: np.ndarray
     pair_b: np.ndarray
     pair_phase: np.ndarray
 
-    @classmethod
-    def of(cls, stage: Stage, n_qubits: int) -> CompiledStage:
-        def bit(qubit: int) -> int:
-            return n_qubits - 1 - qubit
-
-        linear, before = np.zeros(n_qubits), np.zeros(n_qubits)
-        for qubit, angle in stage.linear.items():
-            linear[bit(qubit)] = angle
-        rotations = np.zeros((len(stage.gates), 2))
-        for index, (qubit, matrix) in enumerate(stage.gates.items()):
-            ahead, rotations[index], after = as_rotation(matrix)
-            before[bit(qubit)] = ahead
-            linear[bit(qubit)] += after
-        pairs = [(bit(a), bit(b), delta) for (a, b), delta in stage.pairs.items()]
-        return cls(
-            n_bits=n_qubits,
-            gate_bits=np.array([bit(q) for q in stage.gates], dtype=np.int64),
-            rotations=rotations,
-            before=before,
-            linear=linear,
-            pair_a=np.array([a for a, _, _ in pairs], dtype=np.int64),
-            pair_b=np.array([b for _, b, _ in pairs], dtype=np.int64),
-            pair_phase=np.array([delta for _, _, delta in pairs], dtype=np.float64),
-        )
+    @property
+    def is_diagonal(self) -> bool:
+        return self.gate_bits.size == 0
 
     def apply(self, flat_state: np.ndarray) -> None:
         kernels.apply_stage(
-            flat_state, self.n_bits, self.gate_bits, self.rotations, self.before, self.linear,
+            flat_state, self.n_bits, self.gate_bits, self.rotations, self.linear,
             self.pair_a, self.pair_b, self.pair_phase,
         )  # fmt: skip
+
+
+@dataclass
+class _Diagonal:
+    """A diagonal phase waiting for the rotations after it, in kernel bits."""
+
+    linear: np.ndarray
+    pairs: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    def then_rotations(
+        self, n_bits: int, gate_bits: list[int], rotations: list[tuple[float, float]]
+    ) -> CompiledStage:
+        return CompiledStage(
+            n_bits=n_bits,
+            gate_bits=np.array(gate_bits, dtype=np.int64),
+            rotations=np.array(rotations, dtype=np.float64).reshape(-1, 2),
+            linear=self.linear,
+            pair_a=np.array([a for a, _ in self.pairs], dtype=np.int64),
+            pair_b=np.array([b for _, b in self.pairs], dtype=np.int64),
+            pair_phase=np.array(list(self.pairs.values()), dtype=np.float64),
+        )
+
+    def is_identity(self) -> bool:
+        return not (self.pairs or self.linear.any())
+
+
+def compile_steps(steps: Sequence[Step], n_qubits: int) -> list[CompiledStage | DenseGate]:
+    """``steps`` for the kernels: every stage's dense gates split by :func:`as_rotation`, so
+    that each stage's phases after its rotations join the next stage's phases before them,
+    and a stage is one diagonal, then real rotations. A diagonal that no rotation follows (at
+    the end, or before a dense gate) is a stage of its own; at the end it is the last step, a
+    phase that sampling does not see."""
+
+    def bit(qubit: int) -> int:
+        return n_qubits - 1 - qubit
+
+    compiled: list[CompiledStage | DenseGate] = []
+    pending = _Diagonal(np.zeros(n_qubits))
+    for step in steps:
+        if isinstance(step, DenseGate):
+            if not pending.is_identity():
+                compiled.append(pending.then_rotations(n_qubits, [], []))
+                pending = _Diagonal(np.zeros(n_qubits))
+            compiled.append(step)
+            continue
+        after = _Diagonal(np.zeros(n_qubits))
+        gate_bits, rotations = [], []
+        for qubit, matrix in step.gates.items():
+            before, rotation, later = as_rotation(matrix)
+            pending.linear[bit(qubit)] += before
+            after.linear[bit(qubit)] += later
+            gate_bits.append(bit(qubit))
+            rotations.append(rotation)
+        compiled.append(pending.then_rotations(n_qubits, gate_bits, rotations))
+        for qubit, angle in step.linear.items():
+            after.linear[bit(qubit)] += angle
+        after.pairs = {(bit(a), bit(b)): delta for (a, b), delta in step.pairs.items()}
+        pending = after
+    if not pending.is_identity():
+        compiled.append(pending.then_rotations(n_qubits, [], []))
+    return compiled
 
 
 def as_rotation(matrix: np.ndarray) -> tuple[float, tuple[float, float], float]:

@@ -1,24 +1,23 @@
 """Compiled state-vector kernels: one *stage* of gates applied in place, in cache-sized tiles.
 
-A stage is what H-Series programs are made of between their entangling layers: at most one dense
-one-qubit gate per qubit, then a diagonal phase ``exp(i * (sum_q linear[q] * b_q + sum_pairs
-delta * b_a * b_b))`` over the bits ``b`` of the basis index (every diagonal gate on one or two
-qubits, Rz, RZZ, ZZMax, CZ, S, T, ..., is of that form up to a global phase, which sampling never
-sees). Each dense gate comes as a phase before it, a real rotation, and a phase after it that
-joins the diagonal (:func:`~qstation.engines.fusion.as_rotation`): a real rotation costs a third
-of a complex 2x2 matrix on complex128 amplitudes (three quarters on complex64). numpy needs one pass
-over the state per gate; here a stage takes at most two, each working on tiles that stay in the
-core's cache:
+A stage is what H-Series programs are made of between their entangling layers: a diagonal phase
+``exp(i * (sum_q linear[q] * b_q + sum_pairs delta * b_a * b_b))`` over the bits ``b`` of the
+basis index (every diagonal gate on one or two qubits, Rz, RZZ, ZZMax, CZ, S, T, ..., is of that
+form up to a global phase, which sampling never sees), then at most one real rotation
+``[[c, -s], [s, c]]`` per qubit. Every one-qubit gate is a phase, a real rotation and a phase
+(:func:`~qstation.engines.fusion.as_rotation`), and the phases join the diagonals on either
+side, so a stage's gates are real: a real rotation costs a third of a complex 2x2 matrix on
+complex128 amplitudes (three quarters on complex64), and the rotations run on the amplitudes'
+real view, a pure real multiply-add. numpy needs one pass over the state per gate; here a stage
+takes at most two, each working on tiles that stay in the core's cache:
 
-- the *high* pass applies the gates on bits ``>= low_bits``, two gates per trip through the
-  state, a column of :data:`COLUMN` adjacent amplitudes at a time, with their phases before
-  folded into their entries (a phase pass of its own would be one more trip through the state);
-- the *low* pass walks contiguous tiles of ``2**low_bits`` amplitudes: the phases before the
-  low bits' rotations (a table over the low bits, built once per call), the rotations, then the
-  diagonal. In a tile the high bits are fixed, so the diagonal is a phase per low bit, a table
-  over the low bits for pairs inside them (built once per call), and a constant. Rotations on
-  the lower half of the low bits run on a transposed copy of the tile, where their pairs are
-  long contiguous runs too.
+- the *low* pass walks contiguous tiles of ``2**low_bits`` amplitudes: the diagonal, then the
+  rotations on the low bits. In a tile the high bits are fixed, so the diagonal is a phase per
+  low bit, a table over the low bits for pairs inside them (built once per call), and a
+  constant. Rotations on the lower half of the low bits run on a transposed copy of the tile,
+  where their pairs are long contiguous runs too;
+- the *high* pass then applies the rotations on bits ``>= low_bits``, two per trip through the
+  state, a column of :data:`COLUMN` adjacent amplitudes at a time.
 
 States are flat complex128 arrays (complex64 in single precision: the gates' entries are
 rounded to the state's precision, so the loops run twice as many amplitudes per vector
@@ -60,48 +59,53 @@ def apply_stage(
     n_bits: int,
     gate_bits: np.ndarray,
     rotations: np.ndarray,
-    before: np.ndarray,
     linear: np.ndarray,
     pair_a: np.ndarray,
     pair_b: np.ndarray,
     pair_phase: np.ndarray,
 ) -> None:
-    """Apply the real rotations ``rotations`` (rows of cos, sin) on ``gate_bits`` (distinct),
-    each after a phase of its bit's ``before`` angle (other bits' are not read), then the
-    diagonal phase with ``linear`` angles per bit and ``pair_phase`` on ``(pair_a, pair_b)``.
-    One thread: a second one (on these two-core machines a hyperthread sharing the cache) was
-    measured to gain 12% on an ideal B2 and nothing under noise."""
+    """Apply the diagonal phase with ``linear`` angles per bit and ``pair_phase`` on
+    ``(pair_a, pair_b)``, then the real rotations ``rotations`` (rows of cos, sin) on
+    ``gate_bits`` (distinct). One thread: a second one (on these two-core machines a
+    hyperthread sharing the cache) was measured to gain 12% on an ideal B2 and nothing under
+    noise; an execution's second core runs other shots (:mod:`.parallel`)."""
     low_bits = low_bits_for(n_bits)
-    if any(bit >= low_bits for bit in gate_bits):
-        _high_pass(state, n_bits, low_bits, gate_bits, rotations, before)
+    real = state.view(state.real.dtype)
+    scratch = np.empty(1 << low_bits, dtype=state.dtype)
     _low_pass(
-        state, n_bits, low_bits, gate_bits, rotations, before, linear, pair_a, pair_b, pair_phase
-    )
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _combine(
-    zeros: np.ndarray, ones: np.ndarray, m00: complex, m01: complex, m10: complex, m11: complex
-) -> None:  # pragma: no cover - compiled
-    """The gate on pairs (zeros[r], ones[r]); separate views let LLVM vectorise the loop."""
-    for r in range(zeros.size):
-        a = zeros[r]
-        b = ones[r]
-        zeros[r] = m00 * a + m01 * b
-        ones[r] = m10 * a + m11 * b
+        state, real, scratch, scratch.view(real.dtype), n_bits, low_bits, gate_bits, rotations,
+        linear, pair_a, pair_b, pair_phase,
+    )  # fmt: skip
+    if any(bit >= low_bits for bit in gate_bits):
+        _high_pass(real, low_bits, gate_bits, rotations)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _rotate(
     zeros: np.ndarray, ones: np.ndarray, c: float, s: float
 ) -> None:  # pragma: no cover - compiled
-    """The real rotation [[c, -s], [s, c]] on pairs: a third of :func:`_combine`'s time on
-    complex128 tiles, three quarters on complex64 (``c`` and ``s`` in the state's precision)."""
+    """The real rotation [[c, -s], [s, c]] on pairs of real numbers (the real and imaginary
+    parts of amplitude pairs alike); separate views let LLVM vectorise the loop."""
     for r in range(zeros.size):
         a = zeros[r]
         b = ones[r]
         zeros[r] = c * a - s * b
         ones[r] = s * a + c * b
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _rotate_two(
+    v00: np.ndarray, v01: np.ndarray, v10: np.ndarray, v11: np.ndarray, p: np.ndarray, q: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Two rotations on quadruples: ``p`` (cos, sin) on the first bit of ``vFS`` (pairs
+    ``v0S``, ``v1S``), then ``q`` on the second: one trip through memory for both."""
+    pc, ps, qc, qs = p[0], p[1], q[0], q[1]
+    for r in range(v00.size):
+        a, b, c, d = v00[r], v01[r], v10[r], v11[r]
+        a, c = pc * a - ps * c, ps * a + pc * c
+        b, d = pc * b - ps * d, ps * b + pc * d
+        v00[r], v01[r] = qc * a - qs * b, qs * a + qc * b
+        v10[r], v11[r] = qc * c - qs * d, qs * c + qc * d
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -137,91 +141,63 @@ def _times(
         target[r] = source[r] * factor
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _combine_two(
-    v00: np.ndarray, v01: np.ndarray, v10: np.ndarray, v11: np.ndarray, p: np.ndarray, q: np.ndarray
-) -> None:  # pragma: no cover - compiled
-    """Two gates on quadruples: ``p`` (entries, row-major) on the first bit of ``vFS`` (pairs
-    ``v0S``, ``v1S``), then ``q`` on the second: one trip through memory for both."""
-    p00, p01, p10, p11 = p[0], p[1], p[2], p[3]
-    q00, q01, q10, q11 = q[0], q[1], q[2], q[3]
-    for r in range(v00.size):
-        a, b, c, d = v00[r], v01[r], v10[r], v11[r]
-        a, c = p00 * a + p01 * c, p10 * a + p11 * c
-        b, d = p00 * b + p01 * d, p10 * b + p11 * d
-        v00[r], v01[r] = q00 * a + q01 * b, q10 * a + q11 * b
-        v10[r], v11[r] = q00 * c + q01 * d, q10 * c + q11 * d
-
-
 @numba.njit(cache=True, nogil=True)
 def _high_pass(
-    state: np.ndarray,
-    n_bits: int,
-    low_bits: int,
-    gate_bits: np.ndarray,
-    rotations: np.ndarray,
-    before: np.ndarray,
+    real: np.ndarray, low_bits: int, gate_bits: np.ndarray, rotations: np.ndarray
 ) -> None:  # pragma: no cover - compiled
-    """The gates on high bits two at a time, so the state streams through the cache once per
-    two gates (at 20 qubits it does not fit in a core's cache), each with the phase before it
-    folded into its entries. Measured against groups of 3 to 10 gates a trip (single gates
-    on 2**k rows of a shorter column): two fused gates were faster at 16 and 20 qubits."""
-    column = min(COLUMN, 1 << low_bits)
+    """The rotations on high bits two at a time, so the state streams through the cache once
+    per two gates (at 20 qubits it does not fit in a core's cache), on the state's real view
+    (a bit's pairs lie twice as far apart in it). Measured against groups of 3 to 10 gates a
+    trip (single gates on 2**k rows of a shorter column, or three fused gates): two fused
+    gates were faster at 16 and 20 qubits."""
+    column = 2 * min(COLUMN, 1 << low_bits)
     high = np.array([g for g in range(gate_bits.size) if gate_bits[g] >= low_bits], dtype=np.int64)
-    p = np.empty(4, dtype=state.dtype)  # entries in the state's precision
-    q = np.empty(4, dtype=state.dtype)
+    p = np.empty(2, dtype=real.dtype)  # cos and sin in the state's precision
+    q = np.empty(2, dtype=real.dtype)
     for i in range(0, high.size - 1, 2):
         first, second = high[i], high[i + 1]
         if gate_bits[first] < gate_bits[second]:
             first, second = second, first
-        _entries(rotations[first], before[gate_bits[first]], p)
-        _entries(rotations[second], before[gate_bits[second]], q)
-        step_p, step_q = 1 << gate_bits[first], 1 << gate_bits[second]
-        for block_p in range(0, state.size, 2 * step_p):
+        p[0], p[1] = rotations[first, 0], rotations[first, 1]
+        q[0], q[1] = rotations[second, 0], rotations[second, 1]
+        step_p, step_q = 2 << gate_bits[first], 2 << gate_bits[second]
+        for block_p in range(0, real.size, 2 * step_p):
             for block_q in range(block_p, block_p + step_p, 2 * step_q):
                 for row in range(block_q, block_q + step_q, column):
-                    _combine_two(
-                        state[row : row + column],
-                        state[row + step_q : row + step_q + column],
-                        state[row + step_p : row + step_p + column],
-                        state[row + step_p + step_q : row + step_p + step_q + column],
+                    _rotate_two(
+                        real[row : row + column],
+                        real[row + step_q : row + step_q + column],
+                        real[row + step_p : row + step_p + column],
+                        real[row + step_p + step_q : row + step_p + step_q + column],
                         p, q,
                     )  # fmt: skip
     if high.size % 2 == 1:
         last = high[high.size - 1]
-        _entries(rotations[last], before[gate_bits[last]], p)
-        step = 1 << gate_bits[last]
-        for block in range(0, state.size, 2 * step):
+        p[0], p[1] = rotations[last, 0], rotations[last, 1]
+        step = 2 << gate_bits[last]
+        for block in range(0, real.size, 2 * step):
             for row in range(block, block + step, column):
-                _combine(
-                    state[row : row + column], state[row + step : row + step + column],
-                    p[0], p[1], p[2], p[3],
-                )  # fmt: skip
-
-
-@numba.njit(cache=True, nogil=True)
-def _entries(rotation: np.ndarray, before: float, entries: np.ndarray) -> None:  # pragma: no cover
-    """The rotation with the phase before it, ``R diag(1, e^{i before})``, row-major."""
-    turn = np.exp(1j * before)
-    entries[0], entries[1] = rotation[0], -rotation[1] * turn
-    entries[2], entries[3] = rotation[1], rotation[0] * turn
+                zeros, ones = real[row : row + column], real[row + step : row + step + column]
+                _rotate(zeros, ones, p[0], p[1])
 
 
 @numba.njit(cache=True, nogil=True)
 def _low_pass(
     state: np.ndarray,
+    real: np.ndarray,
+    scratch: np.ndarray,
+    scratch_real: np.ndarray,
     n_bits: int,
     low_bits: int,
     gate_bits: np.ndarray,
     rotations: np.ndarray,
-    before: np.ndarray,
     linear: np.ndarray,
     pair_a: np.ndarray,
     pair_b: np.ndarray,
     pair_phase: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """The rotations on low bits between two phase passes over each tile (the phases before
-    them, on the low bits; the diagonal after them), so that every rotation stays real."""
+    """Over each tile, the diagonal, then the rotations on low bits (``real`` and
+    ``scratch_real`` are ``state``'s and a tile-sized ``scratch``'s real views)."""
     tile = 1 << low_bits
     gated = np.zeros(low_bits, dtype=np.bool_)
     for g in range(gate_bits.size):
@@ -232,27 +208,21 @@ def _low_pass(
     low_table = np.empty(0 if pair_a.size == 0 else tile, dtype=state.dtype)
     if not _low_pair_table(low_bits, pair_a, pair_b, pair_phase, low_table):
         low_table = low_table[:0]
-    ahead = np.where(gated, before[:low_bits], 0.0)  # high bits' are in the high pass's gates
-    ahead_table = np.empty(tile if (ahead != 0.0).any() else 0, dtype=state.dtype)
-    if ahead_table.size > 0:
-        _phase_table(ahead, 1.0 + 0.0j, ahead_table)
     split = low_bits // 2 if low_bits >= _TRANSPOSE_FROM else 0
     width, rows = 1 << split, tile >> split
-    transposed = np.empty(tile if gated[:split].any() else 0, dtype=state.dtype)
+    transposing = gated[:split].any()
     phases = np.empty(tile, dtype=state.dtype)
     angle = np.empty(low_bits)
     for t in range(1 << (n_bits - low_bits)):
         base = t << low_bits
         here = state[base : base + tile]
         constant = _tile_angles(base, n_bits, low_bits, linear, pair_a, pair_b, pair_phase, angle)
-        if ahead_table.size > 0:
-            _scale(here, ahead_table)
-        if transposed.size > 0:
-            _transpose(here, transposed, rows, width)
-            _rotations_on(transposed, rows, 0, split, gate_bits, rotations)
-            _transpose(transposed, here, width, rows)
-        _rotations_on(here, 1, split, low_bits, gate_bits, rotations)
         _phases_on(here, angle, np.exp(1j * constant), low_table, phases)
+        if transposing:
+            _transpose(here, scratch, rows, width)
+            _rotations_on(scratch_real, rows, 0, split, gate_bits, rotations)
+            _transpose(scratch, here, width, rows)
+        _rotations_on(real[2 * base : 2 * (base + tile)], 1, split, low_bits, gate_bits, rotations)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -297,21 +267,21 @@ def _rotations_on(
     gate_bits: np.ndarray,
     rotations: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """The rotations on bits ``first_bit`` to ``stop_bit - 1``, whose pairs lie ``stride <<
-    bit`` apart in ``tile``."""
-    entries = np.empty(2, dtype=tile.dtype)  # for cos and sin in the state's precision
+    """The rotations on bits ``first_bit`` to ``stop_bit - 1`` of a tile's real view, whose
+    pairs of amplitudes lie ``stride << bit`` apart (twice that in real numbers)."""
+    entries = np.empty(2, dtype=tile.dtype)  # cos and sin in the state's precision
     size = tile.size
     for g in range(gate_bits.size):
         bit = gate_bits[g]
         if bit < first_bit or bit >= stop_bit:
             continue
         entries[0], entries[1] = rotations[g, 0], rotations[g, 1]
-        c, s = entries[0].real, entries[1].real
-        step = stride << bit
-        if step >= _CONTIGUOUS_FROM:
+        c, s = entries[0], entries[1]
+        step = 2 * (stride << bit)
+        if step >= 2 * _CONTIGUOUS_FROM:
             for block in range(0, size, 2 * step):
                 _rotate(tile[block : block + step], tile[block + step : block + 2 * step], c, s)
-        else:  # only in tiles too small to transpose
+        else:  # only in tiles too small to transpose: each part of an amplitude in turn
             for r in range(step):
                 _rotate(tile[r : size : 2 * step], tile[r + step : size : 2 * step], c, s)
 
@@ -324,8 +294,8 @@ def _phases_on(
     low_table: np.ndarray,
     phases: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """The diagonal after the rotations: the low bits' phases and the tile's constant
-    ``factor``, built by doubling into ``phases``, and the pair table."""
+    """The diagonal over a tile: the low bits' phases and the tile's constant ``factor``,
+    built by doubling into ``phases``, and the pair table."""
     if factor != 1.0 or (angle != 0.0).any():
         _phase_table(angle, factor, phases)
         if low_table.size > 0:
@@ -417,7 +387,7 @@ def warm_up() -> None:
         bits = np.array([0, MIN_LOW_BITS // 2, n_bits - 1], dtype=np.int64)
         rotations = np.array([[0.0, 1.0]] * bits.size)
         apply_stage(
-            state, n_bits, bits, rotations, np.full(n_bits, 0.25), np.full(n_bits, 0.5),
+            state, n_bits, bits, rotations, np.full(n_bits, 0.5),
             np.array([0, 1], dtype=np.int64), np.array([1, n_bits - 2], dtype=np.int64),
             np.array([0.25, 0.5]),
         )  # fmt: skip

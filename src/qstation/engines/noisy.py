@@ -65,14 +65,27 @@ def sample_indices(state: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
 
 class Stepper(Protocol):
     """How the tree moves a state forward: in place, through the operations ``[start, stop)``,
-    skipping gates on leaked qubits, in fused stages between :attr:`boundaries`."""
+    skipping gates on leaked qubits, in fused stages between boundaries."""
 
     n_operations: int
 
-    def advance(self, state: np.ndarray, start: int, stop: int, leaked: frozenset[int]) -> None: ...
+    def advance(
+        self,
+        state: np.ndarray,
+        start: int,
+        stop: int,
+        leaked: frozenset[int],
+        phases: bool = True,
+    ) -> None:
+        """Without the diagonal phase that ends the operations unless ``phases``."""
+        ...
 
     def next_boundary(self, position: int) -> int:
         """The first stage boundary after ``position``."""
+        ...
+
+    def boundary_before(self, position: int) -> int:
+        """The last stage boundary at or before ``position``."""
         ...
 
     def deferred(self, position: int, fault: Fault) -> int:
@@ -150,11 +163,16 @@ def _split_at(members: list[_Member], limit: int) -> tuple[list[_Member], list[_
 
 class FaultTree:
     """Runs the tree of shots for a program whose quantum part is fixed. States are changed in
-    place; a branch works on its own copy."""
+    place; a branch works on its own copy. A state that reaches the program's end goes
+    without its last diagonal phase, which neither the faults after it (Paulis, collapses)
+    nor sampling see, unless ``final_phases`` (to compare states)."""
 
-    def __init__(self, stepper: Stepper, outcomes: LeafOutcomes) -> None:
+    def __init__(
+        self, stepper: Stepper, outcomes: LeafOutcomes, final_phases: bool = False
+    ) -> None:
         self.stepper = stepper
         self.outcomes = outcomes
+        self.final_phases = final_phases
 
     def run(self, state: np.ndarray, noises: list[ShotNoise]) -> None:
         members = [
@@ -199,21 +217,31 @@ class FaultTree:
                     state, [m.shot for m in members], [self.stepper.axis(q) for q in leaked]
                 )
                 return
-            # Shots with a fault inside the next stage leave it where the fault is due.
             stop = self.stepper.next_boundary(position)
+            ahead = [_due(m) + 1 for m in members if m.next_position() is not None]
+            next_due = min(ahead, default=self.stepper.n_operations)
+            if next_due >= stop:
+                # No fault inside the next stage: run every stage up to the one a fault is in.
+                reach = self.stepper.boundary_before(next_due)
+                self._advance(state, position, reach, leaked)
+                position = reach
+                continue
+            # Shots with a fault inside the next stage leave it where the fault is due.
             inside, through = _split_at(members, stop - 1)
-            if inside:
-                first = min(_due(m) for m in inside)
-                if not through:
-                    self.stepper.advance(state, position, first + 1, leaked)
-                    position = first + 1
-                    continue
-                branch = state.copy()
-                self.stepper.advance(branch, position, first + 1, leaked)
-                self._branch(branch, leaked, inside, first + 1)
-                members = through
-            self.stepper.advance(state, position, stop, leaked)
+            if not through:
+                self._advance(state, position, next_due, leaked)
+                position = next_due
+                continue
+            branch = state.copy()
+            self._advance(branch, position, next_due, leaked)
+            self._branch(branch, leaked, inside, next_due)
+            self._advance(state, position, stop, leaked)
+            members = through
             position = stop
+
+    def _advance(self, state: np.ndarray, start: int, stop: int, leaked: frozenset[int]) -> None:
+        phases = stop < self.stepper.n_operations or self.final_phases
+        self.stepper.advance(state, start, stop, leaked, phases)
 
     def _apply(
         self, state: np.ndarray, leaked: frozenset[int], fault: Fault, group: list[_Member]

@@ -23,7 +23,7 @@ from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
 from qstation.devices.catalogue import Device
 from qstation.engines.branching import BranchingRun
-from qstation.engines.fusion import CompiledStage, DenseGate, Stage, fuse
+from qstation.engines.fusion import CompiledStage, DenseGate, compile_steps, fuse
 from qstation.engines.noisy import (
     FaultTree,
     LeafOutcomes,
@@ -216,13 +216,31 @@ class _Simulation:
 
     # --- moving states forward, for the fault tree and the branching groups -------------
 
-    def advance(self, state: np.ndarray, start: int, stop: int, leaked: frozenset[int]) -> None:
-        """Apply the gates at positions ``[start, stop)`` in place, but those on ``leaked``."""
-        for step in self._plan(start, stop, leaked):
+    def advance(
+        self,
+        state: np.ndarray,
+        start: int,
+        stop: int,
+        leaked: frozenset[int],
+        phases: bool = True,
+    ) -> None:
+        """Apply the gates at positions ``[start, stop)`` in place, but those on ``leaked``;
+        without the diagonal phase that ends them unless ``phases`` (a state that is only
+        sampled, or measured, or has Paulis applied, then sampled, does not see it)."""
+        plan = self._plan(start, stop, leaked)
+        if not phases and plan and isinstance(plan[-1], CompiledStage) and plan[-1].is_diagonal:
+            plan = plan[:-1]
+        for step in plan:
             if isinstance(step, DenseGate):
                 self._apply_dense(state, step)
             else:
                 step.apply(state.reshape(-1))
+
+    def boundary_before(self, position: int) -> int:
+        """The last stage boundary at or before ``position`` (the end, past the last)."""
+        if position >= self.n_operations:
+            return self.n_operations
+        return self.boundaries[bisect_right(self.boundaries, position) - 1]
 
     def next_boundary(self, position: int) -> int:
         index = bisect_right(self.boundaries, position)
@@ -257,10 +275,7 @@ class _Simulation:
                 for p in range(start, stop)
                 if (g := self.gates.get(p)) is not None and not leaked.intersection(g.qubits)
             ]
-            plan = [
-                CompiledStage.of(step, self.n_qubits) if isinstance(step, Stage) else step
-                for step in fuse(gates)
-            ]
+            plan = compile_steps(fuse(gates), self.n_qubits)
             if len(self._plans) >= _PLAN_CACHE_LIMIT:
                 self._plans.clear()
             self._plans[key] = plan
@@ -287,7 +302,7 @@ class _Simulation:
 
     def sample_then_replay(self, keys: np.ndarray, first_shot: int) -> dict[str, list[str]]:
         state = self.zero_state()
-        self.advance(state, 0, self.n_operations, frozenset())
+        self.advance(state, 0, self.n_operations, frozenset(), phases=False)
         indices = sample_indices(state, shot_uniforms(keys)).astype(np.uint64)
         del state
         shift = self.n_qubits - 1
