@@ -162,7 +162,8 @@ def qstation_program(benchmark: Benchmark) -> Program:
 
 def qstation_runner(engine: str, noisy: bool) -> Callable[[Benchmark, int], object]:
     """``engine``: ``state-vector`` or ``stabilizer``, with ``, N processes`` to split the
-    shots as a worker with ``QSTATION_EXECUTION_PROCESSES=N`` does, and/or ``, single
+    shots as a worker on N cores does by default (or told ``QSTATION_EXECUTION_PROCESSES=N``;
+    without it, one process), and/or ``, single
     precision`` for the job option ``precision: single``; ``stabilizer, compiled once``
     compiles the program in the warm-up (as stim's circuit is built there) and times runs of
     the compiled program."""
@@ -541,6 +542,11 @@ def report(rows: list[Row], seconds: float) -> str:
         "",
         f"Noise model in every engine for the noisy rows: {NOISE_TEXT}. stim's readout flip is "
         "symmetric: it gets the mean of the two.",
+        "",
+        "qstation rows run on one process unless they say otherwise; a worker's default "
+        "(`QSTATION_EXECUTION_PROCESSES=0`: its share of the cores) on this 2-core machine is "
+        'the "2 processes" rows. Double precision is the default; "single precision" is the '
+        "job option `precision: single`.",
         "",
         "| benchmark | noise | engine | shots | s | shots/s | qstation ÷ this |",
         "|---|---|---|---|---|---|---|",

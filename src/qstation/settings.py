@@ -7,6 +7,7 @@ reads the environment. Secrets (the database URL may hold a password) are never 
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -103,11 +104,13 @@ class Settings(BaseSettings):
     execution_memory_bytes: int = 8 * 2**30
     """Address-space limit for one execution child; beyond it the job fails, the worker lives."""
 
-    execution_processes: int = Field(default=1, ge=1)
+    execution_processes: int = Field(default=0, ge=0)
     """Processes one execution may split its noisy shots and shots with feedback over (an exact
-    run is one state-vector pass and is not split). Worth it where each shot is its own work
-    (noisy trajectories); a program whose shots run together in groups does the groups' work
-    in each process (docs/benchmarks.md). Each process has the execution memory limit."""
+    run is one state-vector pass and is not split); 0: the cores this process may use, shared
+    by ``serve``'s embedded workers (set it when several standalone workers share a host).
+    Engines split only runs whose estimated work outweighs a fork; a program whose shots run
+    together in groups does the groups' work in each process (docs/benchmarks.md). The
+    execution memory limit holds the states of them all."""
 
     worker_memory_bytes: int = Field(default=2 * 2**30, ge=2**28)
     """Address space a worker process may add after it has started (results it handles are
@@ -150,6 +153,12 @@ class Settings(BaseSettings):
     submission when the program's registers tell, failed with this limit named otherwise."""
     max_queued_jobs_per_user: int = Field(default=10_000, ge=1)
     """Jobs one user may have waiting or running; past it a submission gets 429."""
+
+    def processes_per_execution(self) -> int:
+        """``execution_processes``, with 0 resolved to this process's cores over ``workers``."""
+        if self.execution_processes:
+            return self.execution_processes
+        return max(1, len(os.sched_getaffinity(0)) // max(1, self.workers))
 
     @property
     def fair_share_window(self) -> timedelta:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from qstation.circuit.program import Program
+from qstation.engines import stabilizer, statevector
 from qstation.engines.parallel import run_in_parts, split_shots
 from qstation.engines.stabilizer import StabilizerEngine
 from qstation.engines.statevector import StateVectorEngine
@@ -76,7 +78,6 @@ CASES = {
     "exact feedback, state vector": (FEEDBACK, EXACT, "state-vector"),
     "noisy terminal, stabilizer": (CLIFFORD, NOISY, "stabilizer"),
     "noisy feedback, stabilizer": (CLIFFORD_FEEDBACK, NOISY, "stabilizer"),
-    "Pauli-noise feedback, stabilizer frames": (CLIFFORD_FEEDBACK, PAULI_NOISY, "stabilizer"),
 }
 SEEDS = [1, 77, 2**62 + 7]
 
@@ -84,7 +85,7 @@ SEEDS = [1, 77, 2**62 + 7]
 def engine(name: str, processes: int) -> StateVectorEngine | StabilizerEngine:
     if name == "stabilizer":
         return StabilizerEngine(processes)
-    return StateVectorEngine(2**30, processes)
+    return StateVectorEngine(2**30, processes, split_from_work=0)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -118,6 +119,40 @@ def test_runs_by_work_carry_near_equal_work_and_cover_every_shot() -> None:
         range(0, 1), range(1, 2), range(2, 5)
     ]  # fmt: skip
     assert split_shots(range(0, 4), 2, weights=[0.0] * 4) == [range(0, 2), range(2, 4)]
+
+
+@pytest.mark.parametrize(
+    ("case", "split_from_work", "expected"),
+    [
+        ("noisy terminal, state vector", None, 1),  # a few milliseconds of work: no fork
+        ("noisy terminal, state vector", 0, 2),
+        ("noisy feedback, state vector", 0, 2),
+        ("noisy terminal, stabilizer", None, 2),  # leaks: tableaus
+        ("Pauli-noise feedback, stabilizer frames", None, 1),  # stim's speed: no fork
+    ],
+)
+def test_runs_split_only_where_a_second_process_gains(
+    case: str, split_from_work: float | None, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = {**CASES, "Pauli-noise feedback, stabilizer frames": (
+        CLIFFORD_FEEDBACK, PAULI_NOISY, "stabilizer"
+    )}  # fmt: skip
+    text, noise, engine_name = cases[case]
+    asked: list[int] = []
+    module = stabilizer if engine_name == "stabilizer" else statevector
+
+    def recording(run: Any, shots: range, processes: int, *args: Any, **kwargs: Any) -> Any:
+        asked.append(processes)
+        return run_in_parts(run, shots, processes, *args, **kwargs)
+
+    monkeypatch.setattr(module, "run_in_parts", recording)
+    chosen: StateVectorEngine | StabilizerEngine = StabilizerEngine(2)
+    if engine_name == "state-vector":
+        chosen = StateVectorEngine(2**30, 2, **(
+            {} if split_from_work is None else {"split_from_work": split_from_work}
+        ))  # fmt: skip
+    chosen.run(compile_qasm(text), 4_096, 5, None, noise, 0)
+    assert asked == [expected]
 
 
 def _pid_of_each_shot(shots: range) -> dict[str, list[str]]:

@@ -60,7 +60,7 @@ class Worker:
         self.clock = clock
         limits = ExecutionLimits(
             settings.execution_memory_bytes, settings.max_result_bytes,
-            settings.execution_processes,
+            settings.processes_per_execution(),
         )  # fmt: skip
         self._zygote = Zygote(limits, catalogue)
         self.executing_pid: int | None = None
