@@ -91,6 +91,11 @@ class NoisePlan:
     p_meas_0: float
     p_meas_1: float
 
+    @cached_property
+    def probabilities(self) -> np.ndarray:
+        """Each site's fault probability, in site order (read once per shot drawn)."""
+        return np.array([site.probability for site in self.sites])
+
     def reported(self, bits: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
         """The bits a measurement reports: each measured bit flipped where its shot's uniform
         for that measurement falls below the flip probability of its value (0→1 or 1→0)."""
@@ -209,7 +214,7 @@ class ShotNoise:
 
 def draw_shot_noise(plan: NoisePlan, key: np.uint64) -> ShotNoise:
     generator = noise_generator(key)
-    probabilities = np.array([site.probability for site in plan.sites])
+    probabilities = plan.probabilities
     hits = np.flatnonzero(generator.random(probabilities.size) < probabilities)
     events = []
     for index in hits:
