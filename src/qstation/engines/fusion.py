@@ -4,7 +4,10 @@ Consecutive one-qubit gates on a qubit multiply into one matrix; diagonal gates 
 qubits (Rz, RZZ, ZZMax, CZ, S, T, ...) become terms of one diagonal phase; a stage closes when a
 dense gate meets a qubit that a two-qubit phase already holds, and other gates (CX, CCX, ...)
 run alone. A compiled H-Series layer (U1q and Rz on every qubit, then RZZ on pairs) is one
-stage, two passes over the state instead of one per gate.
+stage, two passes over the state instead of one per gate. For the kernels
+(:func:`compile_steps`) each dense gate becomes a phase, a real rotation and a phase, and a
+stage's phases after its rotations join the next stage's phases before them, so every kernel
+call is one diagonal, then real rotations.
 
 Global phases are dropped: every use of a state (sampling, projection, probabilities) is blind to
 them.
