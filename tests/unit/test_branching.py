@@ -58,8 +58,9 @@ def test_groups_give_the_same_shots_whatever_shots_run_together() -> None:
 
 
 class _OneAtATime:
-    """A state vector that measures one qubit at a time only: the branching run's own way,
-    against which settling the rest of a program at once must change no shot."""
+    """A state vector that applies one gate and measures one qubit at a time only: the
+    branching run's own way, against which runs of gates fused into stages and settling the
+    rest of a program at once must change no shot."""
 
     def __init__(self, inner: _VectorState) -> None:
         self.inner = inner
@@ -115,7 +116,7 @@ def mid_circuit_program(rng: np.random.Generator, n_qubits: int = 5) -> Program:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("noisy", [False, True], ids=["noiseless", "noisy"])
-def test_settling_the_rest_at_once_gives_the_shots_of_measuring_one_at_a_time(
+def test_runs_of_gates_and_settling_at_once_give_the_shots_of_one_at_a_time(
     seed: int, noisy: bool
 ) -> None:
     program = mid_circuit_program(np.random.default_rng(seed))

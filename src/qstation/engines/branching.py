@@ -72,6 +72,17 @@ class MeasuresInOrder(Protocol):
         ...
 
 
+@runtime_checkable
+class AppliesRuns(Protocol):
+    """A state that applies a run of gates at once (an engine's option), so a state vector
+    fuses them into stages instead of a pass over the state per gate."""
+
+    def apply_run(self, start: int, stop: int, leaked: frozenset[int]) -> None:
+        """The gates at positions ``[start, stop)``, all unconditioned, but those on
+        ``leaked``."""
+        ...
+
+
 @dataclass
 class _Group:
     state: QuantumState
@@ -117,6 +128,7 @@ class BranchingRun:
             {position: index for index, position in enumerate(plan.measurements)} if plan else {}
         )
         self.settled_from = _settled_from(program.operations)
+        self.gates_until = _gates_until(program.operations)
 
     def parts(self, shots: np.ndarray) -> Parts:
         """Each final group's shots and outputs. With WASM calls the shots run in batches, as
@@ -157,6 +169,11 @@ class BranchingRun:
                 self._measure_the_rest(group, position)
                 yield group.shots, group.classical.outputs
                 return
+            stop = self._run_stop(group, position)
+            if stop > position + 1 and isinstance(group.state, AppliesRuns):
+                group.state.apply_run(position, stop, group.leaked)
+                position, ran = stop, True
+                continue
             branches = self._step(group, position, self.operations[position])
             for branch, branch_ran in branches[1:]:
                 stack.append((branch, position + 1, branch_ran))
@@ -204,6 +221,13 @@ class BranchingRun:
                 group = replace(group, leaked=group.leaked - {qubit})
                 return self._reset(group, qubit, self._draw(group)[:, 0])
         raise AssertionError(f"not a quantum operation: {operation!r}")  # pragma: no cover
+
+    def _run_stop(self, group: _Group, position: int) -> int:
+        """Where the run of unconditioned gates from ``position`` that the group can take at
+        once ends: at the first other operation, after the operation a member's next fault
+        follows, and where the rest could settle at once."""
+        stop = min(int(self.gates_until[position]), int(group.due_at.min()) + 1)
+        return min(stop, self.settled_from) if position < self.settled_from else stop
 
     def _settles_the_rest(self, group: _Group, position: int) -> bool:
         """Whether the group can run the rest of the program as its gates, then every
@@ -343,6 +367,16 @@ class BranchingRun:
             return [group]
         uniforms = np.array([self.noises[int(s)].generator.random() for s in group.shots])
         return self._reset(replace(group, leaked=effect.leaked), fault.qubit, uniforms)
+
+
+def _gates_until(operations: tuple[Operation, ...]) -> np.ndarray:
+    """For each position, the end of the run of unconditioned gates that starts there (the
+    position itself where none does)."""
+    until = np.arange(len(operations) + 1)
+    for position in reversed(range(len(operations))):
+        if isinstance(operations[position], Gate):
+            until[position] = until[position + 1]
+    return until
 
 
 def _settled_from(operations: tuple[Operation, ...]) -> int:

@@ -7,10 +7,11 @@ than threads: the engines' Python between kernels holds the GIL. Forked from the
 child, each starts warm with the compiled program in shared memory and dies with it, so a
 canceled or killed execution takes its helpers along.
 
-BLAS runs on one thread in each process (:func:`one_blas_thread`): the cores are the
-processes'. OpenBLAS's own threads spin between calls, and beside a second process they took
-its core: two processes each running 500 shots of B5 in double precision took 1.7 s each
-instead of 0.7 s, most of it in the state vector's one ``vdot`` per sample.
+Engines that call BLAS run it on one thread (:func:`one_blas_thread`), forked processes
+too: the cores are the processes'. OpenBLAS's own threads spin between calls, and beside a
+second process they took its core: two processes each running 500 shots of B5 in double
+precision took 1.7 s each instead of 0.7 s, most of it in the state vector's one ``vdot`` per
+sample.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import itertools
 import math
 import os
 import pickle
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from qstation.errors import ExecutionError, JobFailure
 from qstation.processes import die_with_parent
@@ -77,20 +79,32 @@ def run_in_parts(
     (:func:`split_shots`): this one runs the first run of shots while forked ones run the
     others."""
     parts = split_shots(shots, processes, alignment, weights) if processes > 1 else [shots]
-    with one_blas_thread():
-        if len(parts) == 1:
-            return run(shots)
-        helpers = [_start(run, part) for part in parts[1:]]
-        results = [run(parts[0])]
-        results.extend(_finish(*helper) for helper in helpers)
+    if len(parts) == 1:
+        return run(shots)
+    helpers = [_start(run, part) for part in parts[1:]]
+    results = [run(parts[0])]
+    results.extend(_finish(*helper) for helper in helpers)
     return {label: [bits for result in results for bits in result[label]] for label in results[0]}
 
 
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
     """BLAS (numpy's and scipy's, already loaded) on one thread for the duration."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         yield
+
+
+_controller: tuple[int, ThreadpoolController] | None = None
+
+
+def _blas_controller() -> ThreadpoolController:
+    """The thread pools of the libraries loaded so far, found again only after a new module
+    was imported (it may have loaded a library): finding them takes about 1 ms in a process
+    with the benchmarks' anchors loaded, a run of B1 about as much."""
+    global _controller
+    if _controller is None or _controller[0] != len(sys.modules):
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1]
 
 
 def _start(run: Callable[[range], Results], shots: range) -> tuple[int, int, range]:

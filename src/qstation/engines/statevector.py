@@ -32,7 +32,7 @@ from qstation.engines.noisy import (
     probability_of_one,
     sample_indices,
 )
-from qstation.engines.parallel import run_in_parts
+from qstation.engines.parallel import one_blas_thread, run_in_parts
 from qstation.engines.randomness import shot_keys, shot_uniforms
 from qstation.engines.shots import gather, measurements, quantum_part_is_fixed, replay
 from qstation.engines.wasm import WasmModule
@@ -108,6 +108,18 @@ class StateVectorEngine:
         """Shots ``first_shot`` to ``first_shot + n_shots - 1`` of the job: each the same as in
         a run of the whole job. ``wasm`` is the job's module, needed when the program calls
         it."""
+        with one_blas_thread():  # for sampling's vdot and dense gates' tensordot
+            return self._run_in_parts(program, n_shots, seed, wasm, noise, first_shot)
+
+    def _run_in_parts(
+        self,
+        program: Program,
+        n_shots: int,
+        seed: int,
+        wasm: WasmModule | None,
+        noise: NoiseModel,
+        first_shot: int,
+    ) -> dict[str, list[str]]:
         shots = range(first_shot, first_shot + n_shots)
         processes = self._processes_for(program, wasm, noise)
         program = with_dephasing_points(program, noise, holds_rotations=True)
@@ -368,6 +380,9 @@ class _VectorState:
 
     def apply_gate(self, position: int, gate: Gate) -> None:
         self.simulation.advance(self.state, position, position + 1, frozenset())
+
+    def apply_run(self, start: int, stop: int, leaked: frozenset[int]) -> None:
+        self.simulation.advance(self.state, start, stop, leaked)
 
     def pauli(self, qubit: int, kind: str) -> None:
         apply_pauli(self.state, self.simulation.compact[qubit], kind)
