@@ -88,8 +88,12 @@ def test_fused_stages_give_the_state_of_gate_by_gate_application(n_qubits: int) 
 
     state = simulation.zero_state()
     simulation.advance(state, 0, len(program.operations), frozenset())
+    gate_by_gate = simulation.zero_state()  # as branching groups apply gates they run alone
+    for position in range(len(program.operations)):
+        simulation.advance(gate_by_gate, position, position + 1, frozenset())
 
     assert_same_up_to_phase(state, reference)
+    assert_same_up_to_phase(gate_by_gate, reference)
 
 
 @pytest.mark.parametrize("n_qubits", [6, 13])

@@ -78,8 +78,8 @@ class AppliesRuns(Protocol):
     fuses them into stages instead of a pass over the state per gate."""
 
     def apply_run(self, start: int, stop: int, leaked: frozenset[int]) -> None:
-        """The gates at positions ``[start, stop)``, all unconditioned, but those on
-        ``leaked``."""
+        """The gates among positions ``[start, stop)``, none conditioned, but those on
+        ``leaked`` (the operations between them have no effect on the state)."""
         ...
 
 
@@ -245,9 +245,12 @@ class BranchingRun:
         The outcomes, and the uniforms each shot draws, are those of measuring one at a time
         in program order, without a split into a group per outcome."""
         rest = list(enumerate(self.operations[position:], position))
-        for at, operation in rest:
-            if isinstance(operation, Gate) and not group.leaked.intersection(operation.qubits):
-                group.state.apply_gate(at, operation)
+        if isinstance(group.state, AppliesRuns):
+            group.state.apply_run(position, len(self.operations), group.leaked)
+        else:
+            for at, operation in rest:
+                if isinstance(operation, Gate) and not group.leaked.intersection(operation.qubits):
+                    group.state.apply_gate(at, operation)
         measured = [op.qubit for _, op in rest if isinstance(op, Measure)]
         live = [qubit for qubit in measured if qubit not in group.leaked]
         outcomes = np.zeros((group.shots.size, 0), dtype=np.uint64)

@@ -23,6 +23,7 @@ import numpy as np
 from qstation.circuit.gates import GATES
 from qstation.circuit.program import Gate, Measure, Program, Reset, unconditioned
 from qstation.devices.catalogue import Device
+from qstation.engines import kernels
 from qstation.engines.branching import BranchingRun
 from qstation.engines.fusion import CompiledStage, DenseGate, compile_steps, fuse
 from qstation.engines.noisy import (
@@ -256,6 +257,12 @@ class _Simulation:
         """Apply the gates at positions ``[start, stop)`` in place, but those on ``leaked``;
         without the diagonal phase that ends them unless ``phases`` (a state that is only
         sampled, or measured, or has Paulis applied, then sampled, does not see it)."""
+        gate = self.gates.get(start) if stop == start + 1 else None
+        if gate is not None and len(gate.compact) == 1 and not gate.diagonal:
+            if not leaked.intersection(gate.qubits):
+                bit = self.n_qubits - 1 - gate.compact[0]
+                kernels.one_qubit(state.reshape(-1), bit, gate.matrix)
+            return
         plan = self._plan(start, stop, leaked)
         if not phases and plan and isinstance(plan[-1], CompiledStage) and plan[-1].is_diagonal:
             plan = plan[:-1]

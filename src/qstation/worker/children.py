@@ -23,6 +23,7 @@ import socket
 from multiprocessing.connection import Connection
 
 from qstation.devices.catalogue import DeviceCatalogue
+from qstation.engines.parallel import pin_blas_to_one_thread
 from qstation.errors import ExecutionError
 from qstation.model import ExecutionOutcome, JobStatus
 from qstation.processes import address_space, die_with_parent
@@ -172,6 +173,7 @@ def _serve(control: socket.socket, limits: ExecutionLimits, catalogue: DeviceCat
     ended: dict[int, int] = {}
     signal.signal(signal.SIGCHLD, lambda *_: _reap_ended(ended))
     try:
+        pin_blas_to_one_thread()
         warm_up(catalogue)
         while request := control.recv(5):
             command, pid = request[:1], int.from_bytes(request[1:], "little")
