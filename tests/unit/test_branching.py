@@ -26,7 +26,8 @@ from qstation.circuit.program import (
 from qstation.engines.branching import BranchingRun, QuantumState, _settled_from
 from qstation.engines.randomness import shot_keys
 from qstation.engines.shots import gather
-from qstation.engines.statevector import StateVectorEngine, _Simulation, _VectorState
+from qstation.engines.statevector import StateVectorEngine
+from qstation.engines.vector_state import Simulation, VectorState
 from qstation.noise.faults import plan_noise
 from qstation.noise.model import NoiseModel
 from tests.unit.test_stabilizer import feedback_program
@@ -34,8 +35,8 @@ from tests.unit.test_stabilizer import feedback_program
 
 def test_a_thousand_shots_with_three_random_mid_circuit_outcomes_need_eight_groups() -> None:
     program = feedback_program()  # three rounds, each measuring a qubit in |+>
-    simulation = _Simulation(program, {q: q for q in range(3)}, None)
-    run = BranchingRun(program, None, shot_keys(5, 0, 1000), None, lambda: _VectorState(simulation))
+    simulation = Simulation(program, {q: q for q in range(3)}, None)
+    run = BranchingRun(program, None, shot_keys(5, 0, 1000), None, lambda: VectorState(simulation))
 
     groups = list(run.parts(np.arange(1000)))
 
@@ -49,8 +50,8 @@ def test_a_thousand_shots_with_three_random_mid_circuit_outcomes_need_eight_grou
 def test_groups_give_the_same_shots_whatever_shots_run_together() -> None:
     program = feedback_program()
     whole = StateVectorEngine(2**30).run(program, 400, seed=8)
-    simulation = _Simulation(program, {q: q for q in range(3)}, None)
-    run = BranchingRun(program, None, shot_keys(8, 0, 400), None, lambda: _VectorState(simulation))
+    simulation = Simulation(program, {q: q for q in range(3)}, None)
+    run = BranchingRun(program, None, shot_keys(8, 0, 400), None, lambda: VectorState(simulation))
     for shots, outputs in run.parts(np.arange(100, 400, 3)):  # a sparse subset alone
         values, record = outputs["r"]
         for shot, value in zip(shots.tolist(), values.tolist(), strict=True):
@@ -62,7 +63,7 @@ class _OneAtATime:
     branching run's own way, against which runs of gates fused into stages and settling the
     rest of a program at once must change no shot."""
 
-    def __init__(self, inner: _VectorState) -> None:
+    def __init__(self, inner: VectorState) -> None:
         self.inner = inner
 
     def apply_gate(self, position: int, gate: Gate) -> None:
@@ -125,15 +126,15 @@ def test_runs_of_gates_and_settling_at_once_give_the_shots_of_one_at_a_time(
         p1_emission_ratio=0.3, p2_emission_ratio=0.3,
     )  # fmt: skip
     plan = plan_noise(program, noise, holds_rotations=True) if noisy else None
-    simulation = _Simulation(program, {q: q for q in range(program.n_qubits)}, None)
+    simulation = Simulation(program, {q: q for q in range(program.n_qubits)}, None)
     keys = shot_keys(seed, 0, 600)
 
     def run(new_state: Callable[[], QuantumState]) -> tuple[dict[str, list[str]], int]:
         parts = list(BranchingRun(program, None, keys, plan, new_state).parts(np.arange(600)))
         return gather(program.outputs(), 600, iter(parts)), len(parts)
 
-    settled, settled_groups = run(lambda: _VectorState(simulation))
-    one_at_a_time, groups = run(lambda: _OneAtATime(_VectorState(simulation)))
+    settled, settled_groups = run(lambda: VectorState(simulation))
+    one_at_a_time, groups = run(lambda: _OneAtATime(VectorState(simulation)))
 
     assert settled == one_at_a_time
     # the tail's measurements did not split the groups (with noise, only the groups without a

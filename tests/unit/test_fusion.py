@@ -18,7 +18,7 @@ from qstation.engines import kernels
 from qstation.engines.fusion import as_rotation
 from qstation.engines.noisy import FaultTree, LeafOutcomes, apply_pauli
 from qstation.engines.randomness import shot_keys, shot_uniforms
-from qstation.engines.statevector import _Simulation
+from qstation.engines.vector_state import Simulation
 from qstation.noise.faults import draw_shot_noise, plan_noise
 from qstation.noise.model import NoiseModel
 
@@ -79,7 +79,7 @@ def assert_same_up_to_phase(state: np.ndarray, reference: np.ndarray) -> None:
 def test_fused_stages_give_the_state_of_gate_by_gate_application(n_qubits: int) -> None:
     rng = np.random.default_rng(n_qubits)
     program = random_program(n_qubits, 12 * n_qubits, rng)
-    simulation = _Simulation(program, {q: q for q in range(n_qubits)}, None)
+    simulation = Simulation(program, {q: q for q in range(n_qubits)}, None)
     reference = zero_state(n_qubits)
     for operation in program.operations:
         if isinstance(operation, Gate):
@@ -99,7 +99,7 @@ def test_fused_stages_give_the_state_of_gate_by_gate_application(n_qubits: int) 
 @pytest.mark.parametrize("n_qubits", [6, 13])
 def test_a_compiled_layer_is_one_stage(n_qubits: int) -> None:
     program = layered_program(n_qubits, 5, np.random.default_rng(1))
-    simulation = _Simulation(program, {q: q for q in range(n_qubits)}, None)
+    simulation = Simulation(program, {q: q for q in range(n_qubits)}, None)
 
     assert len(simulation.boundaries) == 5
 
@@ -129,7 +129,7 @@ def test_every_shot_of_the_fault_tree_ends_in_its_own_faults_state(
     plan = plan_noise(program, model, holds_rotations=True)
     keys = shot_keys(7, 0, 60)
     noises = [draw_shot_noise(plan, key) for key in keys]
-    simulation = _Simulation(program, {q: q for q in range(n_qubits)}, None)
+    simulation = Simulation(program, {q: q for q in range(n_qubits)}, None)
     leaves = _KeptLeaves(shot_uniforms(keys), n_qubits)
 
     FaultTree(simulation, leaves, final_phases=True).run(simulation.zero_state(), noises)
@@ -158,7 +158,7 @@ def test_the_fault_tree_drops_only_a_last_phase_that_no_probability_sees() -> No
     program = layered_program(11, 3, rng)
     plan = plan_noise(program, NoiseModel(p1=0.01, p2=0.05), holds_rotations=True)
     keys = shot_keys(3, 0, 200)
-    simulation = _Simulation(program, {q: q for q in range(11)}, None)
+    simulation = Simulation(program, {q: q for q in range(11)}, None)
     runs = []
     for final_phases in (True, False):
         leaves = _KeptLeaves(shot_uniforms(keys), 11)

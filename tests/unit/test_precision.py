@@ -9,7 +9,8 @@ import pytest
 
 from qstation.circuit.program import BitRef, Gate, Measure, Operation, Program, ReadRegister, Record
 from qstation.devices.catalogue import DeviceCatalogue
-from qstation.engines.statevector import StateVectorEngine, _Simulation
+from qstation.engines.statevector import StateVectorEngine
+from qstation.engines.vector_state import Simulation
 from qstation.errors import CompileError, ExecutionError
 from qstation.noise.model import NoiseModel
 
@@ -33,7 +34,7 @@ def random_layers(n_qubits: int, layers: int, seed: int = 2026) -> Program:
 
 def final_state(program: Program, dtype: type) -> np.ndarray:
     compact = {q: q for q in range(program.n_qubits)}
-    simulation = _Simulation(program, compact, None, np.dtype(dtype))
+    simulation = Simulation(program, compact, None, np.dtype(dtype))
     state = simulation.zero_state()
     simulation.advance(state, 0, len(program.operations), frozenset())
     return state.reshape(-1)
