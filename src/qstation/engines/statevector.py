@@ -5,9 +5,9 @@ no quantum operation is conditional) the circuit is simulated once, all shots ar
 the final distribution (under noise: a tree of fault branches, :mod:`.noisy`), and the classical
 operations are replayed for all shots at once. Otherwise the shots run in groups that split
 where they differ (:mod:`.branching`). Gates are applied in place, as stages
-(:mod:`.vector_state`, :mod:`.fusion`, :mod:`.kernels`). Only qubits the program touches are simulated, and the
-memory a state needs is checked before allocating. Coherent dephasing joins the program as
-``Rz`` gates (:mod:`qstation.noise.dephasing`).
+(:mod:`.vector_state`, :mod:`.fusion`, :mod:`.kernels`). Only qubits the program touches are
+simulated, and the memory a state needs is checked before allocating. Coherent dephasing joins
+the program as ``Rz`` gates (:mod:`qstation.noise.dephasing`).
 """
 
 from __future__ import annotations
