@@ -342,7 +342,7 @@ def _low_pair_table(
 def one_qubit(state: np.ndarray, bit: int, matrix: np.ndarray) -> None:
     """A one-qubit gate's complex 2x2 ``matrix`` on ``bit`` of a flat state, in place, in one
     trip: for a gate applied alone, where a stage would take two (its phase and rotation, then
-    the phase after it)."""
+    the phase after it), and for a Pauli fault."""
     _one_qubit(state, bit, matrix.astype(state.dtype).reshape(-1))
 
 
@@ -355,25 +355,6 @@ def _one_qubit(state: np.ndarray, bit: int, entries: np.ndarray) -> None:  # pra
             zero, one = state[r], state[r + step]
             state[r] = m00 * zero + m01 * one
             state[r + step] = m10 * zero + m11 * one
-
-
-def pauli(state: np.ndarray, bit: int, kind: str) -> None:
-    """X, Y or Z on ``bit`` of a flat state, in place, in one trip through it (global phase
-    dropped: Y as ``iY``, which sends the one half, negated, to the zero half's place)."""
-    _pauli(state, bit, kind != "Z", kind != "X")
-
-
-@numba.njit(cache=True, nogil=True)
-def _pauli(state: np.ndarray, bit: int, swap: bool, negate: bool) -> None:  # pragma: no cover
-    step = 1 << bit
-    for block in range(0, state.size, 2 * step):
-        for r in range(block, block + step):
-            zero, one = state[r], state[r + step]
-            if swap:
-                state[r] = one
-                state[r + step] = -zero if negate else zero
-            else:
-                state[r + step] = -one
 
 
 @numba.njit(cache=True, nogil=True)
@@ -410,6 +391,4 @@ def warm_up() -> None:
             np.array([0.25, 0.5]),
         )  # fmt: skip
         sample_sorted(state, np.array([0.5]))
-        for kind in "XYZ":
-            pauli(state, 1, kind)
         one_qubit(state, 2, np.array([[0.6, 0.8j], [0.8j, 0.6]]))

@@ -30,11 +30,17 @@ from qstation.engines import kernels
 from qstation.noise.apply import Action, effect_of, flip_uniforms
 from qstation.noise.faults import ElementaryFault, Fault, NoisePlan, ShotNoise
 
+_PAULIS = {
+    "X": np.array([[0, 1], [1, 0]], dtype=complex),
+    "Y": np.array([[0, 1], [-1, 0]], dtype=complex),  # i Y: Y up to global phase, real
+    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
+}
+
 
 def apply_pauli(state: np.ndarray, axis: int, pauli: str) -> None:
     """In place, on a contiguous state shaped with one length-2 axis per qubit (global phase
     dropped)."""
-    kernels.pauli(state.reshape(-1), state.ndim - 1 - axis, pauli)
+    kernels.one_qubit(state.reshape(-1), state.ndim - 1 - axis, _PAULIS[pauli])
 
 
 def probability_of_one(state: np.ndarray, axis: int) -> float:
